@@ -1,0 +1,80 @@
+#!/bin/sh
+# Runs the s3page test suite and ends with "N passed, N failed".
+#
+# Every test program and script prints "ok - NAME" / "not ok - NAME" lines;
+# a program that exits non-zero without printing a "not ok" line counts as
+# one failure under its own name. Suites run in order:
+#   1. unit and SQL tests of the normal build (build/tests/...)
+#   2. script tests (tests/*.test.sh) on the local-directory store
+#   3. the same C tests under ASan+UBSan (build/asan/tests/...)
+#   4. the fuzz targets, briefly
+#   5. the SQL-level tests again on a real S3 server (started here)
+# S3PAGE_TEST_QUICK=1 runs only 1 and 2.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+log=$(mktemp -d)
+passed=0
+failed=0
+
+# run_one NAME CMD...: runs a test, counts its ok / not ok lines.
+run_one() {
+  name=$1; shift
+  out="$log/out"
+  start=$(date +%s)
+  "$@" >"$out" 2>&1
+  rc=$?
+  p=$(grep -c '^ok ' "$out")
+  f=$(grep -c '^not ok ' "$out")
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  secs=$(( $(date +%s) - start ))
+  if [ "$f" -ne 0 ]; then
+    echo "FAIL $name ($p passed, $f failed, exit $rc, ${secs}s)"
+    grep -v '^ok ' "$out" | tail -40 | sed 's/^/    /'
+  else
+    echo "pass $name ($p passed, ${secs}s)"
+  fi
+}
+
+run_c_tests() {
+  dir=$1
+  for t in "$dir"/tests/unit/* "$dir"/tests/sql/*; do
+    [ -x "$t" ] || continue
+    run_one "${t#$dir/}${2:+ $2}" "$t"
+  done
+}
+
+run_scripts() {
+  for t in tests/*.test.sh; do
+    [ -f "$t" ] || continue
+    run_one "$t${1:+ $1}" sh "$t"
+  done
+}
+
+run_c_tests build
+run_scripts
+if [ "${S3PAGE_TEST_QUICK:-0}" != 1 ]; then
+  if [ -d build/asan/tests ]; then
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_c_tests build/asan "(asan)"
+  fi
+  for f in build/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    run_one "$f" sh tests/fuzz-run.sh "$f"
+  done
+  if [ -x tests/s3-server.sh ]; then
+    sdir="$log/s3"
+    if eval "$(sh tests/s3-server.sh start "$sdir")"; then
+      export S3PAGE_TEST_STORE="s3://$S3_BUCKET/test-$$"
+      run_c_tests build "(s3)"
+      run_scripts "(s3)"
+      sh tests/s3-server.sh stop "$sdir"
+    else
+      echo "FAIL could not start the S3 test server"
+      failed=$((failed + 1))
+    fi
+  fi
+fi
+rm -rf "$log"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
