@@ -46,6 +46,9 @@
 /* Name of the temp directory under the root (reserved as a key). */
 #define DIR_TMP "tmp"
 
+/* What error messages say when a key meets a symbolic link. */
+#define DIR_NOFOLLOW "symbolic link in the store, not followed"
+
 typedef struct dir_store {
   s3p_store base;               /* must be first */
   int root_fd;                  /* O_DIRECTORY fd of the root */
@@ -116,8 +119,15 @@ static int dir_walk(dir_store *ds, const char *key, int create, int *out_fd,
     }
     if(nfd < 0){
       int e = errno;
-      dir_fd_close(ds, fd);
+      struct stat sb;
       *what = "open directory";
+      if((e == ENOTDIR || e == ELOOP)
+         && fstatat(fd, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0
+         && S_ISLNK(sb.st_mode)){
+        *what = DIR_NOFOLLOW;
+        e = ELOOP;
+      }
+      dir_fd_close(ds, fd);
       return e;
     }
     dir_fd_close(ds, fd);
@@ -179,7 +189,7 @@ static void dir_get(dir_store *ds, s3p_op *op){
   dir_fd_close(ds, pfd);
   if(fd < 0){
     if(e == ENOENT) op->rc = S3P_ENOTFOUND;
-    else dir_op_fail(ds, op, "open", e);
+    else dir_op_fail(ds, op, e == ELOOP ? DIR_NOFOLLOW : "open", e);
     return;
   }
   if(fstat(fd, &sb) != 0){
@@ -236,7 +246,8 @@ static void dir_head(dir_store *ds, s3p_op *op){
   }else if(e){
     dir_op_fail(ds, op, "stat", e);
   }else if(!S_ISREG(sb.st_mode)){
-    dir_op_fail(ds, op, "stat", S_ISLNK(sb.st_mode) ? ELOOP : EINVAL);
+    if(S_ISLNK(sb.st_mode)) dir_op_fail(ds, op, DIR_NOFOLLOW, ELOOP);
+    else dir_op_fail(ds, op, "stat", EINVAL);
   }else{
     op->len = (size_t)sb.st_size;
     op->rc = S3P_OK;

@@ -227,6 +227,7 @@ static void store_take_err(s3p_store *st, s3p_op *op, char **errmsg){
 int s3p_store_get(s3p_store *st, const char *key, unsigned char **data,
                   size_t *len, char **errmsg){
   s3p_op op;
+  int rc;
   memset(&op, 0, sizeof(op));
   op.kind = S3P_OP_GET;
   op.key = key;
@@ -240,8 +241,9 @@ int s3p_store_get(s3p_store *st, const char *key, unsigned char **data,
   }else if(op.rc != S3P_ENOTFOUND){
     store_take_err(st, &op, errmsg);
   }
+  rc = op.rc;
   s3p_op_reset(&op);
-  return op.rc;
+  return rc;
 }
 
 /* s3p_store_put runs one PUT or PUT_NEW of body[0..len) at key. Returns
