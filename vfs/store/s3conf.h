@@ -1,0 +1,73 @@
+/*
+** s3conf.h: where an S3 store is and how to reach it, gathered the way
+** AWS tools do it.
+**
+**   bucket, prefix  from the name "s3://BUCKET/PREFIX" (PREFIX may be empty)
+**   credentials     AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ optional
+**                   AWS_SESSION_TOKEN); else aws_access_key_id,
+**                   aws_secret_access_key, aws_session_token of the profile
+**                   (AWS_PROFILE, else AWS_DEFAULT_PROFILE, else "default")
+**                   in ~/.aws/credentials, then in ~/.aws/config
+**                   (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE move them)
+**   region          opts->region, AWS_REGION, AWS_DEFAULT_REGION, the
+**                   profile's region, else us-east-1
+**   endpoint        opts->endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
+**                   the profile's "s3 = endpoint_url" then endpoint_url,
+**                   else https://s3.REGION.amazonaws.com
+**   addressing      S3PAGE_S3_ADDRESSING=path|virtual, else the profile's
+**                   "s3 = addressing_style", else virtual-hosted for the
+**                   AWS endpoint (path-style when the bucket name is not a
+**                   DNS label) and path-style for custom endpoints
+**   concurrency     opts->concurrency, S3PAGE_CONCURRENCY, else 64
+**   timeout         S3PAGE_TIMEOUT_MS per attempt (default 30000)
+**   attempts        S3PAGE_S3_ATTEMPTS (default 6)
+**   TLS             peer verification on; S3PAGE_S3_INSECURE=1 turns it off;
+**                   AWS_CA_BUNDLE names a CA file
+**   conditional     S3PAGE_TRUST_CONDITIONAL=1 skips the If-None-Match probe
+**
+** Nothing here prints; the secret key and session token never appear in a
+** message.
+*/
+#ifndef S3P_S3CONF_H
+#define S3P_S3CONF_H
+
+#include "store.h"
+
+typedef struct s3p_s3conf {
+  char *bucket;                 /* bucket name */
+  char *prefix;                 /* key prefix without slashes at the ends,
+                                ** "" for the bucket's root */
+  char *access_key;             /* access key id */
+  char *secret_key;             /* secret access key (never in messages) */
+  char *session_token;          /* session token or NULL */
+  char *region;                 /* signing region, e.g. "us-east-1" */
+  char *scheme;                 /* "http" or "https" */
+  char *authority;              /* endpoint host[:port], without bucket */
+  char *endpoint;               /* scheme://authority, for messages */
+  int path_style;               /* 1: /BUCKET/KEY, 0: BUCKET.host/KEY */
+  int insecure;                 /* 1: do not verify the TLS peer */
+  char *ca_file;                /* CA bundle path or NULL (system default) */
+  int trust_conditional;        /* 1: skip the create-if-absent probe */
+  int concurrency;              /* parallel requests per store handle */
+  long timeout_ms;              /* limit of one attempt */
+  int max_attempts;             /* attempts per operation, at least 1 */
+} s3p_s3conf;
+
+/* s3p_s3conf_parse_name splits "s3://BUCKET/PREFIX" into malloc'd *bucket
+** and *prefix (slashes at both ends of PREFIX removed). Returns S3P_OK, or
+** S3P_EINVAL with *errmsg set when the name is malformed (bucket not 3-63
+** of [a-z0-9.-], PREFIX not a valid key), or S3P_ENOMEM. */
+int s3p_s3conf_parse_name(const char *name, char **bucket, char **prefix,
+                          char **errmsg);
+
+/* s3p_s3conf_load fills c for the store name with opts (NULL for none)
+** and the environment. Returns S3P_OK, or an error (S3P_EINVAL for bad
+** settings, S3P_EAUTH when no credentials are found, S3P_ENOMEM) with
+** *errmsg set; c is then empty. */
+int s3p_s3conf_load(s3p_s3conf *c, const char *name,
+                    const s3p_store_opts *opts, char **errmsg);
+
+/* s3p_s3conf_free frees what c owns (wiping the secrets) and zeroes it. */
+void s3p_s3conf_free(s3p_s3conf *c);
+
+#endif
