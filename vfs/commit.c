@@ -1,0 +1,433 @@
+/*
+** commit.c: the commit protocol, end to end.
+**
+** At the sync point of a write transaction, the pages SQLite wrote sit in
+** the transaction buffer and the view holds version N that the transaction
+** read. Committing makes version N+1:
+**
+**   1. Diff: hash each buffered page; keep those whose hash differs from
+**      the page at N (a page above the truncation mark differs unless it is
+**      zero). Nothing changed: done, no new version.
+**   2. Round trip 1, one batch: PUT every new page object (skipping those
+**      the store is known to hold), the checkpoint-tree nodes when N+1 is a
+**      checkpoint version, and the pending HEAD hint. Objects are named by
+**      their content, so these PUTs are idempotent and invisible to readers
+**      until a record refers to them.
+**   3. Round trip 2: create wal/<N+1> with create-if-absent. Exactly one
+**      writer wins it. Losing (the record exists) means another writer
+**      committed N+1 first: return SQLITE_BUSY_SNAPSHOT so SQLite rolls back
+**      and the application retries on the new version. No lost update.
+**
+** A failure before step 3 leaves only unreferenced objects (gc removes
+** them). An ambiguous failure of step 3 (an error after which the record may
+** or may not exist) is resolved by retrying: if the record is then there,
+** its bytes tell whether it is ours (the writer nonce makes them unique).
+*/
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sqlite3.h>
+#include "db.h"
+#include "../index/page.h"
+#include "../index/head.h"
+
+/* Batches are cut at this many operations or bytes so that huge
+** transactions do not hold every encoded page in memory at once. */
+#define COMMIT_BATCH_OPS 1024
+#define COMMIT_BATCH_BYTES (32u << 20)
+/* Attempts at creating the record when the store fails ambiguously. */
+#define COMMIT_RECORD_ATTEMPTS 4
+
+/* The uploads of one commit, accumulated and sent in batches. */
+typedef struct commit_batch {
+  s3p_db *db;                /* the database */
+  s3p_op *ops;               /* pending operations */
+  char (*keys)[S3P_KEY_MAX]; /* their keys */
+  unsigned char **bodies;    /* their bodies (owned) */
+  size_t n;                  /* pending operations */
+  size_t bytes;              /* pending body bytes */
+  int rc;                    /* first error (SQLite code), sticky */
+} commit_batch;
+
+/* batch_init prepares an empty batch. Returns SQLITE_OK or SQLITE_NOMEM. */
+static int batch_init(commit_batch *b, s3p_db *db){
+  memset(b, 0, sizeof *b);
+  b->db = db;
+  b->ops = calloc(COMMIT_BATCH_OPS, sizeof *b->ops);
+  b->keys = calloc(COMMIT_BATCH_OPS, sizeof *b->keys);
+  b->bodies = calloc(COMMIT_BATCH_OPS, sizeof *b->bodies);
+  if(!b->ops || !b->keys || !b->bodies) return SQLITE_NOMEM;
+  return SQLITE_OK;
+}
+
+/* batch_flush sends the pending operations as one batch. A failed HEAD
+** update is only logged (it is a hint); any other failure is sticky in
+** b->rc. Returns b->rc. */
+static int batch_flush(commit_batch *b){
+  if(b->n == 0 || b->rc) goto out;
+  int src = s3p_store_exec(b->db->store, b->ops, b->n);
+  if(src){
+    b->rc = s3p_db_store_error(b->db, src, SQLITE_IOERR_WRITE, "PUT",
+                               b->keys[0], NULL);
+  }
+  for(size_t i = 0; i < b->n && !b->rc; i++){
+    if(b->ops[i].rc == S3P_OK) continue;
+    if(!strcmp(b->keys[i], "HEAD")){
+      sqlite3_log(SQLITE_WARNING, "s3page: %s: PUT HEAD failed (%s); the hint "
+                  "lags", b->db->store->desc, b->ops[i].errmsg ?
+                  b->ops[i].errmsg : s3p_errstr(b->ops[i].rc));
+      continue;
+    }
+    b->rc = s3p_db_store_error(b->db, b->ops[i].rc, SQLITE_IOERR_WRITE, "PUT",
+                               b->keys[i], b->ops[i].errmsg);
+  }
+out:
+  for(size_t i = 0; i < b->n; i++){
+    s3p_op_reset(&b->ops[i]);
+    free(b->bodies[i]);
+    b->bodies[i] = NULL;
+  }
+  b->n = 0;
+  b->bytes = 0;
+  return b->rc;
+}
+
+/* batch_put queues a PUT of body (taken over) under key, flushing first if
+** the batch is full. Returns b->rc. */
+static int batch_put(commit_batch *b, const char *key, unsigned char *body,
+                     size_t len){
+  if(b->rc){ free(body); return b->rc; }
+  if(b->n == COMMIT_BATCH_OPS || b->bytes + len > COMMIT_BATCH_BYTES){
+    if(batch_flush(b)){ free(body); return b->rc; }
+  }
+  size_t i = b->n++;
+  snprintf(b->keys[i], S3P_KEY_MAX, "%s", key);
+  memset(&b->ops[i], 0, sizeof b->ops[i]);
+  b->ops[i].kind = S3P_OP_PUT;
+  b->ops[i].key = b->keys[i];
+  b->ops[i].body = body;
+  b->ops[i].body_len = len;
+  b->bodies[i] = body;
+  b->bytes += len;
+  return SQLITE_OK;
+}
+
+/* batch_free releases a batch (pending operations are dropped). */
+static void batch_free(commit_batch *b){
+  for(size_t i = 0; i < b->n; i++){
+    s3p_op_reset(&b->ops[i]);
+    free(b->bodies[i]);
+  }
+  free(b->ops);
+  free(b->keys);
+  free(b->bodies);
+}
+
+/* commit_node_store is the tree's store callback: queue a new node. */
+static int commit_node_store(void *ctx, const s3p_hash *h,
+                             const unsigned char *buf, size_t len){
+  commit_batch *b = ctx;
+  char key[S3P_KEY_MAX];
+  s3p_hash_key(key, "index", h);
+  unsigned char *copy = malloc(len);
+  if(!copy) return S3P_ENOMEM;
+  memcpy(copy, buf, len);
+  return batch_put(b, key, copy, len) ? S3P_EIO : S3P_OK;
+}
+
+/* commit_node_load loads nodes for the checkpoint update via the db. */
+static int commit_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
+  commit_batch *b = ctx;
+  s3p_tree_io io = s3p_db_tree_io(b->db);
+  return io.load(io.ctx, h, out);
+}
+
+/* commit_checkpoint builds the page map of the new version as a tree
+** (the view's tree, truncated, with the overlay and this commit's changes)
+** and queues its new nodes. Returns SQLITE_OK or an error. */
+static int commit_checkpoint(commit_batch *b, const s3p_change *ch, size_t n,
+                             uint32_t mark, s3p_treeref *out){
+  s3p_db *db = b->db;
+  s3p_change *ov = NULL, *all = NULL;
+  size_t nov = 0, k = 0;
+  if(s3p_view_overlay(&db->view, &ov, &nov)){
+    return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  }
+  all = malloc((nov + n + 1) * sizeof *all);
+  if(!all){
+    free(ov);
+    return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  }
+  /* Merge: this commit's changes win over the overlay; overlay entries
+  ** above this commit's truncation mark are gone. */
+  size_t i = 0, j = 0;
+  while(i < nov || j < n){
+    if(j < n && (i >= nov || ch[j].pgno <= ov[i].pgno)){
+      if(i < nov && ov[i].pgno == ch[j].pgno) i++;
+      all[k++] = ch[j++];
+    }else{
+      if(ov[i].pgno <= mark) all[k++] = ov[i];
+      i++;
+    }
+  }
+  free(ov);
+  uint32_t trunc = db->view.trunc < mark ? db->view.trunc : mark;
+  s3p_tree_io io = { b, commit_node_load, commit_node_store };
+  int rc = s3p_tree_update(out, &db->view.tree, trunc, all, k, &io);
+  free(all);
+  if(rc == S3P_OK) return SQLITE_OK;
+  if(b->rc) return b->rc;
+  if(db->errcode && rc != S3P_ENOMEM && rc != S3P_EINVAL) return db->errcode;
+  return s3p_db_error(db, rc == S3P_ENOMEM ? SQLITE_NOMEM : SQLITE_CORRUPT,
+                      "%s: building the checkpoint of version %llu: %s",
+                      db->store->desc,
+                      (unsigned long long)db->view.version + 1, s3p_errstr(rc));
+}
+
+/* commit_diff computes the changes of the buffered transaction against
+** the view: *ch (malloc'd, sorted) and *n. Pages are read from the buffer
+** into scratch; changed pages with content are queued for upload unless the
+** store is known to hold them. Returns SQLITE_OK or an error. */
+static int commit_diff(commit_batch *b, s3p_change **ch, size_t *n,
+                       unsigned char *scratch){
+  s3p_db *db = b->db;
+  uint32_t psz = s3p_txbuf_page_size(db->tx);
+  uint32_t mark = s3p_txbuf_trunc_mark(db->tx);
+  uint32_t *pg = NULL;
+  size_t npg = 0, k = 0;
+  uint64_t now = s3p_now_ms();
+  *ch = NULL;
+  *n = 0;
+  if(s3p_txbuf_list(db->tx, &pg, &npg)) goto nomem;
+  s3p_change *out = malloc((npg + 1) * sizeof *out);
+  if(!out){ free(pg); goto nomem; }
+  s3p_tree_io io = s3p_db_tree_io(db);
+  int rc = SQLITE_OK;
+  for(size_t i = 0; i < npg && rc == SQLITE_OK; i++){
+    int got = s3p_txbuf_get(db->tx, pg[i], scratch);
+    if(got != 1){
+      rc = s3p_db_error(db, SQLITE_IOERR_READ, "reading the transaction's "
+                        "spill file failed");
+      break;
+    }
+    s3p_hash h, base;
+    s3p_hash_page(&h, scratch, psz);
+    memset(&base, 0, sizeof base);
+    if(pg[i] <= mark && s3p_view_lookup(&base, &db->view, pg[i], &io)){
+      rc = db->errcode ? db->errcode : SQLITE_IOERR_READ;
+      break;
+    }
+    if(s3p_hash_eq(&h, &base)) continue;
+    out[k].pgno = pg[i];
+    out[k].hash = h;
+    k++;
+    if(s3p_hash_is_zero(&h)) continue;
+    uint64_t seen = 0;
+    if(s3p_lru_get(db->pages, &h, NULL, &seen) &&
+       now - seen < S3P_KNOWN_PRESENT_MS) continue;
+    /* Same content twice in one commit: upload once. */
+    int dup = 0;
+    for(size_t d = k - 1; d-- > 0 && !dup && k - d < 64;){
+      dup = s3p_hash_eq(&out[d].hash, &h);
+    }
+    if(dup) continue;
+    unsigned char *enc = NULL;
+    size_t elen = 0;
+    if(s3p_page_encode(&enc, &elen, scratch, psz)){ rc = SQLITE_NOMEM; break; }
+    char key[S3P_KEY_MAX];
+    s3p_hash_key(key, "pages", &h);
+    rc = batch_put(b, key, enc, elen);
+  }
+  free(pg);
+  if(rc){ free(out); return rc; }
+  *ch = out;
+  *n = k;
+  return SQLITE_OK;
+nomem:
+  return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+}
+
+/* commit_record_create creates wal/<version> holding buf with
+** create-if-absent, resolving ambiguous failures by reading back. Returns
+** SQLITE_OK if the record is ours, SQLITE_BUSY_SNAPSHOT if another
+** writer's, or an error. */
+static int commit_record_create(s3p_db *db, uint64_t version,
+                                const unsigned char *buf, size_t len){
+  char key[32];
+  s3p_record_key(key, version);
+  int ambiguous = 0, rc = SQLITE_OK;
+  for(int attempt = 0; attempt < COMMIT_RECORD_ATTEMPTS; attempt++){
+    char *msg = NULL;
+    int src = s3p_store_put(db->store, S3P_OP_PUT_NEW, key, buf, len, &msg);
+    if(src == S3P_OK){ free(msg); return SQLITE_OK; }
+    if(src == S3P_EEXISTS){
+      free(msg);
+      if(!ambiguous) goto conflict;
+      /* An earlier attempt may have landed: is the record ours? */
+      unsigned char *got = NULL;
+      size_t glen = 0;
+      src = s3p_store_get(db->store, key, &got, &glen, &msg);
+      int mine = src == S3P_OK && glen == len && !memcmp(got, buf, len);
+      free(got);
+      if(src != S3P_OK){
+        rc = s3p_db_store_error(db, src, SQLITE_IOERR_FSYNC, "GET", key, msg);
+        free(msg);
+        return rc;
+      }
+      free(msg);
+      if(mine) return SQLITE_OK;
+      goto conflict;
+    }
+    rc = s3p_db_store_error(db, src, SQLITE_IOERR_FSYNC, "PUT (create)", key,
+                            msg);
+    free(msg);
+    if(src != S3P_EIO) return rc;
+    ambiguous = 1;
+  }
+  return rc;   /* every attempt failed: the I/O error of the last */
+conflict:
+  db->n_conflict++;
+  return s3p_db_error(db, SQLITE_BUSY_SNAPSHOT, "%s: version %llu was "
+                      "committed by another writer first; retry the "
+                      "transaction", db->store->desc,
+                      (unsigned long long)version);
+}
+
+/* commit_nonce fills a writer nonce with random bytes. */
+static void commit_nonce(unsigned char nonce[16]){
+  size_t got = 0;
+  while(got < 16){
+    ssize_t r = getrandom(nonce + got, 16 - got, 0);
+    if(r <= 0) break;
+    got += (size_t)r;
+  }
+  if(got < 16){
+    /* No entropy source: time and address still make it unique enough to
+    ** tell our record from another writer's. */
+    uint64_t t = s3p_now_ms();
+    uintptr_t p = (uintptr_t)nonce;
+    memcpy(nonce, &t, 8);
+    memcpy(nonce + 8, &p, sizeof p < 8 ? sizeof p : 8);
+  }
+}
+
+/* commit_remember marks the pages of a successful commit as known to the
+** store, caching their content for later reads. */
+static void commit_remember(s3p_db *db, const s3p_change *ch, size_t n,
+                            unsigned char *scratch){
+  uint32_t psz = s3p_txbuf_page_size(db->tx);
+  uint64_t now = s3p_now_ms();
+  for(size_t i = 0; i < n; i++){
+    if(s3p_hash_is_zero(&ch[i].hash)) continue;
+    if(s3p_txbuf_get(db->tx, ch[i].pgno, scratch) == 1){
+      s3p_lru_put(db->pages, &ch[i].hash, scratch, psz, now);
+    }
+  }
+}
+
+int s3p_db_commit(s3p_db *db){
+  s3p_txbuf *tx = db->tx;
+  if(!s3p_txbuf_active(tx)) return SQLITE_OK;
+  s3p_view *v = &db->view;
+  uint32_t psz = s3p_txbuf_page_size(tx);
+  uint32_t npages = s3p_txbuf_pages(tx);
+  uint32_t mark = s3p_txbuf_trunc_mark(tx);
+  assert(v->version == 0 || psz == v->page_size);
+  unsigned char *scratch = malloc(psz);
+  commit_batch b;
+  s3p_change *ch = NULL;
+  size_t n = 0;
+  unsigned char *rbuf = NULL;
+  size_t rlen = 0;
+  int rc = batch_init(&b, db);
+  if(!scratch || rc){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
+  if(db->opt.readonly){
+    rc = s3p_db_error(db, SQLITE_READONLY, "%s is open read-only", db->name);
+    goto out;
+  }
+  rc = commit_diff(&b, &ch, &n, scratch);
+  if(rc) goto out;
+  if(n == 0 && npages == v->page_count && mark >= v->page_count){
+    s3p_txbuf_clear(tx);      /* nothing changed: no new version */
+    goto out;
+  }
+  s3p_record rec;
+  memset(&rec, 0, sizeof rec);
+  rec.version = v->version + 1;
+  rec.parent = v->version;
+  uint64_t now = s3p_now_ms();
+  rec.time_ms = now > v->time_ms ? now : v->time_ms;
+  commit_nonce(rec.nonce);
+  rec.page_size = psz;
+  rec.page_count = npages;
+  rec.trunc_mark = mark < v->page_count ? mark : v->page_count;
+  rec.nchange = (uint32_t)n;
+  rec.changes = ch;
+  rec.ckpt_version = v->ckpt_version;
+  rec.ckpt_level = v->tree.level;
+  rec.ckpt_root = v->tree.root;
+  if(rec.version % db->opt.ckpt_interval == 0){
+    s3p_treeref t;
+    rc = commit_checkpoint(&b, ch, n, rec.trunc_mark, &t);
+    if(rc) goto out;
+    rec.ckpt_version = rec.version;
+    rec.ckpt_level = t.level;
+    rec.ckpt_root = t.root;
+  }
+  if(db->head_pending){
+    unsigned char *hb = malloc(S3P_HEAD_LEN);
+    if(!hb){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
+    s3p_head_encode(hb, db->head_pending);
+    rc = batch_put(&b, "HEAD", hb, S3P_HEAD_LEN);
+    if(rc) goto out;
+  }
+  rc = batch_flush(&b);                      /* round trip 1 */
+  if(rc) goto out;
+  db->head_pending = 0;
+  if(s3p_record_encode(&rbuf, &rlen, &rec)){
+    rc = s3p_db_error(db, SQLITE_INTERNAL, "encoding commit record %llu "
+                      "failed", (unsigned long long)rec.version);
+    goto out;
+  }
+  rc = commit_record_create(db, rec.version, rbuf, rlen);  /* round trip 2 */
+  if(rc) goto out;
+  const char *why = NULL;
+  commit_remember(db, ch, n, scratch);
+  if(s3p_view_apply(v, &rec, &why)){
+    /* Cannot happen for a record we built on this view; reload to be safe. */
+    sqlite3_log(SQLITE_INTERNAL, "s3page: applying own commit: %s", why);
+    s3p_view_free(v);
+    db->checked_ms = 0;
+  }
+  db->head_pending = rec.version;
+  db->n_commit++;
+  s3p_txbuf_clear(tx);
+out:
+  if(rc && s3p_txbuf_active(tx)){
+    /* SQLite rolls back next, rewriting the old pages: start from a clean
+    ** buffer so that those rewrites compare equal and commit nothing. */
+    s3p_txbuf_begin(tx, psz, v->page_count);
+    db->checked_ms = 0;
+  }
+  free(rbuf);
+  free(ch);
+  free(scratch);
+  batch_free(&b);
+  return rc;
+}
+
+void s3p_db_flush_head(s3p_db *db){
+  if(!db->head_pending || db->opt.readonly) return;
+  unsigned char hb[S3P_HEAD_LEN];
+  s3p_head_encode(hb, db->head_pending);
+  char *msg = NULL;
+  int rc = s3p_store_put(db->store, S3P_OP_PUT, "HEAD", hb, sizeof hb, &msg);
+  if(rc){
+    sqlite3_log(SQLITE_WARNING, "s3page: %s: PUT HEAD failed (%s); the hint "
+                "lags", db->store->desc, msg ? msg : s3p_errstr(rc));
+  }
+  free(msg);
+  db->head_pending = 0;
+}

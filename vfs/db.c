@@ -1,0 +1,409 @@
+/*
+** db.c: one open s3page database: open and close, error reporting, and
+** the read path (commit records, tree nodes, pages through the caches).
+*/
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sqlite3.h>
+#include "db.h"
+#include "../index/page.h"
+
+uint64_t s3p_now_ms(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int s3p_db_error(s3p_db *db, int code, const char *fmt, ...){
+  va_list ap;
+  va_start(ap, fmt);
+  char *m = sqlite3_vmprintf(fmt, ap);
+  va_end(ap);
+  sqlite3_free(db->errmsg);
+  db->errmsg = m;
+  db->errcode = code;
+  sqlite3_log(code, "s3page: %s", m ? m : "(out of memory)");
+  return code;
+}
+
+const char *s3p_db_errmsg(const s3p_db *db){
+  return db->errmsg;
+}
+
+int s3p_db_store_error(s3p_db *db, int rc, int ioerr, const char *op,
+                       const char *key, const char *msg){
+  int code;
+  switch(rc){
+    case S3P_ENOMEM: code = SQLITE_NOMEM; break;
+    case S3P_ECORRUPT: case S3P_ENOTFOUND: code = SQLITE_CORRUPT; break;
+    case S3P_EAUTH: code = SQLITE_AUTH; break;
+    case S3P_EINVAL: code = (ioerr == SQLITE_IOERR_WRITE ||
+                             ioerr == SQLITE_IOERR_FSYNC) ? SQLITE_READONLY
+                                                          : ioerr; break;
+    default: code = ioerr; break;
+  }
+  if(msg && *msg){
+    return s3p_db_error(db, code, "%s: %s %s: %s", db->store->desc, op, key,
+                        msg);
+  }
+  return s3p_db_error(db, code, "%s: %s %s: %s", db->store->desc, op, key,
+                      s3p_errstr(rc));
+}
+
+/* db_node_load is the tree loader: node h from the cache or the store,
+** verified against its name. */
+static int db_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
+  s3p_db *db = ctx;
+  size_t len;
+  const void *c = s3p_lru_get(db->nodes, h, &len, NULL);
+  if(c && len == sizeof *out){
+    memcpy(out, c, sizeof *out);
+    return S3P_OK;
+  }
+  char key[S3P_KEY_MAX];
+  s3p_hash_key(key, "index", h);
+  unsigned char *data = NULL;
+  char *msg = NULL;
+  int rc = s3p_store_get(db->store, key, &data, &len, &msg);
+  if(rc == S3P_ENOTFOUND){
+    s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s of version %llu "
+                 "is missing", db->store->desc, key,
+                 (unsigned long long)db->view.version);
+  }else if(rc){
+    s3p_db_store_error(db, rc, SQLITE_IOERR_READ, "GET", key, msg);
+  }else{
+    const char *why = NULL;
+    rc = s3p_node_decode(out, data, len, h, &why);
+    if(rc){
+      s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s is corrupt: %s",
+                   db->store->desc, key, why ? why : "?");
+    }else{
+      s3p_lru_put(db->nodes, h, out, sizeof *out, s3p_now_ms());
+    }
+  }
+  free(data);
+  free(msg);
+  return rc;
+}
+
+s3p_tree_io s3p_db_tree_io(s3p_db *db){
+  s3p_tree_io io;
+  memset(&io, 0, sizeof io);
+  io.ctx = db;
+  io.load = db_node_load;
+  return io;
+}
+
+/* db_decode_record decodes a fetched record and checks it is version v.
+** Returns SQLITE_OK or SQLITE_CORRUPT with the error recorded. */
+static int db_decode_record(s3p_db *db, uint64_t v, const char *key,
+                            const unsigned char *data, size_t len,
+                            s3p_record *rec){
+  const char *why = NULL;
+  int rc = s3p_record_decode(rec, data, len, &why);
+  if(rc == S3P_ENOMEM) return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  if(rc){
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: commit record %s is corrupt: "
+                        "%s", db->store->desc, key, why ? why : "?");
+  }
+  if(rec->version != v){
+    s3p_record_free(rec);
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: commit record %s says it is "
+                        "version %llu", db->store->desc, key,
+                        (unsigned long long)rec->version);
+  }
+  return SQLITE_OK;
+}
+
+int s3p_db_get_record(s3p_db *db, uint64_t version, s3p_record *rec){
+  char key[32];
+  s3p_record_key(key, version);
+  unsigned char *data = NULL;
+  size_t len = 0;
+  char *msg = NULL;
+  int rc = s3p_store_get(db->store, key, &data, &len, &msg);
+  memset(rec, 0, sizeof *rec);
+  if(rc == S3P_ENOTFOUND){
+    free(msg);
+    return SQLITE_NOTFOUND;
+  }
+  if(rc){
+    rc = s3p_db_store_error(db, rc, SQLITE_IOERR_READ, "GET", key, msg);
+    free(msg);
+    return rc;
+  }
+  rc = db_decode_record(db, version, key, data, len, rec);
+  free(data);
+  return rc;
+}
+
+int s3p_db_get_records(s3p_db *db, uint64_t from, uint64_t to,
+                       s3p_record *recs){
+  assert(from <= to);
+  size_t n = (size_t)(to - from + 1);
+  s3p_op *ops = calloc(n, sizeof *ops);
+  char (*keys)[32] = malloc(n * sizeof *keys);
+  int rc = SQLITE_OK;
+  memset(recs, 0, n * sizeof *recs);
+  if(!ops || !keys){
+    free(ops); free(keys);
+    return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  }
+  for(size_t i = 0; i < n; i++){
+    s3p_record_key(keys[i], from + i);
+    ops[i].kind = S3P_OP_GET;
+    ops[i].key = keys[i];
+  }
+  int src = s3p_store_exec(db->store, ops, n);
+  if(src) rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", keys[0], NULL);
+  for(size_t i = 0; i < n && rc == SQLITE_OK; i++){
+    if(ops[i].rc == S3P_ENOTFOUND){
+      rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: commit record %s is missing "
+                        "though version %llu exists", db->store->desc, keys[i],
+                        (unsigned long long)to);
+    }else if(ops[i].rc){
+      rc = s3p_db_store_error(db, ops[i].rc, SQLITE_IOERR_READ, "GET", keys[i],
+                              ops[i].errmsg);
+    }else{
+      rc = db_decode_record(db, from + i, keys[i], ops[i].data, ops[i].len,
+                            &recs[i]);
+    }
+  }
+  for(size_t i = 0; i < n; i++) s3p_op_reset(&ops[i]);
+  if(rc){
+    for(size_t i = 0; i < n; i++) s3p_record_free(&recs[i]);
+  }
+  free(ops);
+  free(keys);
+  return rc;
+}
+
+/* db_apply applies record rec to the view, recording corruption. */
+static int db_apply(s3p_db *db, const s3p_record *rec){
+  const char *why = NULL;
+  int rc = s3p_view_apply(&db->view, rec, &why);
+  if(rc == S3P_ENOMEM) return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  if(rc){
+    char key[32];
+    s3p_record_key(key, rec->version);
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: commit record %s: %s",
+                        db->store->desc, key, why ? why : "?");
+  }
+  return SQLITE_OK;
+}
+
+/* The most records replayed on top of a checkpoint, whatever the writer's
+** checkpoint interval: a record claiming more is treated as corrupt. */
+#define DB_MAX_REPLAY 1000000
+
+int s3p_db_load(s3p_db *db, uint64_t version){
+  if(version == 0){
+    s3p_view_free(&db->view);
+    return SQLITE_OK;
+  }
+  s3p_record rec;
+  int rc = s3p_db_get_record(db, version, &rec);
+  if(rc) return rc;
+  uint64_t c = rec.ckpt_version;
+  if(version - c > DB_MAX_REPLAY){
+    s3p_record_free(&rec);
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: version %llu names checkpoint "
+                        "%llu, too far back", db->store->desc,
+                        (unsigned long long)version, (unsigned long long)c);
+  }
+  s3p_view_free(&db->view);
+  s3p_view_start(&db->view, &rec);
+  /* Replay c+1..version-1 in batches, then rec itself. */
+  uint64_t next = c + 1;
+  while(rc == SQLITE_OK && next < version){
+    uint64_t to = version - 1;
+    if(to - next >= 1024) to = next + 1023;
+    size_t n = (size_t)(to - next + 1);
+    s3p_record *recs = calloc(n, sizeof *recs);
+    if(!recs){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); break; }
+    rc = s3p_db_get_records(db, next, to, recs);
+    for(size_t i = 0; i < n; i++){
+      if(rc == SQLITE_OK) rc = db_apply(db, &recs[i]);
+      s3p_record_free(&recs[i]);
+    }
+    free(recs);
+    next = to + 1;
+  }
+  if(rc == SQLITE_OK && c < version) rc = db_apply(db, &rec);
+  s3p_record_free(&rec);
+  if(rc) s3p_view_free(&db->view);
+  return rc;
+}
+
+int s3p_db_refresh(s3p_db *db){
+  if(db->opt.readonly && (db->opt.version || db->opt.has_asof)) return SQLITE_OK;
+  uint64_t now = s3p_now_ms();
+  if(db->opt.staleness_ms && now - db->checked_ms < db->opt.staleness_ms){
+    return SQLITE_OK;
+  }
+  uint64_t v = db->view.version;
+  s3p_record rec;
+  int rc = s3p_db_get_record(db, v + 1, &rec);
+  if(rc == SQLITE_NOTFOUND){
+    db->checked_ms = now;
+    return SQLITE_OK;
+  }
+  if(rc) return rc;
+  uint64_t latest;
+  rc = s3p_version_latest(db, v + 1, &latest);
+  if(rc == SQLITE_OK){
+    if(latest - v > 2 * (uint64_t)db->opt.ckpt_interval + 2){
+      rc = s3p_db_load(db, latest);
+    }else{
+      rc = db_apply(db, &rec);
+      if(rc == SQLITE_OK && latest > v + 1){
+        size_t n = (size_t)(latest - v - 1);
+        s3p_record *recs = calloc(n, sizeof *recs);
+        if(!recs) rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+        else rc = s3p_db_get_records(db, v + 2, latest, recs);
+        for(size_t i = 0; recs && i < n; i++){
+          if(rc == SQLITE_OK) rc = db_apply(db, &recs[i]);
+          s3p_record_free(&recs[i]);
+        }
+        free(recs);
+      }
+      /* A failed replay leaves the view part-way: start over next time. */
+      if(rc) s3p_view_free(&db->view);
+    }
+  }
+  s3p_record_free(&rec);
+  if(rc == SQLITE_OK) db->checked_ms = now;
+  return rc;
+}
+
+int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
+  uint32_t psz = db->view.page_size;
+  s3p_hash h;
+  s3p_tree_io io = s3p_db_tree_io(db);
+  int rc = s3p_view_lookup(&h, &db->view, pgno, &io);
+  if(rc){
+    /* The loader recorded the error; pass its SQLite code on. */
+    return db->errcode ? db->errcode : SQLITE_IOERR_READ;
+  }
+  if(s3p_hash_is_zero(&h)){
+    memset(out, 0, psz);
+    return SQLITE_OK;
+  }
+  size_t len;
+  const void *c = s3p_lru_get(db->pages, &h, &len, NULL);
+  if(c && len == psz){
+    memcpy(out, c, psz);
+    return SQLITE_OK;
+  }
+  char key[S3P_KEY_MAX];
+  s3p_hash_key(key, "pages", &h);
+  unsigned char *data = NULL;
+  char *msg = NULL;
+  int src = s3p_store_get(db->store, key, &data, &len, &msg);
+  if(src == S3P_ENOTFOUND){
+    rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
+                      "version %llu) is missing", db->store->desc, key,
+                      (unsigned)pgno, (unsigned long long)db->view.version);
+  }else if(src){
+    rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", key, msg);
+  }else{
+    const char *why = NULL;
+    src = s3p_page_decode(out, psz, &h, data, len, &why);
+    if(src){
+      rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
+                        "version %llu) is corrupt: %s", db->store->desc, key,
+                        (unsigned)pgno, (unsigned long long)db->view.version,
+                        why ? why : "?");
+    }else{
+      s3p_lru_put(db->pages, &h, out, psz, s3p_now_ms());
+    }
+  }
+  if(rc) memset(out, 0, psz);
+  free(data);
+  free(msg);
+  return rc;
+}
+
+int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
+                char **errmsg){
+  *out = NULL;
+  *errmsg = NULL;
+  s3p_db *db = calloc(1, sizeof *db);
+  if(!db){ s3p_options_free(opt); return SQLITE_NOMEM; }
+  db->opt = *opt;
+  memset(opt, 0, sizeof *opt);
+  s3p_view_init(&db->view);
+  db->name = strdup(name);
+  db->pages = s3p_lru_new(db->opt.cache_bytes);
+  db->nodes = s3p_lru_new(db->opt.cache_bytes / 8 + sizeof(s3p_node));
+  db->tx = s3p_txbuf_new(db->opt.txbuf_bytes);
+  if(!db->name || !db->pages || !db->nodes || !db->tx){
+    s3p_db_close(db);
+    return SQLITE_NOMEM;
+  }
+  s3p_store_opts so;
+  memset(&so, 0, sizeof so);
+  so.create = db->opt.create && !db->opt.readonly;
+  so.readonly = db->opt.readonly;
+  so.fault = db->opt.fault;
+  so.endpoint = db->opt.endpoint;
+  so.region = db->opt.region;
+  so.concurrency = db->opt.concurrency;
+  char *smsg = NULL;
+  int src = s3p_store_open(&db->store, name, &so, &smsg);
+  if(src){
+    *errmsg = sqlite3_mprintf("cannot open %s: %s", name,
+                              smsg ? smsg : s3p_errstr(src));
+    sqlite3_log(SQLITE_CANTOPEN, "s3page: %s", *errmsg ? *errmsg : name);
+    free(smsg);
+    s3p_db_close(db);
+    return src == S3P_ENOMEM ? SQLITE_NOMEM : SQLITE_CANTOPEN;
+  }
+  uint64_t v = db->opt.version;
+  int rc = SQLITE_OK;
+  if(db->opt.has_asof){
+    rc = s3p_version_asof(db, db->opt.asof_ms, &v);
+  }else if(!v){
+    rc = s3p_version_latest(db, 0, &v);
+  }
+  if(rc == SQLITE_OK){
+    rc = s3p_db_load(db, v);
+    if(rc == SQLITE_NOTFOUND){
+      uint64_t latest = 0;
+      if(s3p_version_latest(db, 0, &latest) == SQLITE_OK){
+        s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu does not exist "
+                     "(the newest is %llu)", db->store->desc,
+                     (unsigned long long)v, (unsigned long long)latest);
+      }else{
+        s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu does not exist",
+                     db->store->desc, (unsigned long long)v);
+      }
+    }
+  }
+  if(rc){
+    *errmsg = sqlite3_mprintf("%s", db->errmsg ? db->errmsg : "open failed");
+    int code = db->errcode ? db->errcode : rc;
+    s3p_db_close(db);
+    return (code & 0xff) == SQLITE_IOERR || code == SQLITE_NOTFOUND
+           ? SQLITE_CANTOPEN : code;
+  }
+  db->checked_ms = s3p_now_ms();
+  *out = db;
+  return SQLITE_OK;
+}
+
+void s3p_db_close(s3p_db *db){
+  if(!db) return;
+  if(db->store) s3p_db_flush_head(db);
+  s3p_store_close(db->store);
+  s3p_view_free(&db->view);
+  s3p_lru_free(db->pages);
+  s3p_lru_free(db->nodes);
+  s3p_txbuf_free(db->tx);
+  s3p_options_free(&db->opt);
+  sqlite3_free(db->errmsg);
+  free(db->name);
+  free(db);
+}

@@ -1,0 +1,129 @@
+/*
+** db.h: the state of one open s3page database (one main-database file
+** handle of the VFS): its store, the version it shows, its caches and the
+** write buffer of the transaction in progress.
+**
+** Functions here return SQLite result codes. On failure they record a
+** message naming the object and the cause (s3p_db_errmsg), which is also
+** sent to sqlite3_log.
+**
+**   db.c       open, close, errors, reading records, pages and tree nodes
+**   version.c  finding the newest version (HEAD hint + probing) and asof
+**   commit.c   the commit protocol
+*/
+#ifndef S3P_DB_H
+#define S3P_DB_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include "options.h"
+#include "view.h"
+#include "lru.h"
+#include "txbuf.h"
+#include "store/store.h"
+#include "../index/record.h"
+#include "../index/tree.h"
+
+/* Skip re-uploading a page the store is known to hold only if that was
+** confirmed this recently: gc may delete unreferenced objects older than its
+** grace period (one hour by default), so knowledge must be younger. */
+#define S3P_KNOWN_PRESENT_MS (10 * 60 * 1000)
+
+typedef struct s3p_db {
+  char *name;                /* database name as opened (malloc'd) */
+  s3p_options opt;           /* options (owned) */
+  s3p_store *store;          /* object store (owned) */
+  s3p_view view;             /* the version this handle shows */
+  s3p_lru *pages;            /* page bytes by hash; stamp: ms last known in store */
+  s3p_lru *nodes;            /* decoded s3p_node by hash */
+  s3p_txbuf *tx;             /* writes of the transaction in progress */
+  uint64_t checked_ms;       /* when the newest version was last looked up */
+  uint64_t head_pending;     /* version to record in HEAD on the next batch */
+  uint64_t n_commit;         /* commits made through this handle */
+  uint64_t n_conflict;       /* commits lost to another writer */
+  char *errmsg;              /* last error message (sqlite3_malloc'd) */
+  int errcode;               /* SQLite code of the last error */
+} s3p_db;
+
+/* s3p_db_open opens database name with options *opt (taken over, even on
+** failure) and loads the version to show: opt->version, opt->asof_ms, or
+** the newest. Returns SQLITE_OK or an error with *errmsg
+** (sqlite3_malloc'd); SQLITE_CANTOPEN when the store or version is not
+** there. */
+int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
+                char **errmsg);
+
+/* s3p_db_close flushes the HEAD hint if due and frees db (NULL is fine). */
+void s3p_db_close(s3p_db *db);
+
+/* s3p_db_error records an error: code (an SQLite code) and a printf-style
+** message, logged with sqlite3_log. Returns code. */
+int s3p_db_error(s3p_db *db, int code, const char *fmt, ...);
+
+/* s3p_db_store_error records the failure of a store operation on key with
+** store code rc and the store's detail msg (may be NULL). ioerr is the
+** SQLite code to use for I/O failures. Returns the SQLite code chosen. */
+int s3p_db_store_error(s3p_db *db, int rc, int ioerr, const char *op,
+                       const char *key, const char *msg);
+
+/* s3p_db_tree_io returns the tree loader of db (nodes through the cache). */
+s3p_tree_io s3p_db_tree_io(s3p_db *db);
+
+/* s3p_db_get_record reads and decodes commit record version into *rec.
+** Returns SQLITE_OK, SQLITE_NOTFOUND if it does not exist (no error
+** recorded), or an error. */
+int s3p_db_get_record(s3p_db *db, uint64_t version, s3p_record *rec);
+
+/* s3p_db_get_records reads records from..to (inclusive) in one batch into
+** recs[0..to-from]. Returns SQLITE_OK or an error (a missing record is
+** corruption: a later one exists). */
+int s3p_db_get_records(s3p_db *db, uint64_t from, uint64_t to,
+                       s3p_record *recs);
+
+/* s3p_db_load makes the view show version (0: the empty database), which
+** must exist. Returns SQLITE_OK, SQLITE_NOTFOUND if it does not, or an
+** error. */
+int s3p_db_load(s3p_db *db, uint64_t version);
+
+/* s3p_db_refresh moves the view to the newest version unless the view is
+** pinned or was checked within the staleness window. One GET when nothing
+** changed. Returns SQLITE_OK or an error. */
+int s3p_db_refresh(s3p_db *db);
+
+/* s3p_db_read_page copies page pgno of the view into out (page_size
+** bytes): zeros for an all-zero page. Returns SQLITE_OK, SQLITE_CORRUPT
+** when the object is missing or damaged, or an I/O error. */
+int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out);
+
+/* s3p_db_errmsg returns the last error message or NULL. */
+const char *s3p_db_errmsg(const s3p_db *db);
+
+/* s3p_now_ms returns the wall-clock time in Unix milliseconds. */
+uint64_t s3p_now_ms(void);
+
+/* version.c */
+
+/* s3p_version_latest sets *latest to the newest version, starting from
+** from (known to exist, 0 for none): reads the HEAD hint and probes wal/
+** forward, never listing. Returns SQLITE_OK or an error. */
+int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest);
+
+/* s3p_version_asof sets *version to the newest version committed at or
+** before ms, by binary search over commit times (O(log n) GETs). Returns
+** SQLITE_OK, or SQLITE_NOTFOUND with a message when there is none. */
+int s3p_version_asof(s3p_db *db, int64_t ms, uint64_t *version);
+
+/* commit.c */
+
+/* s3p_db_commit commits the write buffer as the next version: uploads the
+** new pages (and checkpoint nodes) in one batch, then creates the commit
+** record with create-if-absent. Returns SQLITE_OK (also when there was
+** nothing to commit), SQLITE_BUSY_SNAPSHOT when another writer committed
+** first, or an error; on any failure the store is unchanged as far as any
+** reader can tell and the buffer is kept for SQLite's rollback. */
+int s3p_db_commit(s3p_db *db);
+
+/* s3p_db_flush_head writes the pending HEAD hint now (best effort). */
+void s3p_db_flush_head(s3p_db *db);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+** options.h: the options of one open database, from URI parameters with
+** environment-variable defaults.
+**
+**   version=N         open version N read-only
+**   asof=TIME         open the newest version committed at or before TIME
+**                     (ISO-8601 UTC like 2026-11-22T10:00:00Z, or Unix
+**                     seconds), read-only
+**   staleness=MS      skip the freshness check when the last one is younger
+**                     (S3PAGE_STALENESS_MS, default 0: always check)
+**   checkpoint=K      write a checkpoint every K versions
+**                     (S3PAGE_CHECKPOINT_INTERVAL, default 32)
+**   cache_mb=N        in-memory page cache per connection (S3PAGE_CACHE_MB,
+**                     default 64)
+**   txbuf_mb=N        transaction memory before spilling to a temporary
+**                     file (S3PAGE_TXBUF_MB, default 64)
+**   fault=SPEC        inject store faults, for tests (S3PAGE_FAULT)
+**   endpoint=URL, region=R, concurrency=N   S3 settings (see store.h)
+*/
+#ifndef S3P_OPTIONS_H
+#define S3P_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct s3p_options {
+  uint64_t version;          /* pinned version, 0 = follow the newest */
+  int has_asof;              /* asof given */
+  int64_t asof_ms;           /* asof time, Unix ms */
+  int readonly;              /* no writes (pinned, or opened read-only) */
+  int create;                /* create the store if missing */
+  uint32_t staleness_ms;     /* freshness window */
+  uint32_t ckpt_interval;    /* K */
+  size_t cache_bytes;        /* page and node cache budget */
+  size_t txbuf_bytes;        /* in-memory transaction buffer */
+  char *fault;               /* fault spec or NULL (malloc'd) */
+  char *endpoint;            /* S3 endpoint or NULL (malloc'd) */
+  char *region;              /* S3 region or NULL (malloc'd) */
+  int concurrency;           /* S3 parallel requests, 0 = default */
+} s3p_options;
+
+/* s3p_options_parse fills *o from the URI parameters of the database file
+** name zName (as given to xOpen; may be NULL) and the environment. Returns
+** S3P_OK, or S3P_EINVAL with *errmsg (malloc'd) naming the bad option. */
+int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg);
+
+/* s3p_options_free releases the strings in *o. */
+void s3p_options_free(s3p_options *o);
+
+/* s3p_time_parse parses an ISO-8601 UTC time (YYYY-MM-DD[THH:MM[:SS[.fff]]][Z])
+** or Unix seconds (optionally fractional) into Unix ms. Returns S3P_OK or
+** S3P_EINVAL. */
+int s3p_time_parse(int64_t *ms, const char *s);
+
+/* s3p_time_format writes t (Unix ms) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into
+** out[32]. */
+void s3p_time_format(char *out, int64_t ms);
+
+#endif

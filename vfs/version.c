@@ -1,0 +1,135 @@
+/*
+** version.c: finding versions without listing the bucket.
+**
+** Versions are dense: record N exists only if N-1 does, because a writer
+** creates N only on top of a parent it has read. So the newest version is
+** found by starting from the HEAD hint (which may lag, never lead) and
+** probing forward: exponentially until a miss, then by bisection. With a
+** fresh hint that is one GET of HEAD and one probe.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "db.h"
+#include "../index/head.h"
+
+/* version_exists sets *yes to whether commit record v exists (one HEAD
+** request). Returns SQLITE_OK or an I/O error. */
+static int version_exists(s3p_db *db, uint64_t v, int *yes){
+  char key[32];
+  s3p_record_key(key, v);
+  s3p_op op;
+  memset(&op, 0, sizeof op);
+  op.kind = S3P_OP_HEAD;
+  op.key = key;
+  int rc = s3p_store_exec(db->store, &op, 1);
+  if(rc == S3P_OK) rc = op.rc;
+  *yes = rc == S3P_OK;
+  if(rc == S3P_ENOTFOUND) rc = S3P_OK;
+  int out = SQLITE_OK;
+  if(rc) out = s3p_db_store_error(db, rc, SQLITE_IOERR_READ, "HEAD", key,
+                                  op.errmsg);
+  s3p_op_reset(&op);
+  return out;
+}
+
+/* version_hint returns the version named by HEAD, 0 if there is none or it
+** is unreadable (a damaged hint only costs probes; it is logged). */
+static uint64_t version_hint(s3p_db *db){
+  unsigned char *data = NULL;
+  size_t len = 0;
+  char *msg = NULL;
+  uint64_t v = 0;
+  int rc = s3p_store_get(db->store, "HEAD", &data, &len, &msg);
+  if(rc == S3P_OK){
+    const char *why = NULL;
+    if(s3p_head_decode(&v, data, len, &why)){
+      sqlite3_log(SQLITE_CORRUPT, "s3page: %s: HEAD is corrupt (%s); probing "
+                  "from the start", db->store->desc, why ? why : "?");
+      v = 0;
+    }
+  }else if(rc != S3P_ENOTFOUND){
+    sqlite3_log(SQLITE_IOERR, "s3page: %s: GET HEAD: %s", db->store->desc,
+                msg ? msg : s3p_errstr(rc));
+  }
+  free(data);
+  free(msg);
+  return v;
+}
+
+int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest){
+  uint64_t lo = from, hint = version_hint(db);
+  int yes, rc;
+  if(hint > lo){
+    /* Trust but verify: a hint that names a missing version is ignored. */
+    rc = version_exists(db, hint, &yes);
+    if(rc) return rc;
+    if(yes) lo = hint;
+  }
+  /* lo exists (or is 0). Gallop: lo+1, lo+2, lo+4, ... */
+  uint64_t step = 1, hi;
+  for(;;){
+    rc = version_exists(db, lo + step, &yes);
+    if(rc) return rc;
+    if(!yes){ hi = lo + step; break; }
+    lo += step;
+    if(step < (UINT64_C(1) << 40)) step *= 2;
+  }
+  /* Bisect in (lo, hi): lo exists, hi does not. */
+  while(hi - lo > 1){
+    uint64_t mid = lo + (hi - lo) / 2;
+    rc = version_exists(db, mid, &yes);
+    if(rc) return rc;
+    if(yes) lo = mid; else hi = mid;
+  }
+  *latest = lo;
+  return SQLITE_OK;
+}
+
+/* version_time reads the commit time of version v into *ms. */
+static int version_time(s3p_db *db, uint64_t v, uint64_t *ms){
+  s3p_record rec;
+  int rc = s3p_db_get_record(db, v, &rec);
+  if(rc == SQLITE_NOTFOUND){
+    char key[32];
+    s3p_record_key(key, v);
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: commit record %s vanished "
+                        "during a time search", db->store->desc, key);
+  }
+  if(rc) return rc;
+  *ms = rec.time_ms;
+  s3p_record_free(&rec);
+  return SQLITE_OK;
+}
+
+int s3p_version_asof(s3p_db *db, int64_t ms, uint64_t *version){
+  uint64_t latest, t;
+  char when[32];
+  s3p_time_format(when, ms);
+  int rc = s3p_version_latest(db, 0, &latest);
+  if(rc) return rc;
+  if(latest == 0){
+    s3p_db_error(db, SQLITE_CANTOPEN, "%s: no version at or before %s: the "
+                 "database has no commits", db->store->desc, when);
+    return SQLITE_NOTFOUND;
+  }
+  rc = version_time(db, 1, &t);
+  if(rc) return rc;
+  if(ms < 0 || t > (uint64_t)ms){
+    char first[32];
+    s3p_time_format(first, (int64_t)t);
+    s3p_db_error(db, SQLITE_CANTOPEN, "%s: no version at or before %s: the "
+                 "first commit was at %s", db->store->desc, when, first);
+    return SQLITE_NOTFOUND;
+  }
+  /* Commit times never decrease, so bisect: lo is at or before ms. */
+  uint64_t lo = 1, hi = latest + 1;
+  while(hi - lo > 1){
+    uint64_t mid = lo + (hi - lo) / 2;
+    rc = version_time(db, mid, &t);
+    if(rc) return rc;
+    if(t <= (uint64_t)ms) lo = mid; else hi = mid;
+  }
+  *version = lo;
+  return SQLITE_OK;
+}

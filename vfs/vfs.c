@@ -1,0 +1,608 @@
+/*
+** vfs.c: the sqlite3_vfs "s3page" and the io methods of its files.
+**
+** The main database file is an s3p_db: reads come from the version the
+** connection shows, writes go to the transaction buffer, and the commit
+** runs at the sync point (SQLITE_FCNTL_SYNC, which SQLite sends even with
+** synchronous=OFF), while SQLite can still roll back if it fails.
+**
+** Every other file (rollback journals, temp databases, sub-journals) is a
+** local file of the default VFS. Rollback journals are private, unnamed
+** temporary files: uncommitted writes never reach the store, so a crashed
+** process leaves nothing to roll back and a journal is only needed by its
+** own connection. The VFS therefore reports journals as absent to every
+** other connection, and never syncs them.
+**
+** Locks are local state only. Writers on many machines are kept apart by
+** the create-if-absent commit record: a writer that loses gets
+** SQLITE_BUSY_SNAPSHOT at commit. Taking the SHARED lock is where a
+** connection moves to the newest version, and SQLite then notices the
+** changed file change counter and drops its page cache.
+*/
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include "s3page.h"
+#include "db.h"
+#include "../index/page.h"
+
+/* An open file of the s3page VFS. */
+typedef struct s3p_file {
+  sqlite3_file base;         /* SQLite's part; must be first */
+  s3p_db *db;                /* main database: its state, else NULL */
+  int lock;                  /* SQLITE_LOCK_* held (main database) */
+  int journal;               /* private rollback journal: skip syncs */
+  sqlite3_file *real;        /* other files: the default VFS's file */
+} s3p_file;
+
+static sqlite3_vfs *vfs_base;     /* the default VFS we delegate to */
+
+/* ---------------------------------------------------------------------
+** Pass-through files.
+*/
+
+/* Each method forwards to the default VFS's file. */
+static int pass_close(sqlite3_file *f){
+  s3p_file *p = (s3p_file *)f;
+  int rc = p->real->pMethods ? p->real->pMethods->xClose(p->real) : SQLITE_OK;
+  p->real->pMethods = NULL;
+  return rc;
+}
+static int pass_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xRead(p->real, b, n, o);
+}
+static int pass_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xWrite(p->real, b, n, o);
+}
+static int pass_truncate(sqlite3_file *f, sqlite3_int64 size){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xTruncate(p->real, size);
+}
+static int pass_sync(sqlite3_file *f, int flags){
+  s3p_file *p = (s3p_file *)f;
+  if(p->journal) return SQLITE_OK;  /* never needed after a crash */
+  return p->real->pMethods->xSync(p->real, flags);
+}
+static int pass_size(sqlite3_file *f, sqlite3_int64 *size){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xFileSize(p->real, size);
+}
+static int pass_lock(sqlite3_file *f, int l){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xLock(p->real, l);
+}
+static int pass_unlock(sqlite3_file *f, int l){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xUnlock(p->real, l);
+}
+static int pass_check_reserved(sqlite3_file *f, int *out){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xCheckReservedLock(p->real, out);
+}
+static int pass_fcntl(sqlite3_file *f, int op, void *arg){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xFileControl(p->real, op, arg);
+}
+static int pass_sector(sqlite3_file *f){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xSectorSize(p->real);
+}
+static int pass_devchar(sqlite3_file *f){
+  s3p_file *p = (s3p_file *)f;
+  return p->real->pMethods->xDeviceCharacteristics(p->real);
+}
+
+static const sqlite3_io_methods pass_methods = {
+  1, pass_close, pass_read, pass_write, pass_truncate, pass_sync, pass_size,
+  pass_lock, pass_unlock, pass_check_reserved, pass_fcntl, pass_sector,
+  pass_devchar, 0, 0, 0, 0, 0, 0
+};
+
+/* ---------------------------------------------------------------------
+** The main database file.
+*/
+
+/* main_page_size returns the page size of the file: the transaction's, or
+** the version's, or 0 for an empty database nothing was written to. */
+static uint32_t main_page_size(s3p_file *p){
+  if(s3p_txbuf_active(p->db->tx)) return s3p_txbuf_page_size(p->db->tx);
+  return p->db->view.page_size;
+}
+
+/* main_pages returns the file size in pages. */
+static uint32_t main_pages(s3p_file *p){
+  if(s3p_txbuf_active(p->db->tx)) return s3p_txbuf_pages(p->db->tx);
+  return p->db->view.page_count;
+}
+
+/* main_get_page copies page pgno as the file holds it now into out:
+** buffered, else the version's (zero above the transaction's truncation
+** mark). Returns an SQLite code. */
+static int main_get_page(s3p_file *p, uint32_t pgno, unsigned char *out){
+  s3p_db *db = p->db;
+  uint32_t psz = main_page_size(p);
+  if(s3p_txbuf_active(db->tx)){
+    int got = s3p_txbuf_get(db->tx, pgno, out);
+    if(got == 1) return SQLITE_OK;
+    if(got < 0){
+      return s3p_db_error(db, SQLITE_IOERR_READ, "reading the transaction's "
+                          "spill file failed");
+    }
+    if(pgno > s3p_txbuf_trunc_mark(db->tx)){
+      memset(out, 0, psz);
+      return SQLITE_OK;
+    }
+  }
+  if(pgno > db->view.page_count){
+    memset(out, 0, psz);
+    return SQLITE_OK;
+  }
+  return s3p_db_read_page(db, pgno, out);
+}
+
+/* main_close closes the database state. */
+static int main_close(sqlite3_file *f){
+  s3p_file *p = (s3p_file *)f;
+  s3p_db_close(p->db);
+  p->db = NULL;
+  return SQLITE_OK;
+}
+
+/* main_read serves a read of n bytes at offset o from pages; past the end
+** of the file it zero-fills and reports a short read. */
+static int main_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 o){
+  s3p_file *p = (s3p_file *)f;
+  uint32_t psz = main_page_size(p);
+  sqlite3_int64 size = (sqlite3_int64)main_pages(p) * psz;
+  unsigned char *out = buf;
+  if(psz == 0 || o >= size){
+    memset(buf, 0, (size_t)n);
+    return SQLITE_IOERR_SHORT_READ;
+  }
+  unsigned char *page = NULL;
+  int rc = SQLITE_OK;
+  sqlite3_int64 end = o + n < size ? o + n : size;
+  while(o < end){
+    uint32_t pgno = (uint32_t)(o / psz) + 1;
+    uint32_t in = (uint32_t)(o % psz);
+    uint32_t take = psz - in;
+    if(take > end - o) take = (uint32_t)(end - o);
+    if(in == 0 && take == psz){
+      rc = main_get_page(p, pgno, out);
+    }else{
+      if(!page && !(page = malloc(psz))){ rc = SQLITE_IOERR_NOMEM; break; }
+      rc = main_get_page(p, pgno, page);
+      if(rc == SQLITE_OK) memcpy(out, page + in, take);
+    }
+    if(rc) break;
+    out += take;
+    o += take;
+  }
+  free(page);
+  if(rc) return rc == SQLITE_NOMEM ? SQLITE_IOERR_NOMEM : rc;
+  if(out < (unsigned char *)buf + n){
+    memset(out, 0, (size_t)((unsigned char *)buf + n - out));
+    return SQLITE_IOERR_SHORT_READ;
+  }
+  return SQLITE_OK;
+}
+
+/* main_begin starts buffering a transaction if none is, choosing the page
+** size of an empty database from SQLite's first write (amt bytes at o). */
+static int main_begin(s3p_file *p, int amt, sqlite3_int64 o){
+  s3p_db *db = p->db;
+  if(s3p_txbuf_active(db->tx)) return SQLITE_OK;
+  uint32_t psz = db->view.page_size;
+  if(psz == 0){
+    if(amt > 0 && s3p_page_size_ok((uint32_t)amt) && o % amt == 0){
+      psz = (uint32_t)amt;
+    }else{
+      return s3p_db_error(db, SQLITE_IOERR_WRITE, "%s: first write to an empty "
+                          "database is not a whole page (%d bytes at %lld)",
+                          db->store->desc, amt, (long long)o);
+    }
+  }
+  s3p_txbuf_begin(db->tx, psz, db->view.page_count);
+  return SQLITE_OK;
+}
+
+/* main_write buffers a write, read-modify-writing partial pages. */
+static int main_write(sqlite3_file *f, const void *buf, int n,
+                      sqlite3_int64 o){
+  s3p_file *p = (s3p_file *)f;
+  s3p_db *db = p->db;
+  if(db->opt.readonly) return SQLITE_READONLY;
+  int rc = main_begin(p, n, o);
+  if(rc) return rc;
+  uint32_t psz = s3p_txbuf_page_size(db->tx);
+  const unsigned char *in = buf;
+  unsigned char *page = NULL;
+  sqlite3_int64 end = o + n;
+  if(end / psz + 1 > UINT32_MAX - 1) return SQLITE_FULL;
+  while(o < end && rc == SQLITE_OK){
+    uint32_t pgno = (uint32_t)(o / psz) + 1;
+    uint32_t off = (uint32_t)(o % psz);
+    uint32_t take = psz - off;
+    if(take > end - o) take = (uint32_t)(end - o);
+    if(off == 0 && take == psz){
+      rc = s3p_txbuf_put(db->tx, pgno, in) ? SQLITE_IOERR_WRITE : SQLITE_OK;
+    }else{
+      if(!page && !(page = malloc(psz))){ rc = SQLITE_IOERR_NOMEM; break; }
+      rc = main_get_page(p, pgno, page);
+      if(rc == SQLITE_OK){
+        memcpy(page + off, in, take);
+        rc = s3p_txbuf_put(db->tx, pgno, page) ? SQLITE_IOERR_WRITE : SQLITE_OK;
+      }
+    }
+    in += take;
+    o += take;
+  }
+  free(page);
+  return rc;
+}
+
+/* main_truncate sets the file size (rounded up to whole pages; the tail of
+** a partial last page is zeroed). */
+static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
+  s3p_file *p = (s3p_file *)f;
+  s3p_db *db = p->db;
+  if(db->opt.readonly) return SQLITE_READONLY;
+  if(main_page_size(p) == 0){
+    return size == 0 ? SQLITE_OK : SQLITE_IOERR_TRUNCATE;
+  }
+  int rc = main_begin(p, 0, 0);
+  if(rc) return rc;
+  uint32_t psz = s3p_txbuf_page_size(db->tx);
+  uint32_t npages = (uint32_t)((size + psz - 1) / psz);
+  uint32_t tail = (uint32_t)(size % psz);
+  if(tail && npages <= s3p_txbuf_pages(db->tx)){
+    unsigned char *page = malloc(psz);
+    if(!page) return SQLITE_IOERR_NOMEM;
+    rc = main_get_page(p, npages, page);
+    if(rc == SQLITE_OK){
+      memset(page + tail, 0, psz - tail);
+      if(s3p_txbuf_put(db->tx, npages, page)) rc = SQLITE_IOERR_TRUNCATE;
+    }
+    free(page);
+    if(rc) return rc;
+  }
+  s3p_txbuf_truncate(db->tx, npages);
+  return SQLITE_OK;
+}
+
+/* main_commit commits the buffered transaction (the sync point). */
+static int main_commit(s3p_file *p){
+  return s3p_db_commit(p->db);
+}
+
+/* main_sync: the commit normally ran at SQLITE_FCNTL_SYNC just before;
+** committing again is a no-op, and covers callers that only sync. */
+static int main_sync(sqlite3_file *f, int flags){
+  (void)flags;
+  return main_commit((s3p_file *)f);
+}
+
+/* main_size reports the file size in bytes. */
+static int main_size(sqlite3_file *f, sqlite3_int64 *size){
+  s3p_file *p = (s3p_file *)f;
+  *size = (sqlite3_int64)main_pages(p) * main_page_size(p);
+  return SQLITE_OK;
+}
+
+/* main_lock raises the lock; taking SHARED from nothing moves the view to
+** the newest version (unless pinned). */
+static int main_lock(sqlite3_file *f, int level){
+  s3p_file *p = (s3p_file *)f;
+  if(p->lock == SQLITE_LOCK_NONE && level >= SQLITE_LOCK_SHARED){
+    if(s3p_txbuf_active(p->db->tx)) s3p_txbuf_clear(p->db->tx);
+    int rc = s3p_db_refresh(p->db);
+    if(rc){
+      return (rc & 0xff) == SQLITE_IOERR ? SQLITE_IOERR_LOCK : rc;
+    }
+  }
+  if(level > p->lock) p->lock = level;
+  return SQLITE_OK;
+}
+
+/* main_unlock lowers the lock; a transaction buffer still open then held
+** only rolled-back writes and is dropped. */
+static int main_unlock(sqlite3_file *f, int level){
+  s3p_file *p = (s3p_file *)f;
+  if(level <= SQLITE_LOCK_SHARED && s3p_txbuf_active(p->db->tx)){
+    s3p_txbuf_clear(p->db->tx);
+  }
+  if(level < p->lock) p->lock = level;
+  return SQLITE_OK;
+}
+
+/* main_check_reserved: no other connection's lock is visible to us. */
+static int main_check_reserved(sqlite3_file *f, int *out){
+  (void)f;
+  *out = 0;
+  return SQLITE_OK;
+}
+
+/* main_stats fills out from the database's counters. */
+static void main_stats(s3p_file *p, s3page_stats *out){
+  const s3p_store_stats *s = &p->db->store->stats;
+  memset(out, 0, sizeof *out);
+  out->version = p->db->view.version;
+  out->n_get = s->n_get;
+  out->n_put = s->n_put;
+  out->n_head = s->n_head;
+  out->n_delete = s->n_delete;
+  out->n_list = s->n_list;
+  out->n_retry = s->n_retry;
+  out->n_error = s->n_error;
+  out->bytes_in = s->bytes_in;
+  out->bytes_out = s->bytes_out;
+  out->round_trips = s->round_trips;
+  out->n_commit = p->db->n_commit;
+  out->n_conflict = p->db->n_conflict;
+}
+
+/* main_pragma handles the PRAGMAs s3page adds or refuses. Returns
+** SQLITE_NOTFOUND for the ones SQLite should handle. */
+static int main_pragma(s3p_file *p, char **a){
+  const char *name = a[1], *val = a[2];
+  s3p_db *db = p->db;
+  if(!strcasecmp(name, "journal_mode") && val && !strcasecmp(val, "wal")){
+    a[0] = sqlite3_mprintf("s3page: journal_mode=WAL is not supported (it "
+                           "needs shared memory between the processes of one "
+                           "machine); s3page commits atomically in any "
+                           "rollback-journal mode");
+    return SQLITE_ERROR;
+  }
+  if(!strcasecmp(name, "s3page_version")){
+    if(p->lock == SQLITE_LOCK_NONE){
+      int rc = s3p_db_refresh(db);
+      if(rc){
+        a[0] = sqlite3_mprintf("%s", db->errmsg ? db->errmsg : "refresh failed");
+        return SQLITE_ERROR;
+      }
+    }
+    a[0] = sqlite3_mprintf("%llu", (unsigned long long)db->view.version);
+    return SQLITE_OK;
+  }
+  if(!strcasecmp(name, "s3page_stats")){
+    if(val && !strcasecmp(val, "reset")){
+      memset(&db->store->stats, 0, sizeof db->store->stats);
+      db->n_commit = db->n_conflict = 0;
+    }
+    s3page_stats s;
+    main_stats(p, &s);
+    a[0] = sqlite3_mprintf("version=%llu get=%llu put=%llu head=%llu "
+      "delete=%llu list=%llu retries=%llu errors=%llu bytes_in=%llu "
+      "bytes_out=%llu round_trips=%llu commits=%llu conflicts=%llu",
+      (unsigned long long)s.version, (unsigned long long)s.n_get,
+      (unsigned long long)s.n_put, (unsigned long long)s.n_head,
+      (unsigned long long)s.n_delete, (unsigned long long)s.n_list,
+      (unsigned long long)s.n_retry, (unsigned long long)s.n_error,
+      (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
+      (unsigned long long)s.round_trips, (unsigned long long)s.n_commit,
+      (unsigned long long)s.n_conflict);
+    return SQLITE_OK;
+  }
+  if(!strcasecmp(name, "s3page_error")){
+    a[0] = sqlite3_mprintf("%s", db->errmsg ? db->errmsg : "");
+    return SQLITE_OK;
+  }
+  return SQLITE_NOTFOUND;
+}
+
+/* main_fcntl: the commit at SQLITE_FCNTL_SYNC, pragmas, stats. */
+static int main_fcntl(sqlite3_file *f, int op, void *arg){
+  s3p_file *p = (s3p_file *)f;
+  switch(op){
+    case SQLITE_FCNTL_SYNC:
+      return main_commit(p);
+    case SQLITE_FCNTL_PRAGMA:
+      return main_pragma(p, (char **)arg);
+    case SQLITE_FCNTL_VFSNAME:
+      *(char **)arg = sqlite3_mprintf("%s", S3PAGE_VFS_NAME);
+      return SQLITE_OK;
+    case S3PAGE_FCNTL_STATS:
+      main_stats(p, (s3page_stats *)arg);
+      return SQLITE_OK;
+    case SQLITE_FCNTL_HAS_MOVED:
+      *(int *)arg = 0;
+      return SQLITE_OK;
+  }
+  return SQLITE_NOTFOUND;
+}
+
+/* main_sector: the unit SQLite aligns journal headers to. */
+static int main_sector(sqlite3_file *f){
+  (void)f;
+  return 4096;
+}
+
+/* main_devchar: a write never damages bytes outside it. */
+static int main_devchar(sqlite3_file *f){
+  (void)f;
+  return SQLITE_IOCAP_POWERSAFE_OVERWRITE;
+}
+
+static const sqlite3_io_methods main_methods = {
+  1, main_close, main_read, main_write, main_truncate, main_sync, main_size,
+  main_lock, main_unlock, main_check_reserved, main_fcntl, main_sector,
+  main_devchar, 0, 0, 0, 0, 0, 0
+};
+
+/* ---------------------------------------------------------------------
+** The VFS.
+*/
+
+/* name_has_suffix returns 1 if name ends with suffix. */
+static int name_has_suffix(const char *name, const char *suffix){
+  size_t n = strlen(name), m = strlen(suffix);
+  return n >= m && !strcmp(name + n - m, suffix);
+}
+
+/* name_is_sidecar returns 1 for the journal, WAL and shm names SQLite
+** derives from a database name: s3page keeps none of them in the store. */
+static int name_is_sidecar(const char *name){
+  return name && (name_has_suffix(name, "-journal") ||
+                  name_has_suffix(name, "-wal") ||
+                  name_has_suffix(name, "-shm"));
+}
+
+/* vfs_open opens the main database as an s3page database and every other
+** file through the default VFS (journals as private temporary files). */
+static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
+                    int flags, int *out_flags){
+  s3p_file *p = (s3p_file *)f;
+  memset(p, 0, sizeof *p);
+  p->real = (sqlite3_file *)(p + 1);
+  if(!(flags & SQLITE_OPEN_MAIN_DB)){
+    if(flags & SQLITE_OPEN_MAIN_JOURNAL){
+      flags = (flags & ~SQLITE_OPEN_MAIN_JOURNAL) | SQLITE_OPEN_TEMP_JOURNAL |
+              SQLITE_OPEN_DELETEONCLOSE | SQLITE_OPEN_CREATE;
+      name = NULL;
+      p->journal = 1;
+    }
+    int rc = vfs_base->xOpen(vfs_base, name, p->real, flags, out_flags);
+    if(rc == SQLITE_OK) p->base.pMethods = &pass_methods;
+    return rc;
+  }
+  if(!name) return SQLITE_CANTOPEN;
+  s3p_options opt;
+  char *err = NULL;
+  if(s3p_options_parse(&opt, name, &err)){
+    sqlite3_log(SQLITE_CANTOPEN, "%s", err);
+    sqlite3_free(err);
+    return SQLITE_CANTOPEN;
+  }
+  if(flags & SQLITE_OPEN_READONLY) opt.readonly = 1;
+  opt.create = (flags & SQLITE_OPEN_CREATE) != 0;
+  int rc = s3p_db_open(&p->db, name, &opt, &err);
+  if(rc){
+    sqlite3_free(err);   /* s3p_db_open logged it */
+    return rc;
+  }
+  if(out_flags){
+    *out_flags = flags;
+    if(p->db->opt.readonly){
+      *out_flags = (flags & ~(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+                   SQLITE_OPEN_READONLY;
+    }
+  }
+  p->base.pMethods = &main_methods;
+  (void)vfs;
+  return SQLITE_OK;
+}
+
+/* vfs_delete: journals and other sidecars of s3page databases do not exist
+** as named files; anything else is the default VFS's. */
+static int vfs_delete(sqlite3_vfs *vfs, const char *name, int sync_dir){
+  (void)vfs;
+  if(name_is_sidecar(name)) return SQLITE_OK;
+  return vfs_base->xDelete(vfs_base, name, sync_dir);
+}
+
+/* vfs_access: sidecars never exist (so no hot journal is ever found). */
+static int vfs_access(sqlite3_vfs *vfs, const char *name, int flags,
+                      int *out){
+  (void)vfs;
+  if(name_is_sidecar(name)){ *out = 0; return SQLITE_OK; }
+  return vfs_base->xAccess(vfs_base, name, flags, out);
+}
+
+/* vfs_full_pathname keeps URLs and absolute paths, and makes relative
+** directory names absolute so a later chdir does not change the database. */
+static int vfs_full_pathname(sqlite3_vfs *vfs, const char *name, int n,
+                             char *out){
+  (void)vfs;
+  if(!strncmp(name, "s3://", 5) || !strncmp(name, "mem:", 4) ||
+     name[0] == '/'){
+    if((int)strlen(name) >= n) return SQLITE_CANTOPEN;
+    memcpy(out, name, strlen(name) + 1);
+    return SQLITE_OK;
+  }
+  char cwd[4096];
+  if(!getcwd(cwd, sizeof cwd)) return SQLITE_CANTOPEN;
+  if(!strcmp(cwd, "/")) cwd[0] = 0;
+  if((int)(strlen(cwd) + 1 + strlen(name)) >= n) return SQLITE_CANTOPEN;
+  snprintf(out, (size_t)n, "%s/%s", cwd, name);
+  return SQLITE_OK;
+}
+
+/* The remaining methods are the default VFS's. */
+static void *vfs_dlopen(sqlite3_vfs *v, const char *z){
+  (void)v; return vfs_base->xDlOpen(vfs_base, z);
+}
+static void vfs_dlerror(sqlite3_vfs *v, int n, char *z){
+  (void)v; vfs_base->xDlError(vfs_base, n, z);
+}
+static void (*vfs_dlsym(sqlite3_vfs *v, void *h, const char *z))(void){
+  (void)v; return vfs_base->xDlSym(vfs_base, h, z);
+}
+static void vfs_dlclose(sqlite3_vfs *v, void *h){
+  (void)v; vfs_base->xDlClose(vfs_base, h);
+}
+static int vfs_randomness(sqlite3_vfs *v, int n, char *z){
+  (void)v; return vfs_base->xRandomness(vfs_base, n, z);
+}
+static int vfs_sleep(sqlite3_vfs *v, int us){
+  (void)v; return vfs_base->xSleep(vfs_base, us);
+}
+static int vfs_current_time(sqlite3_vfs *v, double *t){
+  (void)v; return vfs_base->xCurrentTime(vfs_base, t);
+}
+static int vfs_get_last_error(sqlite3_vfs *v, int n, char *z){
+  (void)v; return vfs_base->xGetLastError(vfs_base, n, z);
+}
+static int vfs_current_time64(sqlite3_vfs *v, sqlite3_int64 *t){
+  (void)v;
+  if(vfs_base->iVersion >= 2 && vfs_base->xCurrentTimeInt64){
+    return vfs_base->xCurrentTimeInt64(vfs_base, t);
+  }
+  double d;
+  int rc = vfs_base->xCurrentTime(vfs_base, &d);
+  *t = (sqlite3_int64)(d * 86400000.0);
+  return rc;
+}
+
+static sqlite3_vfs vfs_s3page = {
+  2, 0, 1024, 0, S3PAGE_VFS_NAME, 0,
+  vfs_open, vfs_delete, vfs_access, vfs_full_pathname,
+  vfs_dlopen, vfs_dlerror, vfs_dlsym, vfs_dlclose,
+  vfs_randomness, vfs_sleep, vfs_current_time, vfs_get_last_error,
+  vfs_current_time64, 0, 0, 0
+};
+
+static pthread_mutex_t vfs_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+int s3page_register(int make_default){
+  pthread_mutex_lock(&vfs_mutex);
+  int rc = SQLITE_OK;
+  if(!vfs_base){
+    sqlite3_vfs *base = sqlite3_vfs_find("unix");
+    if(!base) base = sqlite3_vfs_find(NULL);
+    if(!base || base == &vfs_s3page){
+      rc = SQLITE_ERROR;
+    }else{
+      vfs_s3page.szOsFile = (int)sizeof(s3p_file) + base->szOsFile;
+      vfs_base = base;
+    }
+  }
+  if(rc == SQLITE_OK) rc = sqlite3_vfs_register(&vfs_s3page, make_default);
+  pthread_mutex_unlock(&vfs_mutex);
+  return rc;
+}
+
+int s3page_stats_get(sqlite3 *db, const char *schema, s3page_stats *out){
+  sqlite3_vfs *v = NULL;
+  int rc = sqlite3_file_control(db, schema ? schema : "main",
+                                SQLITE_FCNTL_VFS_POINTER, &v);
+  if(rc != SQLITE_OK || v != &vfs_s3page) return SQLITE_NOTFOUND;
+  return sqlite3_file_control(db, schema ? schema : "main",
+                              S3PAGE_FCNTL_STATS, out);
+}
