@@ -37,11 +37,14 @@ run_one() {
   fi
 }
 
+# run_c_tests DIR LABEL KINDS: runs the test programs DIR/tests/KIND/*.
 run_c_tests() {
   dir=$1
-  for t in "$dir"/tests/unit/* "$dir"/tests/sql/*; do
-    [ -x "$t" ] || continue
-    run_one "${t#$dir/}${2:+ $2}" "$t"
+  for kind in $3; do
+    for t in "$dir"/tests/"$kind"/*; do
+      [ -x "$t" ] || continue
+      run_one "${t#$dir/}${2:+ $2}" "$t"
+    done
   done
 }
 
@@ -52,11 +55,11 @@ run_scripts() {
   done
 }
 
-run_c_tests build
+run_c_tests build "" "unit sql"
 run_scripts
 if [ "${S3PAGE_TEST_QUICK:-0}" != 1 ]; then
   if [ -d build/asan/tests ]; then
-    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_c_tests build/asan "(asan)"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_c_tests build/asan "(asan)" "unit sql"
   fi
   for f in build/fuzz/fuzz_*; do
     [ -x "$f" ] || continue
@@ -66,7 +69,8 @@ if [ "${S3PAGE_TEST_QUICK:-0}" != 1 ]; then
     sdir="$log/s3"
     if eval "$(sh tests/s3-server.sh start "$sdir")"; then
       export S3PAGE_TEST_STORE="s3://$S3_BUCKET/test-$$"
-      run_c_tests build "(s3)"
+      run_c_tests build "(s3)" "sql"
+      run_one "tests/unit/test_s3_live (s3)" build/tests/unit/test_s3_live
       run_scripts "(s3)"
       sh tests/s3-server.sh stop "$sdir"
     else
