@@ -1185,13 +1185,16 @@ static int s3_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
   lc.fn = fn;
   lc.arg = arg;
   do{
-    s3p_sigv4_param q[3];
+    s3p_sigv4_param q[4];
     size_t nq = 0;
+    char maxkeys[16];
     s3p_op op;
     s3_job job;
     char *next = NULL;
 
+    snprintf(maxkeys, sizeof(maxkeys), "%d", s->conf.list_keys);
     q[nq].name = "list-type"; q[nq++].value = "2";
+    q[nq].name = "max-keys"; q[nq++].value = maxkeys;
     if(full[0]){ q[nq].name = "prefix"; q[nq++].value = full; }
     if(token){ q[nq].name = "continuation-token"; q[nq++].value = token; }
     free(query);

@@ -466,6 +466,10 @@ static int s3conf_resolve(s3p_s3conf *c, const char *name,
   rc = s3conf_int("S3PAGE_S3_ATTEMPTS", 1, 100, &x, errmsg);
   if(rc != S3P_OK) return rc;
   c->max_attempts = (int)x;
+  x = 1000;
+  rc = s3conf_int("S3PAGE_S3_LIST_KEYS", 1, 1000, &x, errmsg);
+  if(rc != S3P_OK) return rc;
+  c->list_keys = (int)x;
   return S3P_OK;
 }
 

@@ -21,6 +21,7 @@
 **   concurrency     opts->concurrency, S3PAGE_CONCURRENCY, else 64
 **   timeout         S3PAGE_TIMEOUT_MS per attempt (default 30000)
 **   attempts        S3PAGE_S3_ATTEMPTS (default 6)
+**   listing         S3PAGE_S3_LIST_KEYS keys per LIST page (default 1000)
 **   TLS             peer verification on; S3PAGE_S3_INSECURE=1 turns it off;
 **                   AWS_CA_BUNDLE names a CA file
 **   conditional     S3PAGE_TRUST_CONDITIONAL=1 skips the If-None-Match probe
@@ -51,6 +52,7 @@ typedef struct s3p_s3conf {
   int concurrency;              /* parallel requests per store handle */
   long timeout_ms;              /* limit of one attempt */
   int max_attempts;             /* attempts per operation, at least 1 */
+  int list_keys;                /* keys per LIST page (max-keys), 1-1000 */
 } s3p_s3conf;
 
 /* s3p_s3conf_parse_name splits "s3://BUCKET/PREFIX" into malloc'd *bucket
