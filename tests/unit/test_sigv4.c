@@ -3,12 +3,16 @@
 ** ("Signature Calculations for the Authorization Header: Transferring
 ** Payload in a Single Chunk", examples GET Object, PUT Object, GET Bucket
 ** Lifecycle and Get Bucket (List Objects)), plus URI-encoding and
-** canonicalization cases.
+** canonicalization cases; and the S3 configuration that feeds the signer
+** (s3conf.c: names, environment, AWS profiles, precedence).
 */
 #include <stdlib.h>
 #include <string.h>
 #include "../check.h"
+#include <sys/stat.h>
+#include <unistd.h>
 #include "../../vfs/store/sigv4.h"
+#include "../../vfs/store/s3conf.h"
 
 #define EX_AKID "AKIAIOSFODNN7EXAMPLE"
 #define EX_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -211,6 +215,202 @@ static void test_amz_date(void){
   CHECK(strcmp(d, EX_DATE) == 0);
 }
 
+/* The AWS and s3page variables the configuration reads. */
+static const char *conf_vars[] = {
+  "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+  "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
+  "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+  "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_CA_BUNDLE",
+  "S3PAGE_S3_ADDRESSING", "S3PAGE_CONCURRENCY", "S3PAGE_TIMEOUT_MS",
+  "S3PAGE_S3_ATTEMPTS", "S3PAGE_S3_INSECURE", "S3PAGE_TRUST_CONDITIONAL",
+  "S3PAGE_S3_LIST_KEYS",
+};
+
+/* conf_home makes a HOME with .aws/credentials and .aws/config, clears
+** the variables above and points HOME there. Writes the directory into
+** dir (64 bytes). */
+static void conf_home(char *dir){
+  char path[128];
+  FILE *f;
+  size_t i;
+  for(i = 0; i < sizeof(conf_vars) / sizeof(conf_vars[0]); i++){
+    unsetenv(conf_vars[i]);
+  }
+  snprintf(dir, 64, "/tmp/s3p-conf-XXXXXX");
+  if(mkdtemp(dir) == NULL){ CHECK(!"mkdtemp"); return; }
+  snprintf(path, sizeof(path), "%s/.aws", dir);
+  mkdir(path, 0700);
+  snprintf(path, sizeof(path), "%s/.aws/credentials", dir);
+  f = fopen(path, "w");
+  if(f){
+    fputs("# comment\n[default]\naws_access_key_id = DEFKEY\n"
+          "aws_secret_access_key = defsecret\n\n"
+          "[p2]\naws_access_key_id=P2KEY\naws_secret_access_key=p2secret\n"
+          "aws_session_token = p2token\n", f);
+    fclose(f);
+  }
+  snprintf(path, sizeof(path), "%s/.aws/config", dir);
+  f = fopen(path, "w");
+  if(f){
+    fputs("[default]\nregion = us-west-2\n\n[profile p2]\nregion = eu-west-3\n"
+          "s3 =\n  endpoint_url = http://localhost:9000\n"
+          "  addressing_style = virtual\noutput = json\n"
+          "[profile p3]\naws_access_key_id = P3KEY\n"
+          "aws_secret_access_key = p3secret\nendpoint_url = https://r2.example:8443/\n"
+          "[sso-session x]\nregion = ap-south-1\n", f);
+    fclose(f);
+  }
+  setenv("HOME", dir, 1);
+}
+
+/* conf_home_rm removes what conf_home made. */
+static void conf_home_rm(const char *dir){
+  char path[128];
+  snprintf(path, sizeof(path), "%s/.aws/credentials", dir); unlink(path);
+  snprintf(path, sizeof(path), "%s/.aws/config", dir); unlink(path);
+  snprintf(path, sizeof(path), "%s/.aws", dir); rmdir(path);
+  rmdir(dir);
+}
+
+/* Store names. */
+static void test_conf_names(void){
+  struct { const char *name; int rc; const char *bucket, *prefix; } c[] = {
+    {"s3://bucket/a/b/", S3P_OK, "bucket", "a/b"},
+    {"s3://bucket", S3P_OK, "bucket", ""},
+    {"s3://my.bucket-1/db", S3P_OK, "my.bucket-1", "db"},
+    {"s3://b/x", S3P_EINVAL, NULL, NULL},
+    {"s3://bucket/../x", S3P_EINVAL, NULL, NULL},
+    {"s3://bucket/a//b", S3P_EINVAL, NULL, NULL},
+    {"s3://bucket/a?x=1", S3P_EINVAL, NULL, NULL},
+    {"s3://bu cket/a", S3P_EINVAL, NULL, NULL},
+    {"http://bucket/a", S3P_EINVAL, NULL, NULL},
+  };
+  size_t i;
+  for(i = 0; i < sizeof(c) / sizeof(c[0]); i++){
+    char *b = NULL, *p = NULL, *msg = NULL;
+    int rc = s3p_s3conf_parse_name(c[i].name, &b, &p, &msg);
+    CHECK_EQ(rc, c[i].rc);
+    if(rc == S3P_OK){
+      CHECK(strcmp(b, c[i].bucket) == 0 && strcmp(p, c[i].prefix) == 0);
+    }else{
+      CHECK(msg != NULL && b == NULL && p == NULL);
+    }
+    free(b);
+    free(p);
+    free(msg);
+  }
+}
+
+/* Profiles, environment and options, in AWS's order of precedence. */
+static void test_conf_precedence(void){
+  char dir[64], *msg = NULL;
+  s3p_s3conf c;
+  s3p_store_opts o;
+  conf_home(dir);
+  memset(&o, 0, sizeof(o));
+
+  /* default profile: credentials file + config region, AWS endpoint */
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", NULL, &msg), S3P_OK);
+  CHECK(c.access_key && strcmp(c.access_key, "DEFKEY") == 0);
+  CHECK(c.session_token == NULL);
+  CHECK(c.region && strcmp(c.region, "us-west-2") == 0);
+  CHECK(c.endpoint && strcmp(c.endpoint, "https://s3.us-west-2.amazonaws.com") == 0);
+  CHECK_EQ(c.path_style, 0);
+  CHECK_EQ(c.insecure, 0);
+  CHECK_EQ(c.concurrency, 64);
+  CHECK_EQ(c.max_attempts, 6);
+  s3p_s3conf_free(&c);
+
+  /* a dotted bucket on AWS goes path-style (TLS wildcard) */
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://my.bucket/db", NULL, &msg), S3P_OK);
+  CHECK_EQ(c.path_style, 1);
+  s3p_s3conf_free(&c);
+
+  /* AWS_PROFILE: keys, token, region, nested s3 endpoint and addressing */
+  setenv("AWS_PROFILE", "p2", 1);
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", NULL, &msg), S3P_OK);
+  CHECK(c.access_key && strcmp(c.access_key, "P2KEY") == 0);
+  CHECK(c.session_token && strcmp(c.session_token, "p2token") == 0);
+  CHECK(c.region && strcmp(c.region, "eu-west-3") == 0);
+  CHECK(c.endpoint && strcmp(c.endpoint, "http://localhost:9000") == 0);
+  CHECK(c.authority && strcmp(c.authority, "localhost:9000") == 0);
+  CHECK_EQ(c.path_style, 0);
+  s3p_s3conf_free(&c);
+
+  /* keys only in config; endpoint_url at the profile's top level */
+  setenv("AWS_PROFILE", "p3", 1);
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", NULL, &msg), S3P_OK);
+  CHECK(c.access_key && strcmp(c.access_key, "P3KEY") == 0);
+  CHECK(c.endpoint && strcmp(c.endpoint, "https://r2.example:8443") == 0);
+  CHECK_EQ(c.path_style, 1);
+  s3p_s3conf_free(&c);
+
+  /* the environment beats the profile; options beat the environment */
+  setenv("AWS_ACCESS_KEY_ID", "ENVKEY", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+  setenv("AWS_SESSION_TOKEN", "envtoken", 1);
+  setenv("AWS_DEFAULT_REGION", "ca-central-1", 1);
+  setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1", 1);
+  setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:2", 1);
+  setenv("S3PAGE_S3_ADDRESSING", "virtual", 1);
+  setenv("S3PAGE_CONCURRENCY", "8", 1);
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", NULL, &msg), S3P_OK);
+  CHECK(c.access_key && strcmp(c.access_key, "ENVKEY") == 0);
+  CHECK(c.session_token && strcmp(c.session_token, "envtoken") == 0);
+  CHECK(c.region && strcmp(c.region, "ca-central-1") == 0);
+  CHECK(c.endpoint && strcmp(c.endpoint, "http://127.0.0.1:2") == 0);
+  CHECK_EQ(c.path_style, 0);
+  CHECK_EQ(c.concurrency, 8);
+  s3p_s3conf_free(&c);
+  setenv("AWS_REGION", "sa-east-1", 1);
+  o.region = "eu-north-1";
+  o.endpoint = "https://minio.local";
+  o.concurrency = 3;
+  unsetenv("S3PAGE_S3_ADDRESSING");
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", &o, &msg), S3P_OK);
+  CHECK(c.region && strcmp(c.region, "eu-north-1") == 0);
+  CHECK(c.endpoint && strcmp(c.endpoint, "https://minio.local") == 0);
+  CHECK_EQ(c.path_style, 1);
+  CHECK_EQ(c.concurrency, 3);
+  s3p_s3conf_free(&c);
+
+  /* bad settings are errors that name the setting */
+  setenv("S3PAGE_CONCURRENCY", "lots", 1);
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", NULL, &msg), S3P_EINVAL);
+  CHECK(msg && strstr(msg, "S3PAGE_CONCURRENCY") != NULL);
+  free(msg); msg = NULL;
+  unsetenv("S3PAGE_CONCURRENCY");
+  o.endpoint = "http://user:hunter2@minio.local";
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", &o, &msg), S3P_EINVAL);
+  CHECK(msg && strstr(msg, "hunter2") == NULL);
+  free(msg); msg = NULL;
+  o.endpoint = "ftp://minio.local";
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", &o, &msg), S3P_EINVAL);
+  free(msg); msg = NULL;
+  setenv("AWS_PROFILE", "nope", 1);
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", NULL, &msg), S3P_EINVAL);
+  CHECK(msg && strstr(msg, "nope") != NULL);
+  free(msg); msg = NULL;
+
+  /* no credentials anywhere */
+  conf_home_rm(dir);
+  conf_home(dir);
+  setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+  setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", NULL, &msg), S3P_EAUTH);
+  CHECK(msg && strstr(msg, "AWS_ACCESS_KEY_ID") != NULL);
+  free(msg); msg = NULL;
+  CHECK(c.bucket == NULL);
+  setenv("AWS_ACCESS_KEY_ID", "K", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "S", 1);
+  setenv("S3PAGE_S3_INSECURE", "1", 1);
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", NULL, &msg), S3P_OK);
+  CHECK(c.region && strcmp(c.region, "us-east-1") == 0);
+  CHECK_EQ(c.insecure, 1);
+  s3p_s3conf_free(&c);
+  conf_home_rm(dir);
+}
+
 int main(void){
   RUN(test_get_object);
   RUN(test_put_object);
@@ -220,5 +420,7 @@ int main(void){
   RUN(test_query);
   RUN(test_canonical_headers);
   RUN(test_amz_date);
+  RUN(test_conf_names);
+  RUN(test_conf_precedence);
   return CHECK_DONE();
 }

@@ -23,7 +23,7 @@
 ** RequestTimeout are retried with exponential backoff and full jitter
 ** (base 50 ms, cap 2 s), at most conf.max_attempts attempts and no new
 ** attempt after the op's deadline (2 x the attempt timeout, at least 10 s,
-** from the start of the batch). Every retried attempt adds one to
+** from the op's first attempt). Every retried attempt adds one to
 ** stats.n_retry.
 **
 ** Ambiguous create: a PUT_NEW whose attempt failed with a 5xx or a
@@ -464,7 +464,12 @@ static int s3_start(s3_store *s, s3_job *j){
   }
   if(j->kind == S3_KIND_LIST) j->keep = S3_LIST_MAX;
   if(j->verifying) j->keep = op->body_len;
-  j->attempts++;
+  if(j->attempts++ == 0){
+    /* The op's time starts with its first attempt, not with the batch. */
+    uint64_t window = 2 * (uint64_t)cf->timeout_ms;
+    if(window < 10000) window = 10000;
+    j->deadline_ms = s3_now_ms() + window;
+  }
 
   /* Where: host, canonical URI, URL. */
   host = cf->path_style ? strdup(cf->authority)
@@ -821,15 +826,12 @@ static void s3_done(s3_store *s, s3_job *j, CURLcode res, uint64_t now){
 ** S3P_EIO if the event loop itself failed (every job still gets an rc). */
 static int s3_run(s3_store *s, s3_job *jobs, size_t n){
   size_t i, n_done = 0, running = 0;
-  uint64_t start = s3_now_ms(), window;
+  uint64_t start = s3_now_ms();
   int rc = S3P_OK;
 
-  window = 2 * (uint64_t)s->conf.timeout_ms;
-  if(window < 10000) window = 10000;
   for(i = 0; i < n; i++){
     jobs[i].state = S3_JOB_READY;
     jobs[i].wake_ms = start;
-    jobs[i].deadline_ms = start + window;
   }
   while(n_done < n){
     uint64_t now = s3_now_ms(), wait = 1000;

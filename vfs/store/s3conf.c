@@ -319,16 +319,17 @@ static int s3conf_endpoint(s3p_s3conf *c, const char *url, const char *src,
     c->scheme = strdup("http");
     p = url + 7;
   }else{
-    *errmsg = s3conf_msg("%s: endpoint must start with http:// or https:// "
-                         "(from %s)", url, src);
+    *errmsg = s3conf_msg("endpoint must start with http:// or https:// "
+                         "(from %s)", src);
     return S3P_EINVAL;
   }
   if(c->scheme == NULL) return S3P_ENOMEM;
   end = p + strcspn(p, "/?#");
   n = (size_t)(end - p);
   if(n == 0 || memchr(p, '@', n) || strspn(end, "/") != strlen(end)){
-    *errmsg = s3conf_msg("%s: endpoint must be scheme://host[:port] with no "
-                         "user, path or query (from %s)", url, src);
+    /* Not echoed: a user:password part would end up in logs. */
+    *errmsg = s3conf_msg("endpoint must be http[s]://host[:port] with no "
+                         "user, path or query (from %s)", src);
     return S3P_EINVAL;
   }
   for(; p < end && strchr(" \t\r\n", *p) == NULL; p++){}
