@@ -173,7 +173,10 @@ static int commit_checkpoint(commit_batch *b, const s3p_change *ch, size_t n,
     }
   }
   free(ov);
-  uint32_t trunc = db->view.trunc < mark ? db->view.trunc : mark;
+  /* Only a real truncation (now or since the checkpoint) is passed on: a
+  ** mark at the page count would make the update load the path to it. */
+  uint32_t trunc = db->view.trunc;
+  if(mark < db->view.page_count && mark < trunc) trunc = mark;
   s3p_tree_io io = { b, commit_node_load, commit_node_store };
   int rc = s3p_tree_update(out, &db->view.tree, trunc, all, k, &io);
   free(all);
