@@ -1050,7 +1050,6 @@ static int s3_exec(s3p_store *st, s3p_op *ops, size_t n){
     s3p_op *op = &ops[i];
     int write = op->kind == S3P_OP_PUT || op->kind == S3P_OP_PUT_NEW
                 || op->kind == S3P_OP_DELETE;
-    op->rc = S3P_OK;
     if(!s3p_key_ok(op->key) || op->kind < S3P_OP_GET
        || op->kind > S3P_OP_DELETE){
       op->rc = S3P_EINVAL;
