@@ -278,6 +278,39 @@ int s3p_db_refresh(s3p_db *db){
   return rc;
 }
 
+/* db_fetch_decode checks and decodes a fetched page object for page pgno
+** into out. Returns SQLITE_OK or SQLITE_CORRUPT/IOERR with the error
+** recorded. */
+static int db_fetch_decode(s3p_db *db, uint32_t pgno, const s3p_hash *h,
+                           const s3p_op *op, void *out){
+  char key[S3P_KEY_MAX];
+  s3p_hash_key(key, "pages", h);
+  if(op->rc == S3P_ENOTFOUND){
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
+                        "version %llu) is missing", db->store->desc, key,
+                        (unsigned)pgno, (unsigned long long)db->view.version);
+  }
+  if(op->rc){
+    return s3p_db_store_error(db, op->rc, SQLITE_IOERR_READ, "GET", key,
+                              op->errmsg);
+  }
+  const char *why = NULL;
+  if(s3p_page_decode(out, db->view.page_size, h, op->data, op->len, &why)){
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
+                        "version %llu) is corrupt: %s", db->store->desc, key,
+                        (unsigned)pgno, (unsigned long long)db->view.version,
+                        why ? why : "?");
+  }
+  return SQLITE_OK;
+}
+
+/* One page of a read batch. */
+typedef struct db_fetch {
+  uint32_t pgno;             /* page number */
+  s3p_hash hash;             /* its content hash */
+  char key[S3P_KEY_MAX];     /* pages/<hash> */
+} db_fetch;
+
 int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   uint32_t psz = db->view.page_size;
   s3p_hash h;
@@ -297,32 +330,68 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     memcpy(out, c, psz);
     return SQLITE_OK;
   }
-  char key[S3P_KEY_MAX];
-  s3p_hash_key(key, "pages", &h);
-  unsigned char *data = NULL;
-  char *msg = NULL;
-  int src = s3p_store_get(db->store, key, &data, &len, &msg);
-  if(src == S3P_ENOTFOUND){
-    rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
-                      "version %llu) is missing", db->store->desc, key,
-                      (unsigned)pgno, (unsigned long long)db->view.version);
-  }else if(src){
-    rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", key, msg);
+  /* A miss. Sequential misses widen the read-ahead window. */
+  db->ra_streak = (db->ra_last && pgno == db->ra_last + 1) ? db->ra_streak + 1
+                                                           : 0;
+  uint32_t window = 0;
+  if(db->ra_streak >= 2){
+    window = 1u << (db->ra_streak < 8 ? db->ra_streak : 8);
+    if(window > S3P_READAHEAD_MAX) window = S3P_READAHEAD_MAX;
+  }
+  db_fetch *f = calloc((size_t)window + 1, sizeof *f);
+  s3p_op *ops = calloc((size_t)window + 1, sizeof *ops);
+  unsigned char *buf = window ? malloc(psz) : NULL;
+  if(!f || !ops || (window && !buf)){
+    free(f); free(ops); free(buf);
+    return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  }
+  size_t n = 0;
+  uint32_t last = pgno;
+  f[n].pgno = pgno;
+  f[n].hash = h;
+  n++;
+  for(uint32_t p = pgno + 1; p <= pgno + window && p <= db->view.page_count;
+      p++){
+    s3p_hash ph;
+    if(s3p_view_lookup(&ph, &db->view, p, &io)) break;  /* fetch what we have */
+    last = p;
+    if(s3p_hash_is_zero(&ph) || s3p_lru_get(db->pages, &ph, NULL, NULL)) continue;
+    int dup = 0;
+    for(size_t k = 0; k < n && !dup; k++) dup = s3p_hash_eq(&f[k].hash, &ph);
+    if(dup) continue;
+    f[n].pgno = p;
+    f[n].hash = ph;
+    n++;
+  }
+  db->ra_last = last;
+  for(size_t k = 0; k < n; k++){
+    s3p_hash_key(f[k].key, "pages", &f[k].hash);
+    ops[k].kind = S3P_OP_GET;
+    ops[k].key = f[k].key;
+  }
+  int src = s3p_store_exec(db->store, ops, n);
+  if(src){
+    rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", f[0].key, NULL);
   }else{
-    const char *why = NULL;
-    src = s3p_page_decode(out, psz, &h, data, len, &why);
-    if(src){
-      rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
-                        "version %llu) is corrupt: %s", db->store->desc, key,
-                        (unsigned)pgno, (unsigned long long)db->view.version,
-                        why ? why : "?");
-    }else{
-      s3p_lru_put(db->pages, &h, out, psz, s3p_now_ms());
+    uint64_t now = s3p_now_ms();
+    rc = db_fetch_decode(db, pgno, &h, &ops[0], out);
+    if(rc == SQLITE_OK) s3p_lru_put(db->pages, &h, out, psz, now);
+    /* Pages read ahead are cached only if they check out; an error shows
+    ** when SQLite actually reads that page. */
+    for(size_t k = 1; k < n; k++){
+      const char *why;
+      if(ops[k].rc || s3p_page_decode(buf, psz, &f[k].hash, ops[k].data,
+                                      ops[k].len, &why)){
+        continue;
+      }
+      s3p_lru_put(db->pages, &f[k].hash, buf, psz, now);
     }
   }
+  for(size_t k = 0; k < n; k++) s3p_op_reset(&ops[k]);
+  free(ops);
+  free(f);
+  free(buf);
   if(rc) memset(out, 0, psz);
-  free(data);
-  free(msg);
   return rc;
 }
 

@@ -29,6 +29,9 @@
 ** grace period (one hour by default), so knowledge must be younger. */
 #define S3P_KNOWN_PRESENT_MS (10 * 60 * 1000)
 
+/* Most pages fetched ahead in one batch on sequential reads. */
+#define S3P_READAHEAD_MAX 128
+
 typedef struct s3p_db {
   char *name;                /* database name as opened (malloc'd) */
   s3p_options opt;           /* options (owned) */
@@ -41,6 +44,8 @@ typedef struct s3p_db {
   uint64_t head_pending;     /* version to record in HEAD on the next batch */
   uint64_t n_commit;         /* commits made through this handle */
   uint64_t n_conflict;       /* commits lost to another writer */
+  uint32_t ra_last;          /* last page fetched from the store on a miss */
+  uint32_t ra_streak;        /* consecutive sequential misses */
   char *errmsg;              /* last error message (sqlite3_malloc'd) */
   int errcode;               /* SQLite code of the last error */
 } s3p_db;
@@ -91,8 +96,10 @@ int s3p_db_load(s3p_db *db, uint64_t version);
 int s3p_db_refresh(s3p_db *db);
 
 /* s3p_db_read_page copies page pgno of the view into out (page_size
-** bytes): zeros for an all-zero page. Returns SQLITE_OK, SQLITE_CORRUPT
-** when the object is missing or damaged, or an I/O error. */
+** bytes): zeros for an all-zero page. On a cache miss after sequential
+** misses it also fetches the following pages in the same batch
+** (read-ahead, window doubling up to S3P_READAHEAD_MAX). Returns SQLITE_OK,
+** SQLITE_CORRUPT when the object is missing or damaged, or an I/O error. */
 int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out);
 
 /* s3p_db_errmsg returns the last error message or NULL. */
