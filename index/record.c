@@ -27,6 +27,10 @@
 ** static reason. Changes are checked separately (record_check_changes). */
 static const char *record_check(const s3p_record *r){
   if( r->version < 1 ) return "record version is zero";
+  if( r->flags & ~S3P_RECORD_FULL ) return "record has unknown flags";
+  if( (r->flags & S3P_RECORD_FULL) && r->ckpt_version != r->version ){
+    return "full-image record without its own checkpoint";
+  }
   if( r->parent != r->version - 1 ) return "record parent is not version - 1";
   if( !s3p_page_size_ok(r->page_size) ) return "record has an invalid page size";
   /* A commit cannot keep pages it says it cleared: after truncating at the
@@ -80,6 +84,7 @@ int s3p_record_encode(unsigned char **out, size_t *outlen, const s3p_record *r){
   memset(p, 0, S3P_RECORD_HDR);
   memcpy(p, RECORD_MAGIC, 4);
   p[4] = RECORD_FORMAT;
+  p[5] = r->flags;
   s3p_put64(p + 8, r->version);
   s3p_put64(p + 16, r->parent);
   s3p_put64(p + 24, r->time_ms);
@@ -123,7 +128,7 @@ int s3p_record_decode(s3p_record *r, const unsigned char *buf, size_t len,
     *why = "unknown record format version";
     return S3P_ECORRUPT;
   }
-  if( buf[5] || buf[6] || buf[7] ){
+  if( buf[6] || buf[7] ){
     *why = "reserved record bytes not zero";
     return S3P_ECORRUPT;
   }
@@ -155,6 +160,7 @@ int s3p_record_decode(s3p_record *r, const unsigned char *buf, size_t len,
   t.version = s3p_get64(buf + 8);
   t.parent = s3p_get64(buf + 16);
   t.time_ms = s3p_get64(buf + 24);
+  t.flags = buf[5];
   memcpy(t.nonce, buf + 32, 16);
   t.page_size = s3p_get32(buf + 48);
   t.page_count = s3p_get32(buf + 52);

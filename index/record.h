@@ -8,7 +8,8 @@
 ** Layout (all integers little-endian):
 **     0  4  magic "S3PR"
 **     4  1  format version (1)
-**     5  3  reserved, zero
+**     5  1  flags: bit 0 S3P_RECORD_FULL (see below); other bits zero
+**     6  2  reserved, zero
 **     8  8  version N (>= 1)
 **    16  8  parent version (N - 1)
 **    24  8  commit time, Unix milliseconds; never less than the parent's
@@ -31,6 +32,10 @@
 ** The state at N is: the checkpoint tree of version C, then for each record
 ** C+1..N in order: drop pages above its truncation mark, apply its changes.
 ** When C == N the tree already is the state at N.
+**
+** A record with flag S3P_RECORD_FULL is a full image (written by import):
+** C == N, its checkpoint is the whole state, and its change list is empty
+** or partial (informational only), so a huge import keeps a small record.
 */
 #ifndef S3P_RECORD_H
 #define S3P_RECORD_H
@@ -42,6 +47,7 @@
 #define S3P_RECORD_HDR 96
 #define S3P_RECORD_MAX_CHANGES (1u << 26) /* decode limit: 1.3 GB record */
 #define S3P_VERSION_DIGITS 20
+#define S3P_RECORD_FULL 0x01 /* flags: full image, checkpoint == state */
 
 typedef struct s3p_change {
   uint32_t pgno;              /* 1-based page number */
@@ -52,6 +58,7 @@ typedef struct s3p_record {
   uint64_t version;           /* N */
   uint64_t parent;            /* N - 1 */
   uint64_t time_ms;           /* commit time, Unix ms */
+  uint8_t flags;              /* S3P_RECORD_* bits */
   unsigned char nonce[16];    /* writer nonce */
   uint32_t page_size;         /* bytes per page */
   uint32_t page_count;        /* pages after the commit */

@@ -37,6 +37,7 @@ static void make_record(s3p_record *r, uint32_t n){
 static int same_record(const s3p_record *a, const s3p_record *b){
   if( a->version != b->version || a->parent != b->parent ) return 0;
   if( a->time_ms != b->time_ms || memcmp(a->nonce, b->nonce, 16) ) return 0;
+  if( a->flags != b->flags ) return 0;
   if( a->page_size != b->page_size || a->page_count != b->page_count ) return 0;
   if( a->trunc_mark != b->trunc_mark || a->nchange != b->nchange ) return 0;
   if( a->ckpt_version != b->ckpt_version || a->ckpt_level != b->ckpt_level ) return 0;
@@ -198,7 +199,11 @@ static void test_semantic_checks(void){
 #define MUTATE(stmt, want) do { memcpy(w, buf, len); stmt; \
     CHECK_EQ(resealed_decode(w, len), want); } while(0)
   MUTATE((void)0, S3P_OK);
-  MUTATE(w[5] = 1, S3P_ECORRUPT);                 /* reserved */
+  MUTATE(w[5] = 1, S3P_ECORRUPT);                 /* full, but C != N */
+  MUTATE(w[5] = 1; s3p_put64(w + 64, 17), S3P_OK); /* full image */
+  MUTATE(w[5] = 2, S3P_ECORRUPT);                 /* unknown flag */
+  MUTATE(w[5] = 0x80, S3P_ECORRUPT);
+  MUTATE(w[6] = 1, S3P_ECORRUPT);                 /* reserved */
   MUTATE(w[79] = 1, S3P_ECORRUPT);                /* reserved */
   MUTATE(w[4] = 2, S3P_ECORRUPT);                 /* format version */
   MUTATE(s3p_put64(w + 8, 0); s3p_put64(w + 16, 0xFFFFFFFFFFFFFFFFull), S3P_ECORRUPT);
@@ -223,6 +228,29 @@ static void test_semantic_checks(void){
   s3p_record_free(&r);
 }
 
+/* A full-image record (flag bit 0) round-trips and must carry its own
+** checkpoint; the encoder refuses unknown flags. */
+static void test_full_image(void){
+  s3p_record r, d;
+  unsigned char *buf;
+  size_t len;
+  make_record(&r, 0);
+  r.flags = S3P_RECORD_FULL;
+  CHECK_EQ(s3p_record_encode(&buf, &len, &r), S3P_EINVAL);  /* C != N */
+  r.ckpt_version = r.version;
+  CHECK_EQ(s3p_record_encode(&buf, &len, &r), S3P_OK);
+  CHECK_EQ(buf[5], S3P_RECORD_FULL);
+  CHECK_EQ(len, 104);
+  CHECK_EQ(s3p_record_decode(&d, buf, len, 0), S3P_OK);
+  CHECK(same_record(&r, &d));
+  CHECK_EQ(d.flags, S3P_RECORD_FULL);
+  s3p_record_free(&d);
+  free(buf);
+  r.flags = 4;
+  CHECK_EQ(s3p_record_encode(&buf, &len, &r), S3P_EINVAL);
+  s3p_record_free(&r);
+}
+
 /* wal/ keys are 20 zero-padded digits and sort like versions. */
 static void test_keys(void){
   char k[32];
@@ -244,6 +272,7 @@ int main(void){
   RUN(test_encode_invalid);
   RUN(test_corruption);
   RUN(test_semantic_checks);
+  RUN(test_full_image);
   RUN(test_keys);
   return CHECK_DONE();
 }
