@@ -3,6 +3,13 @@
 **
 **   s3page shell NAME [SQLITE3-ARGS...]   the stock sqlite3 shell on NAME
 **   s3page version NAME                   the newest version of NAME
+**   s3page import FILE NAME [--force]     a SQLite file in (cmd_import.c)
+**   s3page export NAME FILE [--version N | --asof TIME]   and out again
+**   s3page log NAME [--json] [--limit N]  versions, newest first (cmd_log.c)
+**   s3page checkpoint NAME                checkpoint the newest version
+**   s3page verify NAME [--version N | --all]  check objects (cmd_verify.c)
+**   s3page gc NAME (--keep-versions N | --keep-since TIME) [--grace D]
+**                  [--dry-run]            drop old versions (cmd_gc.c)
 **   s3page help                           usage
 **
 ** Every subcommand prints errors as one line on stderr and exits non-zero.
@@ -112,9 +119,21 @@ static int cmd_help(int argc, char **argv){
          "usage: s3page COMMAND [ARGS]\n\n"
          "  shell NAME [SQLITE3-ARGS]  the sqlite3 shell on database NAME\n"
          "  version NAME               print the newest version of NAME\n"
+         "  import FILE NAME [--force] copy a SQLite file in as a new version\n"
+         "  export NAME FILE [--version N | --asof TIME]\n"
+         "                             write a version as a plain SQLite file\n"
+         "  log NAME [--json] [--limit N]\n"
+         "                             versions, newest first\n"
+         "  checkpoint NAME            make the newest version a checkpoint\n"
+         "  verify NAME [--version N | --all] [--json]\n"
+         "                             check every object a version uses\n"
+         "  gc NAME --keep-versions N | --keep-since TIME [--grace DURATION]\n"
+         "     [--dry-run]             delete old versions and unused objects\n"
          "  help                       this text\n\n"
          "NAME is s3://BUCKET/PREFIX for S3 or a directory path. Options go\n"
-         "in a URI: file:NAME?version=N (see README.md).\n",
+         "in a URI: file:NAME?version=N (see README.md). TIME is ISO-8601\n"
+         "UTC (2026-11-22T10:00:00Z) or Unix seconds. 's3page COMMAND --help'\n"
+         "describes a command. Exit status: 0 success, 1 failure, 2 usage.\n",
          S3PAGE_VERSION_STRING);
   return 0;
 }
@@ -122,6 +141,12 @@ static int cmd_help(int argc, char **argv){
 static const tool_command tool_commands[] = {
   { "shell", cmd_shell },
   { "version", cmd_version },
+  { "import", cmd_import },
+  { "export", cmd_export },
+  { "log", cmd_log },
+  { "checkpoint", cmd_checkpoint },
+  { "verify", cmd_verify },
+  { "gc", cmd_gc },
   { "help", cmd_help },
   { "--help", cmd_help },
   { "-h", cmd_help },

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <sqlite3.h>
 #include "db.h"
+#include "hist.h"
 #include "../index/page.h"
 
 uint64_t s3p_now_ms(void){
@@ -440,8 +441,14 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
   if(rc == SQLITE_OK){
     rc = s3p_db_load(db, v);
     if(rc == SQLITE_NOTFOUND){
-      uint64_t latest = 0;
-      if(s3p_version_latest(db, 0, &latest) == SQLITE_OK){
+      uint64_t latest = 0, oldest = 0;
+      if(s3p_version_latest(db, 0, &latest) == SQLITE_OK && v < latest &&
+         s3p_version_oldest(db, latest, &oldest) == SQLITE_OK && v < oldest){
+        s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu was removed by gc "
+                     "(versions %llu to %llu exist)", db->store->desc,
+                     (unsigned long long)v, (unsigned long long)oldest,
+                     (unsigned long long)latest);
+      }else if(latest){
         s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu does not exist "
                      "(the newest is %llu)", db->store->desc,
                      (unsigned long long)v, (unsigned long long)latest);

@@ -70,6 +70,191 @@ int s3page_register(int make_default);
 ** SQLITE_NOTFOUND if that database is not an s3page database. */
 int s3page_stats_get(sqlite3 *db, const char *schema, s3page_stats *out);
 
+/*
+** History operations: import, export, log, checkpoint, verify, gc.
+**
+** The same operations as the s3page tool, for programs that should not shell
+** out. Each takes a database name as above (a directory path or
+** s3://BUCKET/PREFIX; S3 settings come from the environment, see README.md),
+** opens the store, does its work and closes it. None of them prints. Each
+** returns an SQLite result code; on failure, if errmsg is not NULL, *errmsg
+** is set to one line naming the object and the cause (free it with
+** sqlite3_free) and is NULL otherwise. They are safe to run while other
+** processes read and write the database (gc within its rules, see
+** docs/history.md). Times are Unix milliseconds.
+*/
+
+/* Called now and then during long operations with the work done and the
+** total (in pages or objects); total may be 0 when unknown. */
+typedef void (*s3page_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/* Which version an operation reads. All zero (or a NULL pointer): the
+** newest version. */
+typedef struct s3page_at {
+  uint64_t version;          /* this version, if not 0 */
+  int has_asof;              /* else, if set: the newest version committed */
+  int64_t asof_ms;           /* at or before asof_ms */
+} s3page_at;
+
+/* s3page_time_parse parses an ISO-8601 UTC time (2026-11-22T10:00:00Z,
+** 2026-11-22, fractions allowed) or Unix seconds into *ms. Returns
+** SQLITE_OK or SQLITE_MISUSE. */
+int s3page_time_parse(const char *text, int64_t *ms);
+
+/* Flags of s3page_import. */
+#define S3PAGE_IMPORT_FORCE 0x01   /* replace the content of a database that
+                                   ** already has versions (the file becomes
+                                   ** the next version; history is kept) */
+
+/* What s3page_import did. */
+typedef struct s3page_import_result {
+  uint64_t version;          /* the version created */
+  uint32_t page_size;        /* bytes per page, from the file's header */
+  uint32_t page_count;       /* pages in the file */
+  uint64_t pages_zero;       /* all-zero pages (never stored) */
+  uint64_t pages_put;        /* page objects uploaded (distinct contents) */
+  uint64_t nodes_put;        /* checkpoint-tree nodes uploaded */
+  uint64_t bytes_put;        /* bytes uploaded, objects and record */
+  int wal_mode_cleared;      /* 1 if the file was in WAL mode: bytes 18 and
+                             ** 19 of page 1 were stored as 1 (rollback
+                             ** journal), the one difference on export */
+} s3page_import_result;
+
+/* s3page_import copies the plain SQLite database file into database name
+** as one new version (a "full image": its record carries the complete page
+** map as a checkpoint tree and no change list, so it stays small however
+** big the file). The file must be a SQLite database with no -wal or hot
+** -journal beside it, and must not change during the import. name must
+** have no versions unless flags has S3PAGE_IMPORT_FORCE. res (may be NULL)
+** receives what was done. Returns SQLITE_OK; SQLITE_NOTADB for a file that
+** is not a SQLite database; SQLITE_CANTOPEN when name has versions and
+** FORCE is not given, or the file cannot be read; SQLITE_BUSY when another
+** writer created the version first; or an I/O error. */
+int s3page_import(const char *file, const char *name, unsigned flags,
+                  s3page_progress_fn progress, void *arg,
+                  s3page_import_result *res, char **errmsg);
+
+/* What s3page_export wrote. */
+typedef struct s3page_export_result {
+  uint64_t version;          /* the version exported */
+  uint32_t page_size;        /* bytes per page */
+  uint32_t page_count;       /* pages written */
+  uint64_t bytes_written;    /* size of the file */
+} s3page_export_result;
+
+/* s3page_export writes version at (NULL: the newest) of database name as a
+** plain SQLite database file: to file.tmp, synced, then renamed to file.
+** For a database imported and not changed since, the file is identical to
+** the one imported (but see wal_mode_cleared). Returns SQLITE_OK,
+** SQLITE_CANTOPEN when the database or version does not exist or the file
+** cannot be written, SQLITE_CORRUPT when an object is missing or damaged,
+** or an I/O error. */
+int s3page_export(const char *name, const s3page_at *at, const char *file,
+                  s3page_progress_fn progress, void *arg,
+                  s3page_export_result *res, char **errmsg);
+
+/* One version, as s3page_log reports it. */
+typedef struct s3page_log_entry {
+  uint64_t version;          /* the version */
+  int64_t time_ms;           /* commit time */
+  uint32_t page_size;        /* bytes per page */
+  uint32_t page_count;       /* pages after the commit */
+  uint32_t nchange;          /* pages the commit changed */
+  int full_image;            /* 1: written by import; nchange means nothing,
+                             ** the whole database was (re)written */
+  int checkpoint;            /* 1: the record carries its own checkpoint */
+  uint64_t ckpt_version;     /* the checkpoint the version starts from */
+  uint64_t record_bytes;     /* size of the commit record */
+  uint64_t bytes_added;      /* with S3PAGE_LOG_SIZES: record_bytes plus the
+                             ** stored sizes of the distinct page objects the
+                             ** change list names (an upper bound of what the
+                             ** commit added: content seen before is stored
+                             ** once); UINT64_MAX when unknown (full images,
+                             ** or without the flag) */
+} s3page_log_entry;
+
+#define S3PAGE_LOG_SIZES 0x01   /* fill bytes_added (HEAD requests) */
+
+/* s3page_log calls fn for the newest limit versions (0: all that gc kept)
+** of database name, newest first; a non-zero return from fn stops the log
+** and is returned. Costs one GET per version, plus with S3PAGE_LOG_SIZES
+** one batch of HEAD requests per version. Returns SQLITE_OK, fn's value,
+** SQLITE_CANTOPEN when there is no database, or an error. */
+int s3page_log(const char *name, uint64_t limit, unsigned flags,
+               int (*fn)(void *arg, const s3page_log_entry *e), void *arg,
+               char **errmsg);
+
+/* s3page_checkpoint makes the newest version of database name start from
+** a checkpoint: unless it already carries one, it commits a new version
+** with no page changes whose record carries the complete page map, so
+** that opening it replays no records. *version (may be NULL) gets the
+** checkpointed version and *created (may be NULL) whether a version was
+** made. Returns SQLITE_OK, SQLITE_CANTOPEN when there is no database,
+** SQLITE_BUSY when other writers kept winning, or an error. */
+int s3page_checkpoint(const char *name, uint64_t *version, int *created,
+                      char **errmsg);
+
+/* What s3page_verify checked. */
+typedef struct s3page_verify_result {
+  uint64_t oldest;           /* oldest version the store keeps */
+  uint64_t newest;           /* newest version */
+  uint64_t versions;         /* versions verified */
+  uint64_t records;          /* commit records read and checked */
+  uint64_t nodes;            /* checkpoint-tree nodes checked */
+  uint64_t pages;            /* page objects checked */
+  uint64_t bytes;            /* bytes downloaded */
+  uint64_t problems;         /* problems found (each reported) */
+} s3page_verify_result;
+
+/* s3page_verify checks version at (NULL: the newest) of database name, or
+** every version the store keeps when all is set: every commit record
+** needed decodes and is consistent with its parent (versions, times, page
+** size, truncation, checkpoint pointers), and every checkpoint node and
+** page object referenced exists and hashes to its name. Each problem is
+** passed to problem (may be NULL) as one line. res may be NULL. Returns
+** SQLITE_OK when all is well, SQLITE_CORRUPT when problems were found,
+** SQLITE_CANTOPEN when there is no database or version, or an error that
+** stopped the check. */
+int s3page_verify(const char *name, const s3page_at *at, int all,
+                  void (*problem)(void *arg, const char *msg),
+                  s3page_progress_fn progress, void *arg,
+                  s3page_verify_result *res, char **errmsg);
+
+/* Options of s3page_gc: set exactly one of keep_versions, has_keep_since. */
+typedef struct s3page_gc_opts {
+  uint64_t keep_versions;    /* keep at least the newest N versions */
+  int has_keep_since;        /* keep every version needed to open any time */
+  int64_t keep_since_ms;     /* from keep_since_ms on */
+  int64_t grace_ms;          /* objects younger than this are never deleted,
+                             ** nor versions that were the newest within it;
+                             ** < 0: the default, one hour */
+  int dry_run;               /* report what would be deleted, delete nothing */
+} s3page_gc_opts;
+
+/* What s3page_gc did (or would do, in a dry run). */
+typedef struct s3page_gc_result {
+  uint64_t newest;           /* newest version when gc started */
+  uint64_t oldest_before;    /* oldest version before gc */
+  uint64_t oldest_kept;      /* oldest version kept (the new TAIL) */
+  uint64_t records_deleted;  /* commit records of dropped versions */
+  uint64_t pages_deleted;    /* unreferenced page objects */
+  uint64_t nodes_deleted;    /* unreferenced checkpoint nodes */
+  uint64_t bytes_freed;      /* bytes of everything deleted */
+  uint64_t objects_kept;     /* page and node objects still referenced */
+  uint64_t objects_young;    /* unreferenced but within the grace period */
+} s3page_gc_result;
+
+/* s3page_gc deletes the versions of database name that opts does not keep
+** and every page and node object no kept version references, if older than
+** the grace period. Kept versions stay complete (verify passes for each);
+** records are deleted oldest first and only below the kept range, never a
+** record newer than the newest version when gc started. Returns SQLITE_OK,
+** SQLITE_MISUSE for bad options, SQLITE_CANTOPEN when there is no
+** database, or an error (then nothing referenced was deleted). */
+int s3page_gc(const char *name, const s3page_gc_opts *opts,
+              s3page_progress_fn progress, void *arg,
+              s3page_gc_result *res, char **errmsg);
+
 /* sqlite3_s3page_init is the loadable-extension entry point;
 ** sqlite3_spage_init is the same, under the name SQLite derives from the
 ** file name libs3page.so. */

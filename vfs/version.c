@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "db.h"
+#include "hist.h"
 #include "../index/head.h"
 
 /* version_exists sets *yes to whether commit record v exists (one HEAD
@@ -66,7 +67,26 @@ int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest){
     if(rc) return rc;
     if(yes) lo = hint;
   }
-  /* lo exists (or is 0). Gallop: lo+1, lo+2, lo+4, ... */
+  if(lo == 0){
+    /* No usable hint. If wal/1 is gone, gc removed the first versions (and
+    ** HEAD lags below them): start from the oldest kept, named by TAIL. */
+    rc = version_exists(db, 1, &yes);
+    if(rc) return rc;
+    if(yes){
+      lo = 1;
+    }else{
+      uint64_t floor;
+      rc = s3p_version_floor(db, &floor);
+      if(rc) return rc;
+      if(floor > 1){
+        rc = version_exists(db, floor, &yes);
+        if(rc) return rc;
+        if(yes) lo = floor;
+      }
+      if(lo == 0){ *latest = 0; return SQLITE_OK; }
+    }
+  }
+  /* lo exists. Gallop: lo+1, lo+2, lo+4, ... */
   uint64_t step = 1, hi;
   for(;;){
     rc = version_exists(db, lo + step, &yes);
@@ -113,17 +133,29 @@ int s3p_version_asof(s3p_db *db, int64_t ms, uint64_t *version){
                  "database has no commits", db->store->desc, when);
     return SQLITE_NOTFOUND;
   }
-  rc = version_time(db, 1, &t);
+  /* The history starts at the oldest version gc kept (1 without gc). */
+  uint64_t oldest;
+  rc = s3p_version_oldest(db, latest, &oldest);
+  if(rc) return rc;
+  rc = version_time(db, oldest, &t);
   if(rc) return rc;
   if(ms < 0 || t > (uint64_t)ms){
     char first[32];
     s3p_time_format(first, (int64_t)t);
-    s3p_db_error(db, SQLITE_CANTOPEN, "%s: no version at or before %s: the "
-                 "first commit was at %s", db->store->desc, when, first);
+    if(oldest > 1){
+      s3p_db_error(db, SQLITE_CANTOPEN, "%s: no version at or before %s: "
+                   "versions before %llu were removed by gc, and version "
+                   "%llu was committed at %s", db->store->desc, when,
+                   (unsigned long long)oldest, (unsigned long long)oldest,
+                   first);
+    }else{
+      s3p_db_error(db, SQLITE_CANTOPEN, "%s: no version at or before %s: the "
+                   "first commit was at %s", db->store->desc, when, first);
+    }
     return SQLITE_NOTFOUND;
   }
   /* Commit times never decrease, so bisect: lo is at or before ms. */
-  uint64_t lo = 1, hi = latest + 1;
+  uint64_t lo = oldest, hi = latest + 1;
   while(hi - lo > 1){
     uint64_t mid = lo + (hi - lo) / 2;
     rc = version_time(db, mid, &t);

@@ -1,0 +1,143 @@
+/*
+** hist.h: internals shared by the history operations (hist_*.c): import,
+** export, log, checkpoint, verify and gc, plus the TAIL hint that bounds
+** the history from below after gc (see docs/history.md).
+**
+**   hist_common.c     opening, a hash set, batched uploads, batched tree
+**                     walks, creating a commit record
+**   hist_tail.c       TAIL: reading, writing, finding the oldest version
+**   hist_import.c     s3page_import          hist_export.c  s3page_export
+**   hist_log.c        s3page_log             hist_verify.c  s3page_verify
+**   hist_checkpoint.c s3page_checkpoint      hist_gc.c      s3page_gc
+**
+** Functions return SQLite result codes and record their messages in the
+** s3p_db (s3p_db_error), like the rest of vfs/.
+*/
+#ifndef S3P_HIST_H
+#define S3P_HIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "db.h"
+#include "s3page.h"
+
+/* Operations per store batch (one round trip). */
+#define S3P_HIST_BATCH 256
+
+/* s3p_hist_open opens database name for a history operation: read-only
+** unless writable (create: also make a missing directory store), showing
+** version at (NULL: the newest). Options come from the environment. On
+** failure returns an SQLite code and sets *errmsg (sqlite3_malloc'd). */
+int s3p_hist_open(s3p_db **out, const char *name, int writable, int create,
+                  const s3page_at *at, char **errmsg);
+
+/* s3p_hist_finish copies db's last error into *errmsg (if errmsg is not
+** NULL and rc is an error), closes db and returns rc. */
+int s3p_hist_finish(s3p_db *db, int rc, char **errmsg);
+
+/* s3p_hist_set_error sets *errmsg (if not NULL) to a formatted message.
+** Returns code. */
+int s3p_hist_set_error(char **errmsg, int code, const char *fmt, ...);
+
+/* A set of content hashes with a 32-bit value each (open addressing). */
+typedef struct s3p_hset {
+  s3p_hash *keys;            /* slots; the zero hash marks an empty slot */
+  uint32_t *vals;            /* value of each slot */
+  size_t nslot;              /* slots, a power of two (or 0) */
+  size_t count;              /* keys held */
+} s3p_hset;
+
+/* s3p_hset_add adds h with value val. Returns 1 if added, 0 if h was
+** already there (its value unchanged), or -1 when out of memory. The zero
+** hash is never added (returns 0). */
+int s3p_hset_add(s3p_hset *s, const s3p_hash *h, uint32_t val);
+
+/* s3p_hset_get returns 1 and sets *val (if not NULL) if h is in s, else 0. */
+int s3p_hset_get(const s3p_hset *s, const s3p_hash *h, uint32_t *val);
+
+/* s3p_hset_free releases s and zeroes it. */
+void s3p_hset_free(s3p_hset *s);
+
+/* Uploads queued and sent in batches of S3P_HIST_BATCH. */
+typedef struct s3p_hput {
+  s3p_db *db;                /* the database */
+  s3p_op ops[S3P_HIST_BATCH];             /* pending operations */
+  char keys[S3P_HIST_BATCH][S3P_KEY_MAX]; /* their keys */
+  unsigned char *bodies[S3P_HIST_BATCH];  /* their bodies (owned) */
+  size_t n;                  /* pending operations */
+  uint64_t objects;          /* objects uploaded so far */
+  uint64_t bytes;            /* bytes uploaded so far */
+  int rc;                    /* first error, sticky */
+} s3p_hput;
+
+/* s3p_hput_init prepares an empty upload queue on db. */
+void s3p_hput_init(s3p_hput *p, s3p_db *db);
+
+/* s3p_hput_add queues a PUT of body (taken over, freed here) under key,
+** sending the batch when full. Returns p->rc. */
+int s3p_hput_add(s3p_hput *p, const char *key, unsigned char *body,
+                 size_t len);
+
+/* s3p_hput_flush sends the queued uploads. Returns p->rc. */
+int s3p_hput_flush(s3p_hput *p);
+
+/* s3p_hput_free drops anything still queued. */
+void s3p_hput_free(s3p_hput *p);
+
+/* s3p_hput_node_store is an s3p_tree_io store callback whose ctx is an
+** s3p_hput: queues the node's upload and caches it decoded in the db's
+** node cache (later tree updates load it from there). */
+int s3p_hput_node_store(void *ctx, const s3p_hash *h, const unsigned char *buf,
+                        size_t len);
+
+/* A breadth-first walk of checkpoint trees, one batch of GETs per level
+** (S3P_HIST_BATCH nodes per round trip). */
+typedef struct s3p_hwalk {
+  s3p_db *db;                /* the database */
+  s3p_hset *visited;         /* nodes walked already (skipped with their
+                             ** subtrees); NULL to walk everything */
+  /* page is called for every non-zero page entry; non-zero stops the walk
+  ** and is returned. */
+  int (*page)(void *arg, uint32_t pgno, const s3p_hash *h);
+  /* problem receives a missing or damaged node (the walk goes on without
+  ** its subtree); NULL makes such a node an error of the walk. */
+  void (*problem)(void *arg, const char *msg);
+  void *arg;                 /* for the callbacks */
+  uint64_t nodes;            /* nodes fetched and verified */
+  uint64_t bytes;            /* their bytes */
+} s3p_hwalk;
+
+/* s3p_hist_walk walks tree t (every node fetched is decoded against its
+** name). Returns SQLITE_OK, a callback's value, or an error. */
+int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t);
+
+/* s3p_hist_record_create encodes rec and creates its commit record with
+** create-if-absent, resolving an ambiguous failure by reading the record
+** back (the nonce makes it unique). Fills rec->nonce. Returns SQLITE_OK,
+** SQLITE_BUSY_SNAPSHOT if another writer holds the version, or an error. */
+int s3p_hist_record_create(s3p_db *db, s3p_record *rec);
+
+/* s3p_hist_nonce fills a writer nonce with random bytes. */
+void s3p_hist_nonce(unsigned char nonce[16]);
+
+/* hist_tail.c */
+
+/* s3p_version_floor sets *floor to the version named by TAIL (1 when
+** there is none or it is unreadable; a damaged TAIL is logged). One GET. */
+int s3p_version_floor(s3p_db *db, uint64_t *floor);
+
+/* s3p_version_oldest sets *oldest to the oldest version kept, given the
+** newest (latest, which exists): TAIL if its record exists, else the
+** first existing record above it, found by bisection. 0 when latest is 0.
+** Returns SQLITE_OK or an error. */
+int s3p_version_oldest(s3p_db *db, uint64_t latest, uint64_t *oldest);
+
+/* s3p_version_exists sets *yes to whether record v exists (one HEAD).
+** Returns SQLITE_OK or an error. */
+int s3p_version_exists(s3p_db *db, uint64_t v, int *yes);
+
+/* s3p_tail_write writes TAIL naming version. Returns SQLITE_OK or an
+** error. */
+int s3p_tail_write(s3p_db *db, uint64_t version);
+
+#endif

@@ -1,0 +1,384 @@
+/*
+** hist_common.c: what the history operations share: opening a database,
+** a set of hashes, batched uploads, batched tree walks, and creating a
+** commit record outside the SQLite commit path.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sqlite3.h>
+#include "hist.h"
+
+int s3p_hist_set_error(char **errmsg, int code, const char *fmt, ...){
+  if(errmsg){
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_free(*errmsg);
+    *errmsg = sqlite3_vmprintf(fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+int s3p_hist_open(s3p_db **out, const char *name, int writable, int create,
+                  const s3page_at *at, char **errmsg){
+  s3p_options o;
+  char *msg = NULL;
+  *out = NULL;
+  if(!name || !*name){
+    return s3p_hist_set_error(errmsg, SQLITE_MISUSE, "no database name");
+  }
+  if(s3p_options_parse(&o, NULL, &msg)){
+    int rc = s3p_hist_set_error(errmsg, SQLITE_MISUSE, "%s", msg ? msg : "bad options");
+    sqlite3_free(msg);
+    s3p_options_free(&o);
+    return rc;
+  }
+  if(at && at->version){
+    o.version = at->version;
+  }else if(at && at->has_asof){
+    o.has_asof = 1;
+    o.asof_ms = at->asof_ms;
+  }
+  o.readonly = !writable;
+  o.create = writable && create;
+  int rc = s3p_db_open(out, name, &o, &msg);
+  if(rc){
+    s3p_hist_set_error(errmsg, rc, "%s", msg ? msg : "cannot open database");
+    sqlite3_free(msg);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int s3p_hist_finish(s3p_db *db, int rc, char **errmsg){
+  if(rc != SQLITE_OK && errmsg && !*errmsg){
+    const char *m = db ? s3p_db_errmsg(db) : NULL;
+    *errmsg = sqlite3_mprintf("%s", m ? m : sqlite3_errstr(rc));
+  }
+  s3p_db_close(db);
+  return rc;
+}
+
+/* hset_slot returns the slot of h in s: where it is, or the empty slot
+** where it would go. s->nslot must be non-zero. */
+static size_t hset_slot(const s3p_hash *keys, size_t nslot, const s3p_hash *h){
+  uint64_t x;
+  memcpy(&x, h->b, sizeof x);
+  size_t i = (size_t)(x ^ (x >> 29)) & (nslot - 1);
+  while(!s3p_hash_is_zero(&keys[i]) && !s3p_hash_eq(&keys[i], h)){
+    i = (i + 1) & (nslot - 1);
+  }
+  return i;
+}
+
+/* hset_grow doubles the table of s. Returns 0 or -1 when out of memory. */
+static int hset_grow(s3p_hset *s){
+  size_t n = s->nslot ? s->nslot * 2 : 1024;
+  s3p_hash *k = calloc(n, sizeof *k);
+  uint32_t *v = calloc(n, sizeof *v);
+  if(!k || !v){ free(k); free(v); return -1; }
+  for(size_t i = 0; i < s->nslot; i++){
+    if(s3p_hash_is_zero(&s->keys[i])) continue;
+    size_t j = hset_slot(k, n, &s->keys[i]);
+    k[j] = s->keys[i];
+    v[j] = s->vals[i];
+  }
+  free(s->keys);
+  free(s->vals);
+  s->keys = k;
+  s->vals = v;
+  s->nslot = n;
+  return 0;
+}
+
+int s3p_hset_add(s3p_hset *s, const s3p_hash *h, uint32_t val){
+  if(s3p_hash_is_zero(h)) return 0;
+  if((s->count + 1) * 2 > s->nslot && hset_grow(s)) return -1;
+  size_t i = hset_slot(s->keys, s->nslot, h);
+  if(!s3p_hash_is_zero(&s->keys[i])) return 0;
+  s->keys[i] = *h;
+  s->vals[i] = val;
+  s->count++;
+  return 1;
+}
+
+int s3p_hset_get(const s3p_hset *s, const s3p_hash *h, uint32_t *val){
+  if(!s->nslot || s3p_hash_is_zero(h)) return 0;
+  size_t i = hset_slot(s->keys, s->nslot, h);
+  if(s3p_hash_is_zero(&s->keys[i])) return 0;
+  if(val) *val = s->vals[i];
+  return 1;
+}
+
+void s3p_hset_free(s3p_hset *s){
+  free(s->keys);
+  free(s->vals);
+  memset(s, 0, sizeof *s);
+}
+
+void s3p_hput_init(s3p_hput *p, s3p_db *db){
+  memset(p, 0, sizeof *p);
+  p->db = db;
+}
+
+int s3p_hput_flush(s3p_hput *p){
+  if(p->n && !p->rc){
+    int src = s3p_store_exec(p->db->store, p->ops, p->n);
+    if(src){
+      p->rc = s3p_db_store_error(p->db, src, SQLITE_IOERR_WRITE, "PUT",
+                                 p->keys[0], NULL);
+    }
+    for(size_t i = 0; i < p->n && !p->rc; i++){
+      if(p->ops[i].rc){
+        p->rc = s3p_db_store_error(p->db, p->ops[i].rc, SQLITE_IOERR_WRITE,
+                                   "PUT", p->keys[i], p->ops[i].errmsg);
+      }else{
+        p->objects++;
+        p->bytes += p->ops[i].body_len;
+      }
+    }
+  }
+  for(size_t i = 0; i < p->n; i++){
+    s3p_op_reset(&p->ops[i]);
+    free(p->bodies[i]);
+    p->bodies[i] = NULL;
+  }
+  p->n = 0;
+  return p->rc;
+}
+
+int s3p_hput_add(s3p_hput *p, const char *key, unsigned char *body,
+                 size_t len){
+  if(p->rc){ free(body); return p->rc; }
+  if(p->n == S3P_HIST_BATCH && s3p_hput_flush(p)){ free(body); return p->rc; }
+  size_t i = p->n++;
+  snprintf(p->keys[i], S3P_KEY_MAX, "%s", key);
+  memset(&p->ops[i], 0, sizeof p->ops[i]);
+  p->ops[i].kind = S3P_OP_PUT;
+  p->ops[i].key = p->keys[i];
+  p->ops[i].body = body;
+  p->ops[i].body_len = len;
+  p->bodies[i] = body;
+  return SQLITE_OK;
+}
+
+void s3p_hput_free(s3p_hput *p){
+  for(size_t i = 0; i < p->n; i++){
+    s3p_op_reset(&p->ops[i]);
+    free(p->bodies[i]);
+    p->bodies[i] = NULL;
+  }
+  p->n = 0;
+}
+
+int s3p_hput_node_store(void *ctx, const s3p_hash *h, const unsigned char *buf,
+                        size_t len){
+  s3p_hput *p = ctx;
+  char key[S3P_KEY_MAX];
+  s3p_hash_key(key, "index", h);
+  s3p_node n;
+  if(s3p_node_decode(&n, buf, len, h, NULL) == S3P_OK){
+    s3p_lru_put(p->db->nodes, h, &n, sizeof n, s3p_now_ms());
+  }
+  unsigned char *copy = malloc(len);
+  if(!copy) return S3P_ENOMEM;
+  memcpy(copy, buf, len);
+  return s3p_hput_add(p, key, copy, len) ? S3P_EIO : S3P_OK;
+}
+
+/* One node waiting to be fetched by the walk. */
+typedef struct hwalk_item {
+  s3p_hash h;                /* node name */
+  uint8_t level;             /* its level */
+  uint32_t base;             /* first key (pgno - 1) it covers */
+} hwalk_item;
+
+/* hwalk_problem reports a bad node: to the problem callback, or as the
+** walk's error. Returns SQLITE_OK to go on, or the error. */
+static int hwalk_problem(s3p_hwalk *w, int code, const char *fmt, ...){
+  va_list ap;
+  va_start(ap, fmt);
+  char *m = sqlite3_vmprintf(fmt, ap);
+  va_end(ap);
+  int rc = SQLITE_OK;
+  if(w->problem){
+    w->problem(w->arg, m ? m : "out of memory");
+  }else{
+    rc = s3p_db_error(w->db, code, "%s", m ? m : "out of memory");
+  }
+  sqlite3_free(m);
+  return rc;
+}
+
+int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t){
+  s3p_db *db = w->db;
+  if(s3p_hash_is_zero(&t->root)) return SQLITE_OK;
+  size_t n = 1, cap = 16;
+  hwalk_item *cur = malloc(cap * sizeof *cur);
+  if(!cur) return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  cur[0].h = t->root;
+  cur[0].level = t->level;
+  cur[0].base = 0;
+  int rc = SQLITE_OK;
+  s3p_node *node = malloc(sizeof *node);
+  if(!node){ free(cur); return s3p_db_error(db, SQLITE_NOMEM, "out of memory"); }
+  while(n && rc == SQLITE_OK){
+    hwalk_item *next = NULL;
+    size_t nn = 0, ncap = 0;
+    for(size_t at = 0; at < n && rc == SQLITE_OK; at += S3P_HIST_BATCH){
+      size_t m = n - at < S3P_HIST_BATCH ? n - at : S3P_HIST_BATCH;
+      s3p_op ops[S3P_HIST_BATCH];
+      char keys[S3P_HIST_BATCH][S3P_KEY_MAX];
+      int want[S3P_HIST_BATCH];
+      size_t nop = 0;
+      memset(ops, 0, sizeof ops);
+      for(size_t i = 0; i < m; i++){
+        want[i] = 1;
+        if(w->visited){
+          int added = s3p_hset_add(w->visited, &cur[at + i].h, 1);
+          if(added < 0){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); break; }
+          want[i] = added;
+        }
+        if(!want[i]) continue;
+        s3p_hash_key(keys[i], "index", &cur[at + i].h);
+        ops[i].kind = S3P_OP_GET;
+        ops[i].key = keys[i];
+        nop++;
+      }
+      if(rc) break;
+      /* Compact the wanted ops into one batch. */
+      s3p_op batch[S3P_HIST_BATCH];
+      size_t map[S3P_HIST_BATCH], k = 0;
+      for(size_t i = 0; i < m; i++){
+        if(want[i]){ batch[k] = ops[i]; map[k] = i; k++; }
+      }
+      (void)nop;
+      if(k){
+        int src = s3p_store_exec(db->store, batch, k);
+        if(src) rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET",
+                                        batch[0].key, NULL);
+      }
+      for(size_t b = 0; b < k; b++){
+        hwalk_item *it = &cur[at + map[b]];
+        s3p_op *op = &batch[b];
+        if(rc){ s3p_op_reset(op); continue; }
+        if(op->rc == S3P_ENOTFOUND){
+          rc = hwalk_problem(w, SQLITE_CORRUPT, "%s: checkpoint node %s is "
+                             "missing", db->store->desc, op->key);
+        }else if(op->rc){
+          rc = s3p_db_store_error(db, op->rc, SQLITE_IOERR_READ, "GET",
+                                  op->key, op->errmsg);
+        }else{
+          const char *why = NULL;
+          if(s3p_node_decode(node, op->data, op->len, &it->h, &why) ||
+             node->level != it->level){
+            rc = hwalk_problem(w, SQLITE_CORRUPT, "%s: checkpoint node %s is "
+                               "corrupt: %s", db->store->desc, op->key,
+                               why ? why : "wrong level");
+          }else{
+            w->nodes++;
+            w->bytes += op->len;
+            uint32_t span = it->level ? (uint32_t)1 << (8 * it->level) : 1;
+            for(unsigned s = 0; s < S3P_TREE_FANOUT && rc == SQLITE_OK; s++){
+              if(s3p_hash_is_zero(&node->slot[s])) continue;
+              uint32_t base = it->base + s * span;
+              if(it->level == 0){
+                if(w->page) rc = w->page(w->arg, base + 1, &node->slot[s]);
+                continue;
+              }
+              if(nn == ncap){
+                ncap = ncap ? ncap * 2 : 256;
+                hwalk_item *g = realloc(next, ncap * sizeof *g);
+                if(!g){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); break; }
+                next = g;
+              }
+              next[nn].h = node->slot[s];
+              next[nn].level = (uint8_t)(it->level - 1);
+              next[nn].base = base;
+              nn++;
+            }
+          }
+        }
+        s3p_op_reset(op);
+      }
+    }
+    free(cur);
+    cur = next;
+    n = nn;
+  }
+  free(cur);
+  free(node);
+  return rc;
+}
+
+void s3p_hist_nonce(unsigned char nonce[16]){
+  size_t got = 0;
+  while(got < 16){
+    ssize_t r = getrandom(nonce + got, 16 - got, 0);
+    if(r <= 0) break;
+    got += (size_t)r;
+  }
+  if(got < 16){
+    uint64_t t = s3p_now_ms();
+    uintptr_t p = (uintptr_t)nonce;
+    memcpy(nonce, &t, 8);
+    memcpy(nonce + 8, &p, sizeof p < 8 ? sizeof p : 8);
+  }
+}
+
+/* Attempts at creating a record when the store fails ambiguously. */
+#define HIST_RECORD_ATTEMPTS 4
+
+int s3p_hist_record_create(s3p_db *db, s3p_record *rec){
+  unsigned char *buf = NULL;
+  size_t len = 0;
+  char key[32];
+  s3p_hist_nonce(rec->nonce);
+  s3p_record_key(key, rec->version);
+  if(s3p_record_encode(&buf, &len, rec)){
+    return s3p_db_error(db, SQLITE_INTERNAL, "%s: encoding commit record %s "
+                        "failed", db->store->desc, key);
+  }
+  int ambiguous = 0, rc = SQLITE_OK;
+  for(int attempt = 0; attempt < HIST_RECORD_ATTEMPTS; attempt++){
+    char *msg = NULL;
+    int src = s3p_store_put(db->store, S3P_OP_PUT_NEW, key, buf, len, &msg);
+    if(src == S3P_OK){ rc = SQLITE_OK; free(msg); goto out; }
+    if(src == S3P_EEXISTS){
+      free(msg);
+      msg = NULL;
+      int mine = 0;
+      if(ambiguous){
+        unsigned char *got = NULL;
+        size_t glen = 0;
+        src = s3p_store_get(db->store, key, &got, &glen, &msg);
+        mine = src == S3P_OK && glen == len && !memcmp(got, buf, len);
+        free(got);
+        if(src){
+          rc = s3p_db_store_error(db, src, SQLITE_IOERR_FSYNC, "GET", key, msg);
+          free(msg);
+          goto out;
+        }
+      }
+      rc = mine ? SQLITE_OK : s3p_db_error(db, SQLITE_BUSY_SNAPSHOT, "%s: "
+               "version %llu was created by another writer first",
+               db->store->desc, (unsigned long long)rec->version);
+      goto out;
+    }
+    rc = s3p_db_store_error(db, src, SQLITE_IOERR_FSYNC, "PUT (create)", key,
+                            msg);
+    free(msg);
+    if(src != S3P_EIO) goto out;
+    ambiguous = 1;
+  }
+out:
+  free(buf);
+  return rc;
+}
+
+int s3page_time_parse(const char *text, int64_t *ms){
+  return s3p_time_parse(ms, text) == S3P_OK ? SQLITE_OK : SQLITE_MISUSE;
+}

@@ -1,0 +1,342 @@
+/*
+** hist_import.c: s3page_import, a plain SQLite file into a database.
+**
+** The file is read sequentially, S3P_HIST_BATCH pages at a time: each page
+** is hashed, all-zero pages are skipped, and new contents are encoded and
+** uploaded in parallel batches. The page map is built as a checkpoint tree
+** (in chunks of IMPORT_CHUNK pages, so memory stays bounded for any file
+** size) whose nodes are uploaded too. Then one commit record is created with
+** create-if-absent: a full image (flag S3P_RECORD_FULL) that carries its own
+** checkpoint and no change list, so it is 104 bytes however big the file,
+** and opening it reads one tree path per page touched.
+*/
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
+#include "hist.h"
+#include "../index/page.h"
+
+/* Pages per tree update: the change list of one chunk is held in memory
+** (20 bytes a page); each chunk rewrites only the tree's upper nodes. */
+#define IMPORT_CHUNK (1u << 20)
+/* Distinct contents remembered to skip duplicate uploads. */
+#define IMPORT_SEEN_MAX (1u << 21)
+/* Attempts with --force when other writers keep committing meanwhile. */
+#define IMPORT_ATTEMPTS 8
+
+/* The state of one import. */
+typedef struct import_state {
+  s3p_db *db;                /* target database */
+  int fd;                    /* the file */
+  const char *file;          /* its name, for messages */
+  uint32_t page_size;        /* from the header */
+  uint32_t page_count;       /* file size / page size */
+  s3p_hput put;              /* page and node uploads */
+  s3p_hset seen;             /* contents uploaded by this import */
+  s3p_change *chunk;         /* changes of the current chunk */
+  size_t nchunk;             /* entries in chunk */
+  s3p_treeref tree;          /* the tree so far */
+  s3page_import_result res;  /* what was done */
+  char *errmsg;              /* file-level error (sqlite3_malloc'd) */
+} import_state;
+
+/* import_read reads exactly n bytes at off. Returns 0, or -1 with errno
+** (EIO for a short read). */
+static int import_read(int fd, void *buf, size_t n, uint64_t off){
+  size_t got = 0;
+  while(got < n){
+    ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+    if(r < 0 && errno == EINTR) continue;
+    if(r < 0) return -1;
+    if(r == 0){ errno = EIO; return -1; }
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+/* import_check_header validates the SQLite header of the open file and
+** sets the page size and count. Returns SQLITE_OK, or SQLITE_NOTADB /
+** SQLITE_CANTOPEN with st->errmsg set. */
+static int import_check_header(import_state *st){
+  struct stat sb;
+  unsigned char h[100];
+  if(fstat(st->fd, &sb)){
+    return s3p_hist_set_error(&st->errmsg, SQLITE_CANTOPEN, "%s: %s",
+                              st->file, strerror(errno));
+  }
+  if(!S_ISREG(sb.st_mode)){
+    return s3p_hist_set_error(&st->errmsg, SQLITE_CANTOPEN, "%s: not a "
+                              "regular file", st->file);
+  }
+  if(sb.st_size < 512 || import_read(st->fd, h, sizeof h, 0) ||
+     memcmp(h, "SQLite format 3", 16)){
+    return s3p_hist_set_error(&st->errmsg, SQLITE_NOTADB, "%s is not a SQLite "
+                              "database (no \"SQLite format 3\" header)",
+                              st->file);
+  }
+  uint32_t psz = (uint32_t)h[16] << 8 | h[17];
+  if(psz == 1) psz = 65536;
+  if(!s3p_page_size_ok(psz)){
+    return s3p_hist_set_error(&st->errmsg, SQLITE_NOTADB, "%s is not a valid "
+                              "SQLite database: page size %u", st->file,
+                              (unsigned)psz);
+  }
+  if(h[18] < 1 || h[18] > 2 || h[19] < 1 || h[19] > 2){
+    return s3p_hist_set_error(&st->errmsg, SQLITE_NOTADB, "%s is not a valid "
+                              "SQLite database: file format bytes %u/%u",
+                              st->file, h[18], h[19]);
+  }
+  if((uint64_t)sb.st_size % psz){
+    return s3p_hist_set_error(&st->errmsg, SQLITE_NOTADB, "%s: size %lld is "
+                              "not a multiple of its page size %u (truncated "
+                              "or damaged?)", st->file, (long long)sb.st_size,
+                              (unsigned)psz);
+  }
+  uint64_t n = (uint64_t)sb.st_size / psz;
+  if(n > 0xFFFFFFFEu){
+    return s3p_hist_set_error(&st->errmsg, SQLITE_NOTADB, "%s has too many "
+                              "pages", st->file);
+  }
+  /* The in-header size, when valid (change counter == version-valid-for),
+  ** must agree: otherwise the file was cut or extended by something else. */
+  uint32_t hdr_pages = (uint32_t)h[28] << 24 | (uint32_t)h[29] << 16 |
+                       (uint32_t)h[30] << 8 | h[31];
+  if(hdr_pages && !memcmp(h + 24, h + 92, 4) && hdr_pages != n){
+    return s3p_hist_set_error(&st->errmsg, SQLITE_NOTADB, "%s: its header "
+                              "says %u pages but the file holds %llu",
+                              st->file, (unsigned)hdr_pages,
+                              (unsigned long long)n);
+  }
+  st->page_size = psz;
+  st->page_count = (uint32_t)n;
+  return SQLITE_OK;
+}
+
+/* import_check_sidecars refuses a file with a non-empty -wal or -journal
+** beside it: committed transactions or a rollback would be missing. */
+static int import_check_sidecars(import_state *st){
+  static const char *const ext[] = { "-wal", "-journal" };
+  for(size_t i = 0; i < 2; i++){
+    char *p = sqlite3_mprintf("%s%s", st->file, ext[i]);
+    struct stat sb;
+    int there = p && stat(p, &sb) == 0 && sb.st_size > 0;
+    sqlite3_free(p);
+    if(there){
+      return s3p_hist_set_error(&st->errmsg, SQLITE_CANTOPEN, "%s has a "
+                                "non-empty %s%s file: open it once with "
+                                "sqlite3 (and run PRAGMA wal_checkpoint("
+                                "TRUNCATE)) before importing", st->file,
+                                st->file, ext[i]);
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* import_node_load is the tree loader: through the db's node cache (nodes
+** this import made are there) or the store. */
+static int import_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
+  import_state *st = ctx;
+  s3p_tree_io io = s3p_db_tree_io(st->db);
+  return io.load(io.ctx, h, out);
+}
+
+/* import_node_store queues a new tree node for upload. */
+static int import_node_store(void *ctx, const s3p_hash *h,
+                             const unsigned char *buf, size_t len){
+  import_state *st = ctx;
+  st->res.nodes_put++;
+  return s3p_hput_node_store(&st->put, h, buf, len);
+}
+
+/* import_flush_chunk applies the changes of the current chunk to the tree
+** (queueing the new nodes). Returns SQLITE_OK or an error. */
+static int import_flush_chunk(import_state *st){
+  s3p_db *db = st->db;
+  if(st->nchunk == 0) return SQLITE_OK;
+  s3p_tree_io io = { st, import_node_load, import_node_store };
+  s3p_treeref out;
+  int rc = s3p_tree_update(&out, &st->tree, 0xFFFFFFFFu, st->chunk,
+                           st->nchunk, &io);
+  st->nchunk = 0;
+  if(rc == S3P_OK){
+    st->tree = out;
+    return SQLITE_OK;
+  }
+  if(st->put.rc) return st->put.rc;
+  if(db->errcode && rc != S3P_ENOMEM && rc != S3P_EINVAL) return db->errcode;
+  return s3p_db_error(db, rc == S3P_ENOMEM ? SQLITE_NOMEM : SQLITE_INTERNAL,
+                      "%s: building the checkpoint of the import: %s",
+                      db->store->desc, s3p_errstr(rc));
+}
+
+/* import_pages reads, hashes and uploads every page of the file and builds
+** the tree. Returns SQLITE_OK or an error. */
+static int import_pages(import_state *st, s3page_progress_fn progress,
+                        void *arg){
+  s3p_db *db = st->db;
+  uint32_t psz = st->page_size;
+  unsigned char *buf = malloc((size_t)psz * S3P_HIST_BATCH);
+  st->chunk = malloc(sizeof *st->chunk * (IMPORT_CHUNK < st->page_count ?
+                                          IMPORT_CHUNK : st->page_count + 1));
+  if(!buf || !st->chunk){
+    free(buf);
+    return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  }
+  int rc = SQLITE_OK;
+  for(uint64_t first = 1; first <= st->page_count && rc == SQLITE_OK;
+      first += S3P_HIST_BATCH){
+    uint32_t n = st->page_count - (uint32_t)first + 1;
+    if(n > S3P_HIST_BATCH) n = S3P_HIST_BATCH;
+    if(import_read(st->fd, buf, (size_t)n * psz, (first - 1) * psz)){
+      rc = s3p_db_error(db, SQLITE_IOERR_READ, "%s: read: %s", st->file,
+                        strerror(errno));
+      break;
+    }
+    if(first == 1 && (buf[18] == 2 || buf[19] == 2)){
+      /* WAL mode: s3page serves rollback-journal databases only. */
+      buf[18] = buf[19] = 1;
+      st->res.wal_mode_cleared = 1;
+    }
+    for(uint32_t i = 0; i < n && rc == SQLITE_OK; i++){
+      const unsigned char *page = buf + (size_t)i * psz;
+      s3p_hash h;
+      s3p_hash_page(&h, page, psz);
+      if(s3p_hash_is_zero(&h)){ st->res.pages_zero++; continue; }
+      if(st->nchunk == IMPORT_CHUNK){
+        rc = s3p_hput_flush(&st->put);   /* pages before the nodes */
+        if(rc == SQLITE_OK) rc = import_flush_chunk(st);
+        if(rc) break;
+      }
+      st->chunk[st->nchunk].pgno = (uint32_t)first + i;
+      st->chunk[st->nchunk].hash = h;
+      st->nchunk++;
+      if(st->seen.count >= IMPORT_SEEN_MAX) s3p_hset_free(&st->seen);
+      int added = s3p_hset_add(&st->seen, &h, 0);
+      if(added < 0){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); break; }
+      if(!added) continue;
+      unsigned char *enc = NULL;
+      size_t elen = 0;
+      if(s3p_page_encode(&enc, &elen, page, psz)){
+        rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+        break;
+      }
+      char key[S3P_KEY_MAX];
+      s3p_hash_key(key, "pages", &h);
+      st->res.pages_put++;
+      rc = s3p_hput_add(&st->put, key, enc, elen);
+    }
+    if(progress) progress(arg, first - 1 + n, st->page_count);
+  }
+  free(buf);
+  if(rc == SQLITE_OK) rc = s3p_hput_flush(&st->put);
+  if(rc == SQLITE_OK) rc = import_flush_chunk(st);
+  if(rc == SQLITE_OK) rc = s3p_hput_flush(&st->put);
+  return rc;
+}
+
+/* import_commit creates the full-image record on top of the newest
+** version: version 1 of a new database, or with force the next version.
+** Returns SQLITE_OK or an error. */
+static int import_commit(import_state *st, int force){
+  s3p_db *db = st->db;
+  int rc = SQLITE_OK;
+  for(int attempt = 0; attempt < IMPORT_ATTEMPTS; attempt++){
+    uint64_t latest = db->view.version;
+    if(attempt > 0){
+      rc = s3p_version_latest(db, latest, &latest);
+      if(rc) return rc;
+    }
+    if(latest > 0 && !force){
+      return s3p_db_error(db, SQLITE_CANTOPEN, "%s already holds a database "
+                          "(versions up to %llu); give --force to import "
+                          "over it as version %llu", db->name,
+                          (unsigned long long)latest,
+                          (unsigned long long)latest + 1);
+    }
+    uint64_t parent_ms = 0;
+    if(latest > 0){
+      s3p_record prec;
+      rc = s3p_db_get_record(db, latest, &prec);
+      if(rc == SQLITE_NOTFOUND){
+        rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: version %llu vanished",
+                          db->store->desc, (unsigned long long)latest);
+      }
+      if(rc) return rc;
+      parent_ms = prec.time_ms;
+      s3p_record_free(&prec);
+    }
+    s3p_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.version = latest + 1;
+    rec.parent = latest;
+    uint64_t now = s3p_now_ms();
+    rec.time_ms = now > parent_ms ? now : parent_ms;
+    rec.flags = S3P_RECORD_FULL;
+    rec.page_size = st->page_size;
+    rec.page_count = st->page_count;
+    rec.trunc_mark = 0;
+    rec.ckpt_version = rec.version;
+    rec.ckpt_level = st->tree.level;
+    rec.ckpt_root = st->tree.root;
+    rc = s3p_hist_record_create(db, &rec);
+    if(rc == SQLITE_OK){
+      st->res.version = rec.version;
+      st->res.bytes_put += S3P_RECORD_HDR + 8;
+      db->head_pending = rec.version;
+      return SQLITE_OK;
+    }
+    if(rc != SQLITE_BUSY_SNAPSHOT) return rc;
+    /* Another writer made that version first: try on top of it. */
+    db->view.version = rec.version;
+  }
+  return s3p_db_error(db, SQLITE_BUSY, "%s: other writers kept committing; "
+                      "the import was not committed", db->store->desc);
+}
+
+int s3page_import(const char *file, const char *name, unsigned flags,
+                  s3page_progress_fn progress, void *arg,
+                  s3page_import_result *res, char **errmsg){
+  import_state st;
+  memset(&st, 0, sizeof st);
+  if(errmsg) *errmsg = NULL;
+  if(res) memset(res, 0, sizeof *res);
+  st.file = file;
+  st.fd = open(file, O_RDONLY | O_CLOEXEC);
+  if(st.fd < 0){
+    return s3p_hist_set_error(errmsg, SQLITE_CANTOPEN, "cannot open %s: %s",
+                              file, strerror(errno));
+  }
+  int rc = import_check_header(&st);
+  if(rc == SQLITE_OK) rc = import_check_sidecars(&st);
+  if(rc){
+    if(errmsg){ *errmsg = st.errmsg; st.errmsg = NULL; }
+    sqlite3_free(st.errmsg);
+    close(st.fd);
+    return rc;
+  }
+  rc = s3p_hist_open(&st.db, name, 1, 1, NULL, errmsg);
+  if(rc){ close(st.fd); return rc; }
+  s3p_hput_init(&st.put, st.db);
+  st.res.page_size = st.page_size;
+  st.res.page_count = st.page_count;
+  if(st.db->view.version > 0 && !(flags & S3PAGE_IMPORT_FORCE)){
+    rc = s3p_db_error(st.db, SQLITE_CANTOPEN, "%s already holds a database "
+                      "(versions up to %llu); give --force to import over it "
+                      "as version %llu", name,
+                      (unsigned long long)st.db->view.version,
+                      (unsigned long long)st.db->view.version + 1);
+  }
+  if(rc == SQLITE_OK) rc = import_pages(&st, progress, arg);
+  if(rc == SQLITE_OK) rc = import_commit(&st, flags & S3PAGE_IMPORT_FORCE);
+  st.res.bytes_put += st.put.bytes;
+  if(res) *res = st.res;
+  s3p_hput_free(&st.put);
+  s3p_hset_free(&st.seen);
+  free(st.chunk);
+  close(st.fd);
+  return s3p_hist_finish(st.db, rc, errmsg);
+}

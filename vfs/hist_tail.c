@@ -1,0 +1,88 @@
+/*
+** hist_tail.c: the lower end of the history. gc writes TAIL (the oldest
+** version it kept) before deleting older records; readers start the time
+** search of asof= there, and the search for the newest version when HEAD
+** names a removed version. See index/tail.h and docs/history.md.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "hist.h"
+#include "../index/tail.h"
+
+int s3p_version_exists(s3p_db *db, uint64_t v, int *yes){
+  char key[32];
+  s3p_record_key(key, v);
+  s3p_op op;
+  memset(&op, 0, sizeof op);
+  op.kind = S3P_OP_HEAD;
+  op.key = key;
+  int rc = s3p_store_exec(db->store, &op, 1);
+  if(rc == S3P_OK) rc = op.rc;
+  *yes = rc == S3P_OK;
+  if(rc == S3P_ENOTFOUND) rc = S3P_OK;
+  int out = SQLITE_OK;
+  if(rc) out = s3p_db_store_error(db, rc, SQLITE_IOERR_READ, "HEAD", key,
+                                  op.errmsg);
+  s3p_op_reset(&op);
+  return out;
+}
+
+int s3p_version_floor(s3p_db *db, uint64_t *floor){
+  unsigned char *data = NULL;
+  size_t len = 0;
+  char *msg = NULL;
+  *floor = 1;
+  int rc = s3p_store_get(db->store, "TAIL", &data, &len, &msg);
+  int out = SQLITE_OK;
+  if(rc == S3P_OK){
+    const char *why = NULL;
+    uint64_t v;
+    if(s3p_tail_decode(&v, data, len, &why)){
+      sqlite3_log(SQLITE_CORRUPT, "s3page: %s: TAIL is corrupt (%s); "
+                  "ignoring it", db->store->desc, why ? why : "?");
+    }else{
+      *floor = v;
+    }
+  }else if(rc != S3P_ENOTFOUND){
+    out = s3p_db_store_error(db, rc, SQLITE_IOERR_READ, "GET", "TAIL", msg);
+  }
+  free(data);
+  free(msg);
+  return out;
+}
+
+int s3p_version_oldest(s3p_db *db, uint64_t latest, uint64_t *oldest){
+  uint64_t lo;
+  int yes, rc;
+  *oldest = 0;
+  if(latest == 0) return SQLITE_OK;
+  rc = s3p_version_floor(db, &lo);
+  if(rc) return rc;
+  if(lo > latest) lo = 1;     /* a TAIL beyond the newest is not believed */
+  rc = s3p_version_exists(db, lo, &yes);
+  if(rc) return rc;
+  if(yes){ *oldest = lo; return SQLITE_OK; }
+  /* Records exist densely from the true oldest to latest, and lo is below
+  ** the true oldest: bisect (lo missing, latest present). */
+  uint64_t hi = latest;
+  while(hi - lo > 1){
+    uint64_t mid = lo + (hi - lo) / 2;
+    rc = s3p_version_exists(db, mid, &yes);
+    if(rc) return rc;
+    if(yes) hi = mid; else lo = mid;
+  }
+  *oldest = hi;
+  return SQLITE_OK;
+}
+
+int s3p_tail_write(s3p_db *db, uint64_t version){
+  unsigned char b[S3P_TAIL_LEN];
+  s3p_tail_encode(b, version);
+  char *msg = NULL;
+  int rc = s3p_store_put(db->store, S3P_OP_PUT, "TAIL", b, sizeof b, &msg);
+  int out = SQLITE_OK;
+  if(rc) out = s3p_db_store_error(db, rc, SQLITE_IOERR_WRITE, "PUT", "TAIL", msg);
+  free(msg);
+  return out;
+}
