@@ -9,8 +9,11 @@
 **      the page at N (a page above the truncation mark differs unless it is
 **      zero). Nothing changed: done, no new version.
 **   2. Round trip 1, one batch: PUT every new page object (skipping those
-**      the store is known to hold), the checkpoint-tree nodes when N+1 is a
-**      checkpoint version, and the pending HEAD hint. Objects are named by
+**      the store is known to hold), the new checkpoint-tree nodes when this
+**      commit writes a checkpoint (every K-th version, a commit of 1024
+**      pages or more, or when 4096 pages changed since the last one), and
+**      the pending HEAD hint. The tree nodes a checkpoint rewrites were
+**      fetched while the transaction ran (vfs.c), not here. Objects are named by
 **      their content, so these PUTs are idempotent and invisible to readers
 **      until a record refers to them.
 **   3. Round trip 2: create wal/<N+1> with create-if-absent. Exactly one
@@ -131,6 +134,12 @@ static int commit_node_store(void *ctx, const s3p_hash *h,
   commit_batch *b = ctx;
   char key[S3P_KEY_MAX];
   s3p_hash_key(key, "index", h);
+  /* Keep the new node decoded: the next checkpoint starts from it. */
+  s3p_node node;
+  const char *why;
+  if(s3p_node_decode(&node, buf, len, h, &why) == S3P_OK){
+    s3p_lru_put(b->db->nodes, h, &node, sizeof node, s3p_now_ms());
+  }
   unsigned char *copy = malloc(len);
   if(!copy) return S3P_ENOMEM;
   memcpy(copy, buf, len);
@@ -177,6 +186,20 @@ static int commit_checkpoint(commit_batch *b, const s3p_change *ch, size_t n,
   ** mark at the page count would make the update load the path to it. */
   uint32_t trunc = db->view.trunc;
   if(mark < db->view.page_count && mark < trunc) trunc = mark;
+  if(trunc >= db->view.page_count) trunc = UINT32_MAX;
+  /* Normally the paths were warmed while the transaction ran (vfs.c);
+  ** this only fetches what is still missing, a level per batch. */
+  uint32_t *keys = malloc((k + 1) * sizeof *keys);
+  if(!keys){
+    free(all);
+    return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  }
+  for(size_t x = 0; x < k; x++) keys[x] = all[x].pgno;
+  size_t nkeys = k;
+  if(trunc < db->view.page_count) keys[nkeys++] = trunc + 1;
+  int wrc = s3p_db_warm_paths(db, keys, nkeys);
+  free(keys);
+  if(wrc){ free(all); return wrc; }
   s3p_tree_io io = { b, commit_node_load, commit_node_store };
   int rc = s3p_tree_update(out, &db->view.tree, trunc, all, k, &io);
   free(all);
@@ -371,7 +394,7 @@ int s3p_db_commit(s3p_db *db){
   rec.ckpt_version = v->ckpt_version;
   rec.ckpt_level = v->tree.level;
   rec.ckpt_root = v->tree.root;
-  if(rec.version % db->opt.ckpt_interval == 0){
+  if(s3p_db_checkpoint_due(db) || n >= S3P_CKPT_COMMIT_PAGES){
     s3p_treeref t;
     rc = commit_checkpoint(&b, ch, n, rec.trunc_mark, &t);
     if(rc) goto out;

@@ -305,6 +305,101 @@ static int db_fetch_decode(s3p_db *db, uint32_t pgno, const s3p_hash *h,
   return SQLITE_OK;
 }
 
+int s3p_db_checkpoint_due(const s3p_db *db){
+  return !db->opt.readonly &&
+         ((db->view.version + 1) % db->opt.ckpt_interval == 0 ||
+          db->view.ov_count >= S3P_CKPT_OVERLAY_PAGES);
+}
+
+/* db_hash_cmp orders hashes for qsort. */
+static int db_hash_cmp(const void *a, const void *b){
+  return memcmp(a, b, sizeof(s3p_hash));
+}
+
+int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
+  const s3p_treeref *t = &db->view.tree;
+  if(n == 0 || s3p_hash_is_zero(&t->root)) return SQLITE_OK;
+  s3p_hash *path = malloc(n * sizeof *path);   /* node on each key's path */
+  s3p_hash *want = malloc(n * sizeof *want);   /* distinct nodes of a level */
+  s3p_op *ops = calloc(n, sizeof *ops);
+  char (*keys)[S3P_KEY_MAX] = malloc(n * sizeof *keys);
+  int rc = SQLITE_OK;
+  if(!path || !want || !ops || !keys){
+    rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+    goto out;
+  }
+  for(size_t k = 0; k < n; k++) path[k] = t->root;
+  for(int level = t->level; level >= 0 && rc == SQLITE_OK; level--){
+    /* The distinct, uncached nodes of this level. */
+    size_t w = 0;
+    for(size_t k = 0; k < n; k++){
+      if(!s3p_hash_is_zero(&path[k])) want[w++] = path[k];
+    }
+    qsort(want, w, sizeof *want, db_hash_cmp);
+    size_t m = 0;
+    for(size_t i = 0; i < w; i++){
+      if(i && s3p_hash_eq(&want[i], &want[i - 1])) continue;
+      if(s3p_lru_get(db->nodes, &want[i], NULL, NULL)) continue;
+      want[m++] = want[i];
+    }
+    for(size_t i = 0; i < m; i++){
+      s3p_hash_key(keys[i], "index", &want[i]);
+      memset(&ops[i], 0, sizeof ops[i]);
+      ops[i].kind = S3P_OP_GET;
+      ops[i].key = keys[i];
+    }
+    if(m){
+      int src = s3p_store_exec(db->store, ops, m);
+      if(src) rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET",
+                                      keys[0], NULL);
+      for(size_t i = 0; i < m && rc == SQLITE_OK; i++){
+        s3p_node node;
+        const char *why = NULL;
+        if(ops[i].rc){
+          rc = ops[i].rc == S3P_ENOTFOUND
+             ? s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s of "
+                            "version %llu is missing", db->store->desc,
+                            keys[i], (unsigned long long)db->view.version)
+             : s3p_db_store_error(db, ops[i].rc, SQLITE_IOERR_READ, "GET",
+                                  keys[i], ops[i].errmsg);
+        }else if(s3p_node_decode(&node, ops[i].data, ops[i].len, &want[i],
+                                 &why)){
+          rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s is "
+                            "corrupt: %s", db->store->desc, keys[i],
+                            why ? why : "?");
+        }else{
+          s3p_lru_put(db->nodes, &want[i], &node, sizeof node, s3p_now_ms());
+        }
+      }
+      for(size_t i = 0; i < m; i++) s3p_op_reset(&ops[i]);
+    }
+    /* Step every path one level down. */
+    for(size_t k = 0; k < n && rc == SQLITE_OK && level > 0; k++){
+      if(s3p_hash_is_zero(&path[k])) continue;
+      uint32_t key = pgnos[k] - 1;
+      if(pgnos[k] == 0 || (level == t->level && level < 3 &&
+                           (key >> (8 * (level + 1))) != 0)){
+        memset(&path[k], 0, sizeof path[k]);   /* beyond the tree */
+        continue;
+      }
+      size_t len;
+      const s3p_node *node = s3p_lru_get(db->nodes, &path[k], &len, NULL);
+      if(!node || len != sizeof *node){
+        memset(&path[k], 0, sizeof path[k]);   /* evicted meanwhile */
+        continue;
+      }
+      unsigned slot = (unsigned)(key >> (8 * level)) & 255;
+      path[k] = node->slot[slot];
+    }
+  }
+out:
+  free(path);
+  free(want);
+  free(ops);
+  free(keys);
+  return rc;
+}
+
 /* One page of a read batch. */
 typedef struct db_fetch {
   uint32_t pgno;             /* page number */

@@ -29,6 +29,14 @@
 ** grace period (one hour by default), so knowledge must be younger. */
 #define S3P_KNOWN_PRESENT_MS (10 * 60 * 1000)
 
+/* Besides every K-th version, a commit writes a checkpoint when it changes
+** at least this many pages itself (a bulk load: its record is large, and
+** later small commits should not pay for mapping all its pages) ... */
+#define S3P_CKPT_COMMIT_PAGES 1024
+/* ... or when the pages changed since the last checkpoint reach this many
+** (the overlay every reader must replay and hold in memory). */
+#define S3P_CKPT_OVERLAY_PAGES 4096
+
 /* Most pages fetched ahead in one batch on sequential reads. */
 #define S3P_READAHEAD_MAX 128
 
@@ -101,6 +109,18 @@ int s3p_db_refresh(s3p_db *db);
 ** (read-ahead, window doubling up to S3P_READAHEAD_MAX). Returns SQLITE_OK,
 ** SQLITE_CORRUPT when the object is missing or damaged, or an I/O error. */
 int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out);
+
+/* s3p_db_warm_paths loads into the node cache every checkpoint-tree node
+** on the paths to pages pgnos[0..n) of the view's tree, one batch per tree
+** level that has nodes missing. Used ahead of a checkpoint commit so that
+** the commit itself reads nothing. Returns SQLITE_OK or an error. */
+int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n);
+
+/* s3p_db_checkpoint_due returns 1 if the next commit on the view will
+** write a checkpoint whatever its size: it makes a version that is a
+** multiple of the checkpoint interval, or the overlay is large. (A commit
+** of S3P_CKPT_COMMIT_PAGES pages or more writes one too.) */
+int s3p_db_checkpoint_due(const s3p_db *db);
 
 /* s3p_db_errmsg returns the last error message or NULL. */
 const char *s3p_db_errmsg(const s3p_db *db);

@@ -231,6 +231,12 @@ static int main_write(sqlite3_file *f, const void *buf, int n,
     uint32_t off = (uint32_t)(o % psz);
     uint32_t take = psz - off;
     if(take > end - o) take = (uint32_t)(end - o);
+    if(s3p_db_checkpoint_due(db)){
+      /* The coming checkpoint rewrites this page's tree path: fetch it
+      ** now rather than during the commit. */
+      rc = s3p_db_warm_paths(db, &pgno, 1);
+      if(rc) break;
+    }
     if(off == 0 && take == psz){
       rc = s3p_txbuf_put(db->tx, pgno, in) ? SQLITE_IOERR_WRITE : SQLITE_OK;
     }else{
@@ -273,6 +279,11 @@ static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
     free(page);
     if(rc) return rc;
   }
+  if(npages < db->view.page_count && s3p_db_checkpoint_due(db)){
+    uint32_t first_gone = npages + 1;
+    rc = s3p_db_warm_paths(db, &first_gone, 1);
+    if(rc) return rc;
+  }
   s3p_txbuf_truncate(db->tx, npages);
   return SQLITE_OK;
 }
@@ -296,6 +307,24 @@ static int main_size(sqlite3_file *f, sqlite3_int64 *size){
   return SQLITE_OK;
 }
 
+/* main_warm_overlay fetches the tree nodes that the coming checkpoint
+** commit will rewrite for the pages changed since the last checkpoint, so
+** that the commit itself stays two round trips. */
+static int main_warm_overlay(s3p_file *p){
+  s3p_change *ov = NULL;
+  size_t n = 0;
+  if(s3p_view_overlay(&p->db->view, &ov, &n)) return SQLITE_NOMEM;
+  uint32_t *pg = malloc((n + 1) * sizeof *pg);
+  int rc = SQLITE_NOMEM;
+  if(pg){
+    for(size_t i = 0; i < n; i++) pg[i] = ov[i].pgno;
+    rc = s3p_db_warm_paths(p->db, pg, n);
+  }
+  free(pg);
+  free(ov);
+  return rc;
+}
+
 /* main_lock raises the lock; taking SHARED from nothing moves the view to
 ** the newest version (unless pinned). */
 static int main_lock(sqlite3_file *f, int level){
@@ -306,6 +335,11 @@ static int main_lock(sqlite3_file *f, int level){
     if(rc){
       return (rc & 0xff) == SQLITE_IOERR ? SQLITE_IOERR_LOCK : rc;
     }
+  }
+  if(p->lock < SQLITE_LOCK_RESERVED && level >= SQLITE_LOCK_RESERVED &&
+     s3p_db_checkpoint_due(p->db)){
+    int rc = main_warm_overlay(p);
+    if(rc) return (rc & 0xff) == SQLITE_IOERR ? SQLITE_IOERR_LOCK : rc;
   }
   if(level > p->lock) p->lock = level;
   return SQLITE_OK;

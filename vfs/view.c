@@ -98,8 +98,11 @@ int s3p_view_apply(s3p_view *v, const s3p_record *rec, const char **why){
     *why = "record names a checkpoint other than its parent's";
     return S3P_ECORRUPT;
   }
-  if(rec->trunc_mark < v->trunc) v->trunc = rec->trunc_mark;
-  if(v->ov_count && rec->trunc_mark < UINT32_MAX){
+  /* A mark at the parent's page count truncates nothing. Right after
+  ** s3p_view_start the parent's count is unknown (0): take the mark. */
+  int truncates = v->page_count == 0 || rec->trunc_mark < v->page_count;
+  if(truncates && rec->trunc_mark < v->trunc) v->trunc = rec->trunc_mark;
+  if(truncates && v->ov_count){
     int has_above = 0;
     for(size_t i = 0; i < v->ov_nslot && !has_above; i++){
       has_above = v->ov_pgno[i] > rec->trunc_mark;
