@@ -24,7 +24,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include "store.h"
 
 /* Maximum key length in bytes (S3's own limit). */
@@ -33,6 +35,9 @@
 /* Placeholder rc while a batch runs: an op still holding it afterwards was
 ** not given a result by the backend. */
 #define STORE_RC_UNSET INT_MIN
+
+/* Attempts at an op that fails with S3P_EIO (see store_run_retrying). */
+#define STORE_ATTEMPTS 3
 
 /* store_msg returns a malloc'd printf-formatted string, or NULL. */
 static char *store_msg(const char *fmt, ...){
@@ -154,6 +159,50 @@ static int store_run(s3p_store *st, s3p_op *ops, size_t n){
   return rc;
 }
 
+/* store_retryable returns 1 for an op worth another attempt: an I/O
+** failure of an idempotent operation. Create-if-absent is not retried here:
+** after an ambiguous failure only the committer can tell whether the
+** object it finds is its own (vfs/commit.c does). */
+static int store_retryable(const s3p_op *op){
+  return op->rc == S3P_EIO && op->kind != S3P_OP_PUT_NEW;
+}
+
+/* store_run_retrying runs the batch and then, up to st->attempts times in
+** all (STORE_ATTEMPTS for stores from s3p_store_open, 1 for a backend
+** opened directly, as unit tests do), re-runs the ops that failed retryably, after a short randomized
+** pause. Backends such as S3 retry on their own; this layer catches what
+** is left, including failures injected by the fault wrapper. Returns the
+** first run's batch-level result. */
+static int store_run_retrying(s3p_store *st, s3p_op *ops, size_t n){
+  int rc = store_run(st, ops, n);
+  if(rc != S3P_OK) return rc;
+  unsigned seed = (unsigned)(uintptr_t)ops ^ (unsigned)time(NULL);
+  for(int attempt = 1; attempt < st->attempts; attempt++){
+    size_t m = 0;
+    for(size_t i = 0; i < n; i++) m += store_retryable(&ops[i]);
+    if(m == 0) break;
+    s3p_op *again = calloc(m, sizeof *again);
+    size_t *where = calloc(m, sizeof *where);
+    if(!again || !where){ free(again); free(where); break; }
+    for(size_t i = 0, k = 0; i < n; i++){
+      if(!store_retryable(&ops[i])) continue;
+      s3p_op_reset(&ops[i]);
+      again[k] = ops[i];
+      where[k++] = i;
+    }
+    struct timespec ts = { 0, (long)(10 + rand_r(&seed) % (40 << attempt))
+                              * 1000000L };
+    nanosleep(&ts, NULL);
+    st->stats.n_retry += m;
+    int rc2 = store_run(st, again, m);
+    for(size_t k = 0; k < m; k++) ops[where[k]] = again[k];
+    free(again);
+    free(where);
+    if(rc2 != S3P_OK) break;
+  }
+  return rc;
+}
+
 /* s3p_store_exec runs the batch ops[0..n): operations with an invalid key
 ** or kind get S3P_EINVAL here and never reach the backend; the others run
 ** as one backend batch. Every op ends with an rc. Ops must come in with
@@ -175,7 +224,7 @@ int s3p_store_exec(s3p_store *st, s3p_op *ops, size_t n){
     ops[i].rc = S3P_OK;
     if(store_op_check(st, &ops[i]) != S3P_OK) n_bad++;
   }
-  if(n_bad == 0) return store_run(st, ops, n);
+  if(n_bad == 0) return store_run_retrying(st, ops, n);
 
   /* Some ops are invalid: count them as errors and run the rest. */
   st->stats.n_error += n_bad;
@@ -199,7 +248,7 @@ int s3p_store_exec(s3p_store *st, s3p_op *ops, size_t n){
     where[m++] = i;
   }
   assert(m == n - n_bad);
-  rc = store_run(st, valid, m);
+  rc = store_run_retrying(st, valid, m);
   for(i = 0; i < m; i++) ops[where[i]] = valid[i];
   free(valid);
   free(where);
@@ -338,6 +387,7 @@ int s3p_store_open(s3p_store **out, const char *name,
     return rc;
   }
   free(msg);
+  st->attempts = STORE_ATTEMPTS;
   *out = st;
   return S3P_OK;
 }

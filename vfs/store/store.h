@@ -88,6 +88,9 @@ struct s3p_store {
   char *desc;                   /* malloc'd, for messages: "dir:/abs/db",
                                 ** "s3://bucket/prefix", never secrets */
   s3p_store_stats stats;        /* counters, updated by s3p_store_exec */
+  int attempts;                 /* tries of an idempotent op failing with
+                                ** S3P_EIO, by s3p_store_exec; set by
+                                ** s3p_store_open (0 or 1: no retry) */
 };
 
 /* Options for s3p_store_open. Zero-initialize, then set what you need. */
@@ -107,7 +110,10 @@ typedef struct s3p_store_opts {
 int s3p_store_open(s3p_store **out, const char *name,
                    const s3p_store_opts *opts, char **errmsg);
 
-/* s3p_store_exec runs a batch (see above), counting it in st->stats. */
+/* s3p_store_exec runs a batch (see above), counting it in st->stats, and
+** retries ops that failed with S3P_EIO (except PUT_NEW) up to
+** st->attempts times in all: each retry is one more round trip, and counts
+** in stats.n_retry. */
 int s3p_store_exec(s3p_store *st, s3p_op *ops, size_t n);
 
 /* s3p_store_get is a one-op batch: GET key into a malloc'd *data. Returns
