@@ -262,7 +262,9 @@ static int gc_u64_cmp(const void *a, const void *b){
 ** collected objects. Returns SQLITE_OK or an error. */
 static int gc_sweep(gc_state *g){
   s3p_db *db = g->db;
-  qsort(g->dead_versions, g->ndead, sizeof *g->dead_versions, gc_u64_cmp);
+  if(g->ndead > 1){
+    qsort(g->dead_versions, g->ndead, sizeof *g->dead_versions, gc_u64_cmp);
+  }
   g->res.records_deleted = g->ndead;
   if(g->dry_run) return SQLITE_OK;
   char (*rkeys)[S3P_KEY_MAX] = malloc((g->ndead + 1) * sizeof *rkeys);
