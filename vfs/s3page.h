@@ -48,6 +48,7 @@ typedef struct s3page_stats {
   uint64_t version;          /* version the connection sees */
   uint64_t n_get;            /* GET requests */
   uint64_t n_put;            /* PUT requests (pages, nodes, records, HEAD) */
+  uint64_t n_put_new;        /* of which conditional (create-if-absent) */
   uint64_t n_head;           /* HEAD requests */
   uint64_t n_delete;         /* DELETE requests */
   uint64_t n_list;           /* LIST requests */

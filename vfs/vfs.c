@@ -370,6 +370,7 @@ static void main_stats(s3p_file *p, s3page_stats *out){
   out->version = p->db->view.version;
   out->n_get = s->n_get;
   out->n_put = s->n_put;
+  out->n_put_new = s->n_put_new;
   out->n_head = s->n_head;
   out->n_delete = s->n_delete;
   out->n_list = s->n_list;
@@ -412,11 +413,13 @@ static int main_pragma(s3p_file *p, char **a){
     }
     s3page_stats s;
     main_stats(p, &s);
-    a[0] = sqlite3_mprintf("version=%llu get=%llu put=%llu head=%llu "
+    a[0] = sqlite3_mprintf("version=%llu get=%llu put=%llu put_new=%llu "
+      "head=%llu "
       "delete=%llu list=%llu retries=%llu errors=%llu bytes_in=%llu "
       "bytes_out=%llu round_trips=%llu commits=%llu conflicts=%llu",
       (unsigned long long)s.version, (unsigned long long)s.n_get,
-      (unsigned long long)s.n_put, (unsigned long long)s.n_head,
+      (unsigned long long)s.n_put, (unsigned long long)s.n_put_new,
+      (unsigned long long)s.n_head,
       (unsigned long long)s.n_delete, (unsigned long long)s.n_list,
       (unsigned long long)s.n_retry, (unsigned long long)s.n_error,
       (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,

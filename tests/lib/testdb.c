@@ -286,6 +286,7 @@ int tdb_stats(sqlite3 *db, s3page_stats *out){
   bad |= stat_field(t, "version", &out->version);
   bad |= stat_field(t, "get", &out->n_get);
   bad |= stat_field(t, "put", &out->n_put);
+  bad |= stat_field(t, "put_new", &out->n_put_new);
   bad |= stat_field(t, "head", &out->n_head);
   bad |= stat_field(t, "delete", &out->n_delete);
   bad |= stat_field(t, "list", &out->n_list);

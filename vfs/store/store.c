@@ -122,6 +122,7 @@ static void store_count(s3p_store *st, const s3p_op *ops, size_t n){
       case S3P_OP_PUT:
       case S3P_OP_PUT_NEW:
         st->stats.n_put++;
+        if(op->kind == S3P_OP_PUT_NEW) st->stats.n_put_new++;
         st->stats.bytes_out += op->body_len;
         break;
       case S3P_OP_HEAD: st->stats.n_head++; break;

@@ -55,6 +55,7 @@ typedef struct s3p_op {
 typedef struct s3p_store_stats {
   uint64_t n_get;               /* GET requests (and backend reads) */
   uint64_t n_put;               /* PUT and PUT_NEW requests */
+  uint64_t n_put_new;           /* of which PUT_NEW (conditional) */
   uint64_t n_head;              /* HEAD requests */
   uint64_t n_delete;            /* DELETE requests (objects) */
   uint64_t n_list;              /* LIST requests (pages of a listing) */
