@@ -218,6 +218,22 @@ sql "$db" "INSERT INTO g(b) VALUES(x'01')" >/dev/null &&
   [ "$(sql "$db" "PRAGMA s3page_version")" = 51 ]
 ok_if "commits go on after gc" $?
 
+# verify finds damage (local directory store only: the test edits files).
+if [ -z "${S3PAGE_TEST_STORE:-}" ]; then
+  db=$(new_name damage)
+  sql "$db" "CREATE TABLE d(a, b); INSERT INTO d VALUES(1, randomblob(3000));" >/dev/null
+  sql "$db" "INSERT INTO d VALUES(2, randomblob(3000));" >/dev/null
+  set -- "$db"/pages/xxh128-*
+  chmod u+w "$1" 2>/dev/null
+  printf 'X' | dd of="$1" bs=1 seek=40 conv=notrunc 2>/dev/null
+  rm -f "$2"
+  "$s3page" verify "$db" --all >"$tmp/out" 2>"$tmp/err"
+  st=$?
+  [ $st -eq 1 ] && grep -q 'PROBLEMS' "$tmp/out" && grep -q 'is corrupt' "$tmp/err" &&
+    grep -q 'is missing' "$tmp/err"
+  ok_if "verify finds a damaged and a missing page object" $?
+fi
+
 # --- errors --------------------------------------------------------------------
 
 printf 'this is not a database, just some text\n%.0s' $(seq 1 100) >"$tmp/text.txt"
