@@ -275,6 +275,24 @@ nomem:
   return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
 }
 
+/* commit_nonce fills a writer nonce with random bytes. */
+static void commit_nonce(unsigned char nonce[16]){
+  size_t got = 0;
+  while(got < 16){
+    ssize_t r = getrandom(nonce + got, 16 - got, 0);
+    if(r <= 0) break;
+    got += (size_t)r;
+  }
+  if(got < 16){
+    /* No entropy source: time and address still make it unique enough to
+    ** tell our record from another writer's. */
+    uint64_t t = s3p_now_ms();
+    uintptr_t p = (uintptr_t)nonce;
+    memcpy(nonce, &t, 8);
+    memcpy(nonce + 8, &p, sizeof p < 8 ? sizeof p : 8);
+  }
+}
+
 /* commit_record_create creates wal/<version> holding buf with
 ** create-if-absent, resolving ambiguous failures by reading back. Returns
 ** SQLITE_OK if the record is ours, SQLITE_BUSY_SNAPSHOT if another
@@ -321,22 +339,18 @@ conflict:
                       (unsigned long long)version);
 }
 
-/* commit_nonce fills a writer nonce with random bytes. */
-static void commit_nonce(unsigned char nonce[16]){
-  size_t got = 0;
-  while(got < 16){
-    ssize_t r = getrandom(nonce + got, 16 - got, 0);
-    if(r <= 0) break;
-    got += (size_t)r;
+int s3p_db_create_record(s3p_db *db, s3p_record *rec){
+  unsigned char *buf = NULL;
+  size_t len = 0;
+  commit_nonce(rec->nonce);
+  if(s3p_record_encode(&buf, &len, rec)){
+    return s3p_db_error(db, SQLITE_INTERNAL, "%s: encoding commit record %llu "
+                        "failed", db->store->desc,
+                        (unsigned long long)rec->version);
   }
-  if(got < 16){
-    /* No entropy source: time and address still make it unique enough to
-    ** tell our record from another writer's. */
-    uint64_t t = s3p_now_ms();
-    uintptr_t p = (uintptr_t)nonce;
-    memcpy(nonce, &t, 8);
-    memcpy(nonce + 8, &p, sizeof p < 8 ? sizeof p : 8);
-  }
+  int rc = commit_record_create(db, rec->version, buf, len);
+  free(buf);
+  return rc;
 }
 
 /* commit_remember marks the pages of a successful commit as known to the
@@ -365,8 +379,6 @@ int s3p_db_commit(s3p_db *db){
   commit_batch b;
   s3p_change *ch = NULL;
   size_t n = 0;
-  unsigned char *rbuf = NULL;
-  size_t rlen = 0;
   int rc = batch_init(&b, db);
   if(!scratch || rc){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
   if(db->opt.readonly){
@@ -385,7 +397,6 @@ int s3p_db_commit(s3p_db *db){
   rec.parent = v->version;
   uint64_t now = s3p_now_ms();
   rec.time_ms = now > v->time_ms ? now : v->time_ms;
-  commit_nonce(rec.nonce);
   rec.page_size = psz;
   rec.page_count = npages;
   rec.trunc_mark = mark < v->page_count ? mark : v->page_count;
@@ -412,12 +423,7 @@ int s3p_db_commit(s3p_db *db){
   rc = batch_flush(&b);                      /* round trip 1 */
   if(rc) goto out;
   db->head_pending = 0;
-  if(s3p_record_encode(&rbuf, &rlen, &rec)){
-    rc = s3p_db_error(db, SQLITE_INTERNAL, "encoding commit record %llu "
-                      "failed", (unsigned long long)rec.version);
-    goto out;
-  }
-  rc = commit_record_create(db, rec.version, rbuf, rlen);  /* round trip 2 */
+  rc = s3p_db_create_record(db, &rec);          /* round trip 2 */
   if(rc) goto out;
   const char *why = NULL;
   commit_remember(db, ch, n, scratch);
@@ -437,7 +443,6 @@ out:
     s3p_txbuf_begin(tx, psz, v->page_count);
     db->checked_ms = 0;
   }
-  free(rbuf);
   free(ch);
   free(scratch);
   batch_free(&b);

@@ -130,6 +130,10 @@ uint64_t s3p_now_ms(void);
 
 /* version.c */
 
+/* s3p_version_exists sets *yes to whether commit record v exists (one
+** HEAD request). Returns SQLITE_OK or an I/O error. */
+int s3p_version_exists(s3p_db *db, uint64_t v, int *yes);
+
 /* s3p_version_latest sets *latest to the newest version, starting from
 ** from (known to exist, 0 for none): reads the HEAD hint and probes wal/
 ** forward, never listing. Returns SQLITE_OK or an error. */
@@ -149,6 +153,13 @@ int s3p_version_asof(s3p_db *db, int64_t ms, uint64_t *version);
 ** first, or an error; on any failure the store is unchanged as far as any
 ** reader can tell and the buffer is kept for SQLite's rollback. */
 int s3p_db_commit(s3p_db *db);
+
+/* s3p_db_create_record gives rec a fresh writer nonce, encodes it and
+** creates its commit record with create-if-absent, resolving an ambiguous
+** store failure by reading the record back. Returns SQLITE_OK if the record
+** is ours, SQLITE_BUSY_SNAPSHOT if another writer made that version first,
+** or an error. */
+int s3p_db_create_record(s3p_db *db, s3p_record *rec);
 
 /* s3p_db_flush_head writes the pending HEAD hint now (best effort). */
 void s3p_db_flush_head(s3p_db *db);

@@ -111,14 +111,6 @@ typedef struct s3p_hwalk {
 ** name). Returns SQLITE_OK, a callback's value, or an error. */
 int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t);
 
-/* s3p_hist_record_create encodes rec and creates its commit record with
-** create-if-absent, resolving an ambiguous failure by reading the record
-** back (the nonce makes it unique). Fills rec->nonce. Returns SQLITE_OK,
-** SQLITE_BUSY_SNAPSHOT if another writer holds the version, or an error. */
-int s3p_hist_record_create(s3p_db *db, s3p_record *rec);
-
-/* s3p_hist_nonce fills a writer nonce with random bytes. */
-void s3p_hist_nonce(unsigned char nonce[16]);
 
 /* hist_tail.c */
 
@@ -132,9 +124,6 @@ int s3p_version_floor(s3p_db *db, uint64_t *floor);
 ** Returns SQLITE_OK or an error. */
 int s3p_version_oldest(s3p_db *db, uint64_t latest, uint64_t *oldest);
 
-/* s3p_version_exists sets *yes to whether record v exists (one HEAD).
-** Returns SQLITE_OK or an error. */
-int s3p_version_exists(s3p_db *db, uint64_t v, int *yes);
 
 /* s3p_tail_write writes TAIL naming version. Returns SQLITE_OK or an
 ** error. */

@@ -93,7 +93,7 @@ int s3page_checkpoint(const char *name, uint64_t *version, int *created,
     rec.ckpt_version = rec.version;
     rec.ckpt_level = t.level;
     rec.ckpt_root = t.root;
-    rc = s3p_hist_record_create(db, &rec);
+    rc = s3p_db_create_record(db, &rec);
     if(rc == SQLITE_OK){
       if(version) *version = rec.version;
       if(created) *created = 1;

@@ -282,7 +282,7 @@ static int import_commit(import_state *st, int force){
     rec.ckpt_version = rec.version;
     rec.ckpt_level = st->tree.level;
     rec.ckpt_root = st->tree.root;
-    rc = s3p_hist_record_create(db, &rec);
+    rc = s3p_db_create_record(db, &rec);
     if(rc == SQLITE_OK){
       st->res.version = rec.version;
       st->res.bytes_put += S3P_RECORD_HDR + 8;

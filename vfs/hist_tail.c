@@ -10,24 +10,6 @@
 #include "hist.h"
 #include "../index/tail.h"
 
-int s3p_version_exists(s3p_db *db, uint64_t v, int *yes){
-  char key[32];
-  s3p_record_key(key, v);
-  s3p_op op;
-  memset(&op, 0, sizeof op);
-  op.kind = S3P_OP_HEAD;
-  op.key = key;
-  int rc = s3p_store_exec(db->store, &op, 1);
-  if(rc == S3P_OK) rc = op.rc;
-  *yes = rc == S3P_OK;
-  if(rc == S3P_ENOTFOUND) rc = S3P_OK;
-  int out = SQLITE_OK;
-  if(rc) out = s3p_db_store_error(db, rc, SQLITE_IOERR_READ, "HEAD", key,
-                                  op.errmsg);
-  s3p_op_reset(&op);
-  return out;
-}
-
 int s3p_version_floor(s3p_db *db, uint64_t *floor){
   unsigned char *data = NULL;
   size_t len = 0;

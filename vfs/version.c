@@ -14,9 +14,7 @@
 #include "hist.h"
 #include "../index/head.h"
 
-/* version_exists sets *yes to whether commit record v exists (one HEAD
-** request). Returns SQLITE_OK or an I/O error. */
-static int version_exists(s3p_db *db, uint64_t v, int *yes){
+int s3p_version_exists(s3p_db *db, uint64_t v, int *yes){
   char key[32];
   s3p_record_key(key, v);
   s3p_op op;
@@ -63,14 +61,14 @@ int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest){
   int yes, rc;
   if(hint > lo){
     /* Trust but verify: a hint that names a missing version is ignored. */
-    rc = version_exists(db, hint, &yes);
+    rc = s3p_version_exists(db, hint, &yes);
     if(rc) return rc;
     if(yes) lo = hint;
   }
   if(lo == 0){
     /* No usable hint. If wal/1 is gone, gc removed the first versions (and
     ** HEAD lags below them): start from the oldest kept, named by TAIL. */
-    rc = version_exists(db, 1, &yes);
+    rc = s3p_version_exists(db, 1, &yes);
     if(rc) return rc;
     if(yes){
       lo = 1;
@@ -79,7 +77,7 @@ int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest){
       rc = s3p_version_floor(db, &floor);
       if(rc) return rc;
       if(floor > 1){
-        rc = version_exists(db, floor, &yes);
+        rc = s3p_version_exists(db, floor, &yes);
         if(rc) return rc;
         if(yes) lo = floor;
       }
@@ -89,7 +87,7 @@ int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest){
   /* lo exists. Gallop: lo+1, lo+2, lo+4, ... */
   uint64_t step = 1, hi;
   for(;;){
-    rc = version_exists(db, lo + step, &yes);
+    rc = s3p_version_exists(db, lo + step, &yes);
     if(rc) return rc;
     if(!yes){ hi = lo + step; break; }
     lo += step;
@@ -98,7 +96,7 @@ int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest){
   /* Bisect in (lo, hi): lo exists, hi does not. */
   while(hi - lo > 1){
     uint64_t mid = lo + (hi - lo) / 2;
-    rc = version_exists(db, mid, &yes);
+    rc = s3p_version_exists(db, mid, &yes);
     if(rc) return rc;
     if(yes) lo = mid; else hi = mid;
   }
