@@ -7,7 +7,7 @@
 #   1. unit and SQL tests of the normal build (build/tests/...)
 #   2. script tests (tests/*.test.sh) on the local-directory store
 #   3. the same C tests under ASan+UBSan (build/asan/tests/...)
-#   4. the fuzz targets, briefly
+#   4. some SQL tests under valgrind, and the fuzz targets, briefly
 #   5. the SQL-level tests again on a real S3 server (started here)
 # S3PAGE_TEST_QUICK=1 runs only 1 and 2.
 set -u
@@ -60,6 +60,14 @@ run_scripts
 if [ "${S3PAGE_TEST_QUICK:-0}" != 1 ]; then
   if [ -d build/asan/tests ]; then
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_c_tests build/asan "(asan)" "unit sql"
+  fi
+  # Valgrind: no invalid access and no definite leak in the SQL paths.
+  if command -v valgrind >/dev/null 2>&1; then
+    for t in test_sql test_modes test_history test_corrupt; do
+      [ -x build/tests/sql/$t ] || continue
+      run_one "tests/sql/$t (valgrind)" valgrind -q --leak-check=full \
+        --errors-for-leak-kinds=definite --error-exitcode=9 build/tests/sql/$t
+    done
   fi
   for f in build/fuzz/fuzz_*; do
     [ -x "$f" ] || continue
