@@ -23,7 +23,7 @@
 **   - fault_workload_500: 500 commits through the fault-injecting wrapper
 **     failing 10% of requests and losing 5% of replies. (Without the real
 **     server, 150 such commits run on the fake server instead, honouring
-**     conditions.)
+**     conditions; 50 with S3PAGE_TEST_QUICK=1.)
 **
 ** Counting the PUTs of a 200-page commit. The table holds one row per
 ** 4 KiB leaf page (rows of 3000 bytes), so updating 199 rows in place
@@ -527,7 +527,7 @@ static void fault_workload_500(void){
   }
   char *name = fake_name("faults");
   char *where = fake_params(&f, NULL);
-  workload(name, where, faults, WORKLOAD_COMMITS_FAKE);
+  workload(name, where, faults, tdb_quick() ? 50 : WORKLOAD_COMMITS_FAKE);
   free(where);
   free(name);
   fake_stop(&f);
