@@ -58,6 +58,7 @@
 #include <curl/curl.h>
 #include "store.h"
 #include "sigv4.h"
+#include "s3xml.h"
 #include "s3conf.h"
 
 /* Backoff: base and cap of the exponential, in milliseconds. */
@@ -217,96 +218,6 @@ static void s3_fail(s3_store *s, s3_job *j, int rc, const char *fmt, ...){
   j->op->data = NULL;
   j->op->len = 0;
   j->state = S3_JOB_DONE;
-}
-
-/* s3_xml_find looks for <tag>...</tag> in [p, end). Returns a pointer to
-** the element's text and sets *n to its length, or returns NULL. */
-static const char *s3_xml_find(const char *p, const char *end,
-                               const char *tag, size_t *n){
-  char open[64], close[64];
-  const char *a, *b;
-  int lo = snprintf(open, sizeof(open), "<%s>", tag);
-  int lc = snprintf(close, sizeof(close), "</%s>", tag);
-  assert(lo > 0 && lo < (int)sizeof(open) && lc > 0 && lc < (int)sizeof(close));
-  if(p >= end) return NULL;
-  a = memmem(p, (size_t)(end - p), open, (size_t)lo);
-  if(a == NULL) return NULL;
-  a += lo;
-  b = memmem(a, (size_t)(end - a), close, (size_t)lc);
-  if(b == NULL) return NULL;
-  *n = (size_t)(b - a);
-  return a;
-}
-
-/* s3_xml_text copies the XML text t[0..n) into out (cap bytes, NUL
-** terminated), decoding the five predefined entities and numeric
-** character references below 128. Returns 0, or -1 if it does not fit or
-** holds a malformed or non-ASCII reference, or a NUL byte. */
-static int s3_xml_text(const char *t, size_t n, char *out, size_t cap){
-  size_t i = 0, o = 0;
-  while(i < n){
-    char c = t[i];
-    if(c == 0) return -1;
-    if(c == '&'){
-      static const struct { const char *ent; char ch; } ents[] = {
-        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'},
-        {"&apos;", '\''},
-      };
-      size_t k, el = 0;
-      for(k = 0; k < sizeof(ents) / sizeof(ents[0]); k++){
-        el = strlen(ents[k].ent);
-        if(n - i >= el && memcmp(t + i, ents[k].ent, el) == 0){
-          c = ents[k].ch;
-          break;
-        }
-      }
-      if(k == sizeof(ents) / sizeof(ents[0])){
-        unsigned v = 0;
-        size_t j = i + 1;
-        int hex = 0, digits = 0;
-        if(j >= n || t[j] != '#') return -1;
-        j++;
-        if(j < n && (t[j] == 'x' || t[j] == 'X')){ hex = 1; j++; }
-        for(; j < n && t[j] != ';' && digits < 4; j++, digits++){
-          char d = t[j];
-          if(d >= '0' && d <= '9') v = v * (hex ? 16 : 10) + (unsigned)(d - '0');
-          else if(hex && d >= 'a' && d <= 'f') v = v * 16 + (unsigned)(d - 'a' + 10);
-          else if(hex && d >= 'A' && d <= 'F') v = v * 16 + (unsigned)(d - 'A' + 10);
-          else return -1;
-        }
-        if(j >= n || t[j] != ';' || digits == 0 || v == 0 || v >= 128) return -1;
-        c = (char)v;
-        el = j + 1 - i;
-      }
-      i += el;
-    }else{
-      i++;
-    }
-    if(o + 1 >= cap) return -1;
-    out[o++] = c;
-  }
-  if(o >= cap) return -1;
-  out[o] = 0;
-  return 0;
-}
-
-/* s3_error_code copies the <Code> of an S3 error body into out (letters
-** and digits only, at most cap-1), or leaves it empty. */
-static void s3_error_code(const unsigned char *body, size_t len, char *out,
-                          size_t cap){
-  size_t n, i, o = 0;
-  const char *t;
-  out[0] = 0;
-  if(body == NULL || len == 0) return;
-  t = s3_xml_find((const char *)body, (const char *)body + len, "Code", &n);
-  if(t == NULL) return;
-  for(i = 0; i < n && o + 1 < cap; i++){
-    char c = t[i];
-    if((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')){
-      out[o++] = c;
-    }
-  }
-  out[o] = 0;
 }
 
 /* s3_write_cb stores response bytes of a job (curl write callback):
@@ -728,7 +639,7 @@ static void s3_done(s3_store *s, s3_job *j, CURLcode res, uint64_t now){
     s3_retry(s, j, now);
     return;
   }
-  s3_error_code(st >= 200 && st <= 299 ? NULL : j->buf, j->len, code,
+  s3p_xml_error_code(st >= 200 && st <= 299 ? NULL : j->buf, j->len, code,
                 sizeof(code));
 
   /* Reading back after an ambiguous create. */
@@ -1071,104 +982,12 @@ static int s3_exec(s3p_store *st, s3p_op *ops, size_t n){
   return rc;
 }
 
-/* Parsing state of one listing. */
-typedef struct s3_list_ctx {
-  const char *full;             /* full prefix of the listing */
-  size_t strip;                 /* bytes of PREFIX/ to drop from keys */
-  s3p_list_fn fn;               /* the caller's callback */
-  void *arg;                    /* its argument */
-  int stopped;                  /* fn asked to stop */
-} s3_list_ctx;
-
-/* s3_parse_time turns "YYYY-MM-DDTHH:MM:SS[.fff]Z" into Unix seconds, or
-** returns 0 when malformed. */
-static int64_t s3_parse_time(const char *t){
-  struct tm tm;
-  const char *e;
-  memset(&tm, 0, sizeof(tm));
-  e = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
-  if(e == NULL) return 0;
-  return (int64_t)timegm(&tm);
-}
-
-/* s3_list_page parses one ListObjectsV2 page (body[0..len), NUL after)
-** and calls the callback for each key. Sets *token (malloc'd) to the
-** continuation token if the listing goes on. Returns S3P_OK, or an error
-** with *errmsg set. */
-static int s3_list_page(s3_store *s, s3_list_ctx *lc, const char *body,
-                        size_t len, char **token, char **errmsg){
-  const char *p = body, *end = body + len, *t, *truncated;
-  size_t n, tn;
-  char key[1100], num[32], when[64];
-
-  *token = NULL;
-  if(memmem(body, len, "<ListBucketResult", 17) == NULL){
-    *errmsg = s3_msg("%s: LIST %s: not a ListBucketResult", s->base.desc,
-                     lc->full);
-    return S3P_EIO;
-  }
-  while(!lc->stopped && (t = s3_xml_find(p, end, "Contents", &n)) != NULL){
-    const char *ce = t + n, *v;
-    uint64_t size = 0;
-    int64_t mtime = 0;
-    char *e;
-    p = ce;
-    v = s3_xml_find(t, ce, "Key", &tn);
-    if(v == NULL || s3_xml_text(v, tn, key, sizeof(key)) != 0){
-      *errmsg = s3_msg("%s: LIST %s: malformed or oversized <Key>",
-                       s->base.desc, lc->full);
-      return S3P_EIO;
-    }
-    if(strncmp(key, lc->full, strlen(lc->full)) != 0){
-      *errmsg = s3_msg("%s: LIST %s: the store returned a key outside the "
-                       "prefix", s->base.desc, lc->full);
-      return S3P_EIO;
-    }
-    v = s3_xml_find(t, ce, "Size", &tn);
-    if(v == NULL || tn == 0 || tn >= sizeof(num) || strspn(v, "0123456789") < tn){
-      *errmsg = s3_msg("%s: LIST %s: malformed <Size> of %s", s->base.desc,
-                       lc->full, key);
-      return S3P_EIO;
-    }
-    memcpy(num, v, tn);
-    num[tn] = 0;
-    errno = 0;
-    size = strtoull(num, &e, 10);
-    if(errno || *e){
-      *errmsg = s3_msg("%s: LIST %s: malformed <Size> of %s", s->base.desc,
-                       lc->full, key);
-      return S3P_EIO;
-    }
-    v = s3_xml_find(t, ce, "LastModified", &tn);
-    if(v && s3_xml_text(v, tn, when, sizeof(when)) == 0){
-      mtime = s3_parse_time(when);
-    }
-    /* Keys we could never have written (not our key syntax) are not ours. */
-    if(!s3p_key_ok(key + lc->strip)) continue;
-    if(lc->fn(lc->arg, key + lc->strip, size, mtime)) lc->stopped = 1;
-  }
-  if(lc->stopped) return S3P_OK;
-  truncated = s3_xml_find(body, end, "IsTruncated", &n);
-  if(truncated && n == 4 && memcmp(truncated, "true", 4) == 0){
-    char tok[1100];
-    t = s3_xml_find(body, end, "NextContinuationToken", &tn);
-    if(t == NULL || tn == 0 || s3_xml_text(t, tn, tok, sizeof(tok)) != 0){
-      *errmsg = s3_msg("%s: LIST %s: truncated listing without a usable "
-                       "continuation token", s->base.desc, lc->full);
-      return S3P_EIO;
-    }
-    *token = strdup(tok);
-    if(*token == NULL) return S3P_ENOMEM;
-  }
-  return S3P_OK;
-}
-
 /* s3_list lists keys under prefix with ListObjectsV2 (the vtable's list),
 ** page after page. Returns S3P_OK or an error with *errmsg set. */
 static int s3_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
                    void *arg, char **errmsg){
   s3_store *s = (s3_store *)st;
-  s3_list_ctx lc;
+  s3p_xml_list lc;
   char *full, *token = NULL, *query = NULL;
   int rc = S3P_OK, pages = 0;
 
@@ -1220,7 +1039,11 @@ static int s3_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
       s3p_op_reset(&op);
       break;
     }
-    rc = s3_list_page(s, &lc, (const char *)op.data, op.len, &next, errmsg);
+    const char *why = NULL;
+    rc = s3p_xml_list_page(&lc, (const char *)op.data, op.len, &next, &why);
+    if(rc == S3P_EIO){
+      *errmsg = s3_msg("%s: LIST %s: %s", s->base.desc, lc.full, why);
+    }
     s3p_op_reset(&op);
     free(token);
     token = next;

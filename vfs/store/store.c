@@ -30,7 +30,6 @@
 #include "store.h"
 
 /* Maximum key length in bytes (S3's own limit). */
-#define STORE_KEY_MAX 1024
 
 /* Placeholder rc while a batch runs: an op still holding it afterwards was
 ** not given a result by the backend. */
@@ -47,32 +46,6 @@ static char *store_msg(const char *fmt, ...){
   if(vasprintf(&s, fmt, ap) < 0) s = NULL;
   va_end(ap);
   return s;
-}
-
-/* s3p_key_ok returns 1 if key follows the rules of store.h: non-empty, at
-** most STORE_KEY_MAX bytes of [A-Za-z0-9._-/], no leading '/', and no
-** empty, "." or ".." component; 0 otherwise. */
-int s3p_key_ok(const char *key){
-  const char *p, *comp;
-  if(key == NULL || key[0] == 0 || key[0] == '/') return 0;
-  if(strlen(key) > STORE_KEY_MAX) return 0;
-  comp = key;
-  for(p = key;; p++){
-    char c = *p;
-    if(c == '/' || c == 0){
-      size_t n = (size_t)(p - comp);
-      if(n == 0) return 0;                       /* "a//b" or "a/" */
-      if(n == 1 && comp[0] == '.') return 0;
-      if(n == 2 && comp[0] == '.' && comp[1] == '.') return 0;
-      if(c == 0) return 1;
-      comp = p + 1;
-      continue;
-    }
-    if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')){
-      return 0;
-    }
-  }
 }
 
 /* s3p_op_reset frees an op's outputs (data, errmsg) and zeroes them, so the
@@ -388,7 +361,10 @@ int s3p_store_open(s3p_store **out, const char *name,
     return rc;
   }
   free(msg);
-  st->attempts = STORE_ATTEMPTS;
+  /* The S3 backend retries with backoff itself; more attempts on top would
+  ** only multiply its bounded ones. Other stores (and the fault wrapper,
+  ** even over S3) get this layer's few retries. */
+  st->attempts = strcmp(st->vt->scheme, "s3") == 0 ? 1 : STORE_ATTEMPTS;
   *out = st;
   return S3P_OK;
 }

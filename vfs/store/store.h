@@ -136,7 +136,10 @@ void s3p_store_close(s3p_store *st);
 /* s3p_op_reset frees an op's outputs and clears them for reuse. */
 void s3p_op_reset(s3p_op *op);
 
-/* s3p_key_ok returns 1 if key follows the rules above. */
+/* Longest key, in bytes. */
+#define S3P_STORE_KEY_MAX 1024
+
+/* s3p_key_ok returns 1 if key follows the rules above (key.c). */
 int s3p_key_ok(const char *key);
 
 /* Backend constructors (used by s3p_store_open and by tests). */
