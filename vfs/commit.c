@@ -363,6 +363,7 @@ static void commit_remember(s3p_db *db, const s3p_change *ch, size_t n,
     if(s3p_hash_is_zero(&ch[i].hash)) continue;
     if(s3p_txbuf_get(db->tx, ch[i].pgno, scratch) == 1){
       s3p_lru_put(db->pages, &ch[i].hash, scratch, psz, now);
+      if(db->disk) s3p_diskcache_put(db->disk, &ch[i].hash, scratch, psz);
     }
   }
 }

@@ -426,6 +426,10 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     memcpy(out, c, psz);
     return SQLITE_OK;
   }
+  if(db->disk && s3p_diskcache_get(db->disk, &h, out, psz)){
+    s3p_lru_put(db->pages, &h, out, psz, 0);
+    return SQLITE_OK;
+  }
   /* A miss. Sequential misses widen the read-ahead window. */
   db->ra_streak = (db->ra_last && pgno == db->ra_last + 1) ? db->ra_streak + 1
                                                            : 0;
@@ -452,6 +456,10 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     if(s3p_view_lookup(&ph, &db->view, p, &io)) break;  /* fetch what we have */
     last = p;
     if(s3p_hash_is_zero(&ph) || s3p_lru_get(db->pages, &ph, NULL, NULL)) continue;
+    if(db->disk && s3p_diskcache_get(db->disk, &ph, buf, psz)){
+      s3p_lru_put(db->pages, &ph, buf, psz, 0);
+      continue;
+    }
     int dup = 0;
     for(size_t k = 0; k < n && !dup; k++) dup = s3p_hash_eq(&f[k].hash, &ph);
     if(dup) continue;
@@ -471,7 +479,10 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   }else{
     uint64_t now = s3p_now_ms();
     rc = db_fetch_decode(db, pgno, &h, &ops[0], out);
-    if(rc == SQLITE_OK) s3p_lru_put(db->pages, &h, out, psz, now);
+    if(rc == SQLITE_OK){
+      s3p_lru_put(db->pages, &h, out, psz, now);
+      if(db->disk) s3p_diskcache_put(db->disk, &h, out, psz);
+    }
     /* Pages read ahead are cached only if they check out; an error shows
     ** when SQLite actually reads that page. */
     for(size_t k = 1; k < n; k++){
@@ -481,6 +492,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
         continue;
       }
       s3p_lru_put(db->pages, &f[k].hash, buf, psz, now);
+      if(db->disk) s3p_diskcache_put(db->disk, &f[k].hash, buf, psz);
     }
   }
   for(size_t k = 0; k < n; k++) s3p_op_reset(&ops[k]);
@@ -525,6 +537,19 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
     free(smsg);
     s3p_db_close(db);
     return src == S3P_ENOMEM ? SQLITE_NOMEM : SQLITE_CANTOPEN;
+  }
+  if(db->opt.cache_dir){
+    char *cmsg = NULL;
+    int crc = s3p_diskcache_open(&db->disk, db->opt.cache_dir,
+                                 db->opt.cache_max_bytes, &cmsg);
+    if(crc){
+      *errmsg = sqlite3_mprintf("cannot open %s: %s", name,
+                                cmsg ? cmsg : s3p_errstr(crc));
+      sqlite3_log(SQLITE_CANTOPEN, "s3page: %s", *errmsg ? *errmsg : name);
+      free(cmsg);
+      s3p_db_close(db);
+      return crc == S3P_ENOMEM ? SQLITE_NOMEM : SQLITE_CANTOPEN;
+    }
   }
   uint64_t v = db->opt.version;
   int rc = SQLITE_OK;
@@ -572,6 +597,7 @@ void s3p_db_close(s3p_db *db){
   s3p_view_free(&db->view);
   s3p_lru_free(db->pages);
   s3p_lru_free(db->nodes);
+  s3p_diskcache_close(db->disk);
   s3p_txbuf_free(db->tx);
   s3p_options_free(&db->opt);
   sqlite3_free(db->errmsg);

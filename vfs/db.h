@@ -19,6 +19,7 @@
 #include "options.h"
 #include "view.h"
 #include "lru.h"
+#include "diskcache.h"
 #include "txbuf.h"
 #include "store/store.h"
 #include "../index/record.h"
@@ -47,6 +48,7 @@ typedef struct s3p_db {
   s3p_view view;             /* the version this handle shows */
   s3p_lru *pages;            /* page bytes by hash; stamp: ms last known in store */
   s3p_lru *nodes;            /* decoded s3p_node by hash */
+  s3p_diskcache *disk;       /* persistent page cache, or NULL */
   s3p_txbuf *tx;             /* writes of the transaction in progress */
   uint64_t checked_ms;       /* when the newest version was last looked up */
   uint64_t head_pending;     /* version to record in HEAD on the next batch */

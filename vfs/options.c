@@ -86,6 +86,12 @@ int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
   if((s = opt_param(zName, "concurrency", "S3PAGE_CONCURRENCY")) &&
      opt_uint(&v, s, 1, 1024, "concurrency", errmsg)) return S3P_EINVAL;
   o->concurrency = (int)v;
+  v = 1024;
+  if((s = opt_param(zName, "cache_max_mb", "S3PAGE_CACHE_MAX_MB")) &&
+     opt_uint(&v, s, 1, 1 << 24, "cache_max_mb", errmsg)) return S3P_EINVAL;
+  o->cache_max_bytes = v << 20;
+  s = opt_param(zName, "cache_dir", "S3PAGE_CACHE_DIR");
+  o->cache_dir = s && *s ? strdup(s) : NULL;
   o->fault = opt_strdup(opt_param(zName, "fault", "S3PAGE_FAULT"));
   o->endpoint = opt_strdup(opt_param(zName, "endpoint", NULL));
   o->region = opt_strdup(opt_param(zName, "region", NULL));
@@ -94,6 +100,7 @@ int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
 
 void s3p_options_free(s3p_options *o){
   free(o->fault);
+  free(o->cache_dir);
   free(o->endpoint);
   free(o->region);
   memset(o, 0, sizeof *o);

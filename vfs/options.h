@@ -12,6 +12,10 @@
 **                     (S3PAGE_CHECKPOINT_INTERVAL, default 32)
 **   cache_mb=N        in-memory page cache per connection (S3PAGE_CACHE_MB,
 **                     default 64)
+**   cache_dir=DIR     persistent page cache shared by processes (SQLite
+**                     itself owns the parameter name "cache")
+**                     (S3PAGE_CACHE_DIR, default none)
+**   cache_max_mb=N    its size (S3PAGE_CACHE_MAX_MB, default 1024)
 **   txbuf_mb=N        transaction memory before spilling to a temporary
 **                     file (S3PAGE_TXBUF_MB, default 64)
 **   fault=SPEC        inject store faults, for tests (S3PAGE_FAULT)
@@ -33,6 +37,8 @@ typedef struct s3p_options {
   uint32_t ckpt_interval;    /* K */
   size_t cache_bytes;        /* page and node cache budget */
   size_t txbuf_bytes;        /* in-memory transaction buffer */
+  char *cache_dir;           /* persistent page cache or NULL (malloc'd) */
+  uint64_t cache_max_bytes;  /* its budget */
   char *fault;               /* fault spec or NULL (malloc'd) */
   char *endpoint;            /* S3 endpoint or NULL (malloc'd) */
   char *region;              /* S3 region or NULL (malloc'd) */
