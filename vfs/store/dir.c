@@ -63,16 +63,6 @@ typedef struct dir_store {
   uint64_t tmp_rand;            /* random part of temp names */
 } dir_store;
 
-/* dir_msg returns a malloc'd printf-formatted string, or NULL. */
-static char *dir_msg(const char *fmt, ...){
-  va_list ap;
-  char *s = NULL;
-  va_start(ap, fmt);
-  if(vasprintf(&s, fmt, ap) < 0) s = NULL;
-  va_end(ap);
-  return s;
-}
-
 /* dir_op_fail sets op's rc from errno value e (ENOMEM -> S3P_ENOMEM, else
 ** S3P_EIO) and its errmsg to "DESC: KEY: WHAT: strerror(e)". Returns the
 ** rc. */
@@ -81,7 +71,7 @@ static int dir_op_fail(dir_store *ds, s3p_op *op, const char *what, int e){
   const char *s = strerror_r(e, buf, sizeof(buf));
   op->rc = e == ENOMEM ? S3P_ENOMEM : S3P_EIO;
   free(op->errmsg);
-  op->errmsg = dir_msg("%s: %s: %s: %s", ds->base.desc, op->key, what, s);
+  op->errmsg = s3p_store_msg("%s: %s: %s: %s", ds->base.desc, op->key, what, s);
   return op->rc;
 }
 
@@ -382,13 +372,13 @@ static int dir_exec(s3p_store *st, s3p_op *ops, size_t n){
     op->rc = S3P_OK;
     if(top == strlen(DIR_TMP) && strncmp(op->key, DIR_TMP, top) == 0){
       op->rc = S3P_EINVAL;
-      op->errmsg = dir_msg("%s: %s: key reserved by the directory store",
+      op->errmsg = s3p_store_msg("%s: %s: key reserved by the directory store",
                            st->desc, op->key);
       continue;
     }
     if(is_write && ds->readonly){
       op->rc = S3P_EINVAL;
-      op->errmsg = dir_msg("%s: %s: store is read-only", st->desc, op->key);
+      op->errmsg = s3p_store_msg("%s: %s: store is read-only", st->desc, op->key);
       continue;
     }
     switch(op->kind){
@@ -399,7 +389,7 @@ static int dir_exec(s3p_store *st, s3p_op *ops, size_t n){
       case S3P_OP_DELETE: dir_delete(ds, op); break;
       default:
         op->rc = S3P_EINVAL;
-        op->errmsg = dir_msg("%s: %s: bad operation", st->desc, op->key);
+        op->errmsg = s3p_store_msg("%s: %s: bad operation", st->desc, op->key);
         break;
     }
     if(op->kind == S3P_OP_PUT && op->rc == S3P_OK) puts++;
@@ -439,7 +429,7 @@ static int dir_list_dir(dir_lister *ls, int fd, const char *path){
     int e = errno;
     char buf[256];
     close(fd);
-    *ls->errmsg = dir_msg("%s: list %s: opendir: %s", ls->ds->base.desc,
+    *ls->errmsg = s3p_store_msg("%s: list %s: opendir: %s", ls->ds->base.desc,
                           path[0] ? path : "/", strerror_r(e, buf, sizeof(buf)));
     return S3P_EIO;
   }
@@ -452,7 +442,7 @@ static int dir_list_dir(dir_lister *ls, int fd, const char *path){
     if(de == NULL){
       if(errno){
         char buf[256];
-        *ls->errmsg = dir_msg("%s: list %s: readdir: %s", ls->ds->base.desc,
+        *ls->errmsg = s3p_store_msg("%s: list %s: readdir: %s", ls->ds->base.desc,
                               path[0] ? path : "/",
                               strerror_r(errno, buf, sizeof(buf)));
         rc = S3P_EIO;
@@ -462,9 +452,9 @@ static int dir_list_dir(dir_lister *ls, int fd, const char *path){
     if(strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
     if(plen == 0 && strcmp(de->d_name, DIR_TMP) == 0) continue;
     if(fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) continue;
-    key = dir_msg("%s%s%s", path, de->d_name, S_ISDIR(sb.st_mode) ? "/" : "");
+    key = s3p_store_msg("%s%s%s", path, de->d_name, S_ISDIR(sb.st_mode) ? "/" : "");
     if(key == NULL){
-      *ls->errmsg = dir_msg("%s: list: out of memory", ls->ds->base.desc);
+      *ls->errmsg = s3p_store_msg("%s: list: out of memory", ls->ds->base.desc);
       rc = S3P_ENOMEM;
       break;
     }
@@ -502,7 +492,7 @@ static int dir_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
   int fd = openat(ds->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if(fd < 0){
     char buf[256];
-    *errmsg = dir_msg("%s: list: open: %s", st->desc,
+    *errmsg = s3p_store_msg("%s: list: open: %s", st->desc,
                       strerror_r(errno, buf, sizeof(buf)));
     return S3P_EIO;
   }
@@ -541,13 +531,13 @@ int s3p_store_dir_open(s3p_store **out, const char *path,
 
   *out = NULL;
   if(path == NULL || path[0] == 0){
-    if(errmsg) *errmsg = dir_msg("dir: empty path");
+    if(errmsg) *errmsg = s3p_store_msg("dir: empty path");
     return S3P_EINVAL;
   }
   if(opts && opts->create && !opts->readonly){
     if(mkdir(path, 0777) != 0 && errno != EEXIST){
       e = errno;
-      if(errmsg) *errmsg = dir_msg("dir:%s: mkdir: %s", path,
+      if(errmsg) *errmsg = s3p_store_msg("dir:%s: mkdir: %s", path,
                                    strerror_r(e, buf, sizeof(buf)));
       return e == ENOENT ? S3P_ENOTFOUND : S3P_EIO;
     }
@@ -557,10 +547,10 @@ int s3p_store_dir_open(s3p_store **out, const char *path,
     e = errno;
     if(errmsg){
       if(e == ENOENT){
-        *errmsg = dir_msg("dir:%s: no such directory (not created: the "
+        *errmsg = s3p_store_msg("dir:%s: no such directory (not created: the "
                           "store was opened without create)", path);
       }else{
-        *errmsg = dir_msg("dir:%s: open: %s", path,
+        *errmsg = s3p_store_msg("dir:%s: open: %s", path,
                           strerror_r(e, buf, sizeof(buf)));
       }
     }
@@ -573,17 +563,17 @@ int s3p_store_dir_open(s3p_store **out, const char *path,
     free(real);
     free(ds);
     close(fd);
-    if(errmsg) *errmsg = dir_msg("dir:%s: realpath: %s", path,
+    if(errmsg) *errmsg = s3p_store_msg("dir:%s: realpath: %s", path,
                                  strerror_r(e, buf, sizeof(buf)));
     return e == ENOMEM ? S3P_ENOMEM : S3P_EIO;
   }
   ds->base.vt = &dir_vtab;
-  ds->base.desc = dir_msg("dir:%s", real);
+  ds->base.desc = s3p_store_msg("dir:%s", real);
   free(real);
   if(ds->base.desc == NULL){
     free(ds);
     close(fd);
-    if(errmsg) *errmsg = dir_msg("dir:%s: out of memory", path);
+    if(errmsg) *errmsg = s3p_store_msg("dir:%s: out of memory", path);
     return S3P_ENOMEM;
   }
   ds->root_fd = fd;

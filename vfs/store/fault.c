@@ -79,16 +79,6 @@ typedef struct fault_store {
   uint64_t n_ops;               /* subject operations numbered so far */
 } fault_store;
 
-/* fault_msg returns a malloc'd printf-formatted string, or NULL. */
-static char *fault_msg(const char *fmt, ...){
-  va_list ap;
-  char *s = NULL;
-  va_start(ap, fmt);
-  if(vasprintf(&s, fmt, ap) < 0) s = NULL;
-  va_end(ap);
-  return s;
-}
-
 /* fault_seed returns a non-zero generator state mixed from seed
 ** (splitmix64, so nearby seeds give unrelated streams). */
 static uint64_t fault_seed(uint64_t seed){
@@ -156,7 +146,7 @@ static int fault_parse(fault_store *fs, const char *spec, char **errmsg){
   int rc = S3P_OK;
 
   if(copy == NULL){
-    *errmsg = fault_msg("fault: out of memory");
+    *errmsg = s3p_store_msg("fault: out of memory");
     return S3P_ENOMEM;
   }
   fs->kinds = FAULT_K_DEFAULT;
@@ -167,7 +157,7 @@ static int fault_parse(fault_store *fs, const char *spec, char **errmsg){
     uint64_t u = 0;
     int ok = 0;
     if(eq == NULL){
-      *errmsg = fault_msg("fault spec: '%s' is not KEY=VALUE", tok);
+      *errmsg = s3p_store_msg("fault spec: '%s' is not KEY=VALUE", tok);
       rc = S3P_EINVAL;
       break;
     }
@@ -202,12 +192,12 @@ static int fault_parse(fault_store *fs, const char *spec, char **errmsg){
         }
       }
     }else{
-      *errmsg = fault_msg("fault spec: unknown key '%s'", tok);
+      *errmsg = s3p_store_msg("fault spec: unknown key '%s'", tok);
       rc = S3P_EINVAL;
       break;
     }
     if(!ok){
-      *errmsg = fault_msg("fault spec: bad value for %s: '%s'", tok, val);
+      *errmsg = s3p_store_msg("fault spec: bad value for %s: '%s'", tok, val);
       rc = S3P_EINVAL;
     }
   }
@@ -236,7 +226,7 @@ static void fault_die(void){
 static void fault_inject(fault_store *fs, s3p_op *op, const char *how,
                          uint64_t num){
   op->rc = S3P_EIO;
-  op->errmsg = fault_msg("%s: %s: injected fault (%s, operation %llu)",
+  op->errmsg = s3p_store_msg("%s: %s: injected fault (%s, operation %llu)",
                          fs->base.desc, op->key, how,
                          (unsigned long long)num);
 }
@@ -329,7 +319,7 @@ static int fault_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
     int fail = k == fs->fail_at;
     if(fs->rate > 0 && fault_rand(fs) < fs->rate) fail = 1;
     if(fail){
-      *errmsg = fault_msg("%s: list %s: injected fault (failed, operation "
+      *errmsg = s3p_store_msg("%s: list %s: injected fault (failed, operation "
                           "%llu)", st->desc, prefix, (unsigned long long)k);
       return S3P_EIO;
     }
@@ -362,11 +352,11 @@ int s3p_store_fault_open(s3p_store **out, s3p_store *inner, const char *spec,
   *out = NULL;
   assert(inner != NULL);
   fs = calloc(1, sizeof(*fs));
-  if(fs == NULL || (fs->base.desc = fault_msg("fault:%s", inner->desc))
+  if(fs == NULL || (fs->base.desc = s3p_store_msg("fault:%s", inner->desc))
                    == NULL){
     free(fs);
     s3p_store_close(inner);
-    if(errmsg) *errmsg = fault_msg("fault: out of memory");
+    if(errmsg) *errmsg = s3p_store_msg("fault: out of memory");
     return S3P_ENOMEM;
   }
   fs->base.vt = &fault_vtab;

@@ -53,16 +53,6 @@ static mem_bucket *mem_buckets;    /* list of stores (under mem_mutex) */
 static int mem_exiting;            /* atexit ran: free at last close */
 static pthread_once_t mem_once = PTHREAD_ONCE_INIT;
 
-/* mem_msg returns a malloc'd printf-formatted string, or NULL. */
-static char *mem_msg(const char *fmt, ...){
-  va_list ap;
-  char *s = NULL;
-  va_start(ap, fmt);
-  if(vasprintf(&s, fmt, ap) < 0) s = NULL;
-  va_end(ap);
-  return s;
-}
-
 /* mem_hash returns the FNV-1a hash of key. */
 static uint64_t mem_hash(const char *key){
   uint64_t h = 1469598103934665603ULL;
@@ -222,7 +212,7 @@ static int mem_exec(s3p_store *st, s3p_op *ops, size_t n){
                    || op->kind == S3P_OP_DELETE;
     if(is_write && ms->readonly){
       op->rc = S3P_EINVAL;
-      op->errmsg = mem_msg("%s: %s: store is read-only", st->desc, op->key);
+      op->errmsg = s3p_store_msg("%s: %s: store is read-only", st->desc, op->key);
       continue;
     }
     switch(op->kind){
@@ -256,9 +246,9 @@ static int mem_exec(s3p_store *st, s3p_op *ops, size_t n){
         break;
     }
     if(op->rc == S3P_ENOMEM){
-      op->errmsg = mem_msg("%s: %s: out of memory", st->desc, op->key);
+      op->errmsg = s3p_store_msg("%s: %s: out of memory", st->desc, op->key);
     }else if(op->rc == S3P_EINVAL){
-      op->errmsg = mem_msg("%s: %s: bad operation", st->desc, op->key);
+      op->errmsg = s3p_store_msg("%s: %s: bad operation", st->desc, op->key);
     }
   }
   pthread_mutex_unlock(&mem_mutex);
@@ -305,7 +295,7 @@ static int mem_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
   }
   free(ents);
   if(rc == S3P_ENOMEM){
-    *errmsg = mem_msg("%s: list %s: out of memory", st->desc, prefix);
+    *errmsg = s3p_store_msg("%s: list %s: out of memory", st->desc, prefix);
     return rc;
   }
   return S3P_OK;
@@ -344,14 +334,14 @@ int s3p_store_mem_open(s3p_store **out, const char *name,
   *out = NULL;
   if(name && strncmp(name, "mem:", 4) == 0) name += 4;
   if(name == NULL || name[0] == 0){
-    if(errmsg) *errmsg = mem_msg("mem: store name is empty");
+    if(errmsg) *errmsg = s3p_store_msg("mem: store name is empty");
     return S3P_EINVAL;
   }
   pthread_once(&mem_once, mem_init);
   ms = calloc(1, sizeof(*ms));
-  if(ms == NULL || (ms->base.desc = mem_msg("mem:%s", name)) == NULL){
+  if(ms == NULL || (ms->base.desc = s3p_store_msg("mem:%s", name)) == NULL){
     free(ms);
-    if(errmsg) *errmsg = mem_msg("mem:%s: out of memory", name);
+    if(errmsg) *errmsg = s3p_store_msg("mem:%s: out of memory", name);
     return S3P_ENOMEM;
   }
   ms->base.vt = &mem_vtab;
@@ -378,7 +368,7 @@ int s3p_store_mem_open(s3p_store **out, const char *name,
       pthread_mutex_unlock(&mem_mutex);
       free(ms->base.desc);
       free(ms);
-      if(errmsg) *errmsg = mem_msg("mem:%s: out of memory", name);
+      if(errmsg) *errmsg = s3p_store_msg("mem:%s: out of memory", name);
       return S3P_ENOMEM;
     }
     b->next = mem_buckets;

@@ -152,16 +152,6 @@ static void s3_global_init(void){
   s3_global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* s3_msg returns a malloc'd printf-formatted string, or NULL. */
-static char *s3_msg(const char *fmt, ...){
-  va_list ap;
-  char *s = NULL;
-  va_start(ap, fmt);
-  if(vasprintf(&s, fmt, ap) < 0) s = NULL;
-  va_end(ap);
-  return s;
-}
-
 /* s3_now_ms returns a monotonic clock in milliseconds. */
 static uint64_t s3_now_ms(void){
   struct timespec ts;
@@ -206,10 +196,10 @@ static void s3_fail(s3_store *s, s3_job *j, int rc, const char *fmt, ...){
   va_end(ap);
   free(j->op->errmsg);
   if(j->kind == S3_KIND_LIST){
-    j->op->errmsg = s3_msg("%s: LIST %s: %s", s->base.desc, j->op->key,
+    j->op->errmsg = s3p_store_msg("%s: LIST %s: %s", s->base.desc, j->op->key,
                            detail ? detail : s3p_errstr(rc));
   }else{
-    j->op->errmsg = s3_msg("%s/%s: %s: %s", s->base.desc, j->op->key,
+    j->op->errmsg = s3p_store_msg("%s/%s: %s: %s", s->base.desc, j->op->key,
                            s3_label(j), detail ? detail : s3p_errstr(rc));
   }
   free(detail);
@@ -384,20 +374,20 @@ static int s3_start(s3_store *s, s3_job *j){
 
   /* Where: host, canonical URI, URL. */
   host = cf->path_style ? strdup(cf->authority)
-                        : s3_msg("%s.%s", cf->bucket, cf->authority);
+                        : s3p_store_msg("%s.%s", cf->bucket, cf->authority);
   if(j->kind == S3_KIND_LIST){
-    uri = cf->path_style ? s3_msg("/%s", cf->bucket) : strdup("/");
+    uri = cf->path_style ? s3p_store_msg("/%s", cf->bucket) : strdup("/");
   }else{
-    path = cf->prefix[0] ? s3_msg("%s/%s", cf->prefix, op->key)
+    path = cf->prefix[0] ? s3p_store_msg("%s/%s", cf->prefix, op->key)
                          : strdup(op->key);
     enc = path ? s3p_sigv4_uri_encode(path, 1) : NULL;
     if(enc){
-      uri = cf->path_style ? s3_msg("/%s/%s", cf->bucket, enc)
-                           : s3_msg("/%s", enc);
+      uri = cf->path_style ? s3p_store_msg("/%s/%s", cf->bucket, enc)
+                           : s3p_store_msg("/%s", enc);
     }
   }
   if(host && uri){
-    c->url = s3_msg("%s://%s%s%s%s", cf->scheme, host, uri,
+    c->url = s3p_store_msg("%s://%s%s%s%s", cf->scheme, host, uri,
                     j->query && j->query[0] ? "?" : "",
                     j->query ? j->query : "");
   }
@@ -450,7 +440,7 @@ static int s3_start(s3_store *s, s3_job *j){
     if(!bad){
       /* The Authorization line is built here, not with s3_hdr, to keep
       ** it out of fixed-size stack buffers. */
-      char *line = s3_msg("Authorization: %s", c->auth);
+      char *line = s3p_store_msg("Authorization: %s", c->auth);
       struct curl_slist *l = line ? curl_slist_append(c->hdrs, line) : NULL;
       free(line);
       if(l == NULL) bad = 1; else c->hdrs = l;
@@ -891,7 +881,7 @@ static int s3_probe(s3_store *s, char **errmsg){
       rc = s3_jobs_run(s, p, 1);
       if(rc == S3P_OK) rc = ops[i].rc;
       if(i == 0 && rc != S3P_OK){
-        *errmsg = s3_msg("%s: cannot check that the store honours "
+        *errmsg = s3p_store_msg("%s: cannot check that the store honours "
                          "If-None-Match (creating %s/%s): %s", s->base.desc,
                          s->base.desc, key,
                          ops[i].errmsg ? ops[i].errmsg : s3p_errstr(rc));
@@ -901,7 +891,7 @@ static int s3_probe(s3_store *s, char **errmsg){
         if(rc == S3P_OK){
           verdict = S3P_EUNSUPPORTED;
         }else if(rc != S3P_EEXISTS){
-          *errmsg = s3_msg("%s: cannot check that the store honours "
+          *errmsg = s3p_store_msg("%s: cannot check that the store honours "
                            "If-None-Match: %s", s->base.desc,
                            ops[i].errmsg ? ops[i].errmsg : s3p_errstr(rc));
           /* the DELETE below still runs */
@@ -929,7 +919,7 @@ static int s3_probe(s3_store *s, char **errmsg){
     }
   }
   if(verdict == S3P_EUNSUPPORTED){
-    *errmsg = s3_msg("%s: this store ignores If-None-Match; refusing to "
+    *errmsg = s3p_store_msg("%s: this store ignores If-None-Match; refusing to "
                      "write (set S3PAGE_TRUST_CONDITIONAL=1 if you vouch "
                      "for it)", s->base.desc);
     return S3P_EUNSUPPORTED;
@@ -964,11 +954,11 @@ static int s3_exec(s3p_store *st, s3p_op *ops, size_t n){
     if(!s3p_key_ok(op->key) || op->kind < S3P_OP_GET
        || op->kind > S3P_OP_DELETE){
       op->rc = S3P_EINVAL;
-      op->errmsg = s3_msg("%s/%s: invalid operation or key", st->desc,
+      op->errmsg = s3p_store_msg("%s/%s: invalid operation or key", st->desc,
                           op->key ? op->key : "(null)");
     }else if(write && s->readonly){
       op->rc = S3P_EINVAL;
-      op->errmsg = s3_msg("%s/%s: store is read-only", st->desc, op->key);
+      op->errmsg = s3p_store_msg("%s/%s: store is read-only", st->desc, op->key);
     }else if(op->kind == S3P_OP_PUT_NEW && probe_rc != S3P_OK){
       op->rc = probe_rc;
       op->errmsg = probe_msg ? strdup(probe_msg) : NULL;
@@ -993,10 +983,10 @@ static int s3_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
 
   if(strlen(prefix) > 1024 || strspn(prefix, "abcdefghijklmnopqrstuvwxyz"
        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") != strlen(prefix)){
-    *errmsg = s3_msg("%s: LIST %s: invalid prefix", st->desc, prefix);
+    *errmsg = s3p_store_msg("%s: LIST %s: invalid prefix", st->desc, prefix);
     return S3P_EINVAL;
   }
-  full = s->conf.prefix[0] ? s3_msg("%s/%s", s->conf.prefix, prefix)
+  full = s->conf.prefix[0] ? s3p_store_msg("%s/%s", s->conf.prefix, prefix)
                            : strdup(prefix);
   if(full == NULL) return S3P_ENOMEM;
   memset(&lc, 0, sizeof(lc));
@@ -1042,13 +1032,13 @@ static int s3_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
     const char *why = NULL;
     rc = s3p_xml_list_page(&lc, (const char *)op.data, op.len, &next, &why);
     if(rc == S3P_EIO){
-      *errmsg = s3_msg("%s: LIST %s: %s", s->base.desc, lc.full, why);
+      *errmsg = s3p_store_msg("%s: LIST %s: %s", s->base.desc, lc.full, why);
     }
     s3p_op_reset(&op);
     free(token);
     token = next;
     if(token && pages > 100000){
-      *errmsg = s3_msg("%s: LIST %s: more than 100000 pages", st->desc, full);
+      *errmsg = s3p_store_msg("%s: LIST %s: more than 100000 pages", st->desc, full);
       rc = S3P_EIO;
     }
   }while(rc == S3P_OK && token != NULL && !lc.stopped);
@@ -1093,7 +1083,7 @@ int s3p_store_s3_open(s3p_store **out, const char *url,
   *out = NULL;
   pthread_once(&s3_once, s3_global_init);
   if(s3_global_rc != CURLE_OK){
-    if(errmsg) *errmsg = s3_msg("%s: curl_global_init failed: %s", url,
+    if(errmsg) *errmsg = s3p_store_msg("%s: curl_global_init failed: %s", url,
                                 curl_easy_strerror(s3_global_rc));
     return S3P_EIO;
   }
@@ -1108,13 +1098,13 @@ int s3p_store_s3_open(s3p_store **out, const char *url,
   s->base.vt = &s3_vtab;
   s->readonly = opts ? opts->readonly : 0;
   s->base.desc = s->conf.prefix[0]
-      ? s3_msg("s3://%s/%s", s->conf.bucket, s->conf.prefix)
-      : s3_msg("s3://%s", s->conf.bucket);
+      ? s3p_store_msg("s3://%s/%s", s->conf.bucket, s->conf.prefix)
+      : s3p_store_msg("s3://%s", s->conf.bucket);
   s->idle = calloc((size_t)s->conf.concurrency, sizeof(*s->idle));
   s->multi = curl_multi_init();
   if(s->base.desc == NULL || s->idle == NULL || s->multi == NULL){
     s3_close(&s->base);
-    if(errmsg) *errmsg = s3_msg("%s: out of memory", url);
+    if(errmsg) *errmsg = s3p_store_msg("%s: out of memory", url);
     return S3P_ENOMEM;
   }
   curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS,

@@ -35,16 +35,6 @@ typedef struct s3conf_profile {
   int found;                    /* the profile's section exists */
 } s3conf_profile;
 
-/* s3conf_msg returns a malloc'd printf-formatted string, or NULL. */
-static char *s3conf_msg(const char *fmt, ...){
-  va_list ap;
-  char *s = NULL;
-  va_start(ap, fmt);
-  if(vasprintf(&s, fmt, ap) < 0) s = NULL;
-  va_end(ap);
-  return s;
-}
-
 /* s3conf_env returns the value of environment variable name, or NULL if it
 ** is unset or empty. */
 static const char *s3conf_env(const char *name){
@@ -191,7 +181,7 @@ static int s3conf_load_file(const char *env_name, const char *leaf,
   int rc;
   if(path == NULL){
     if(home == NULL) return S3P_OK;
-    alloc = s3conf_msg("%s/.aws/%s", home, leaf);
+    alloc = s3p_store_msg("%s/.aws/%s", home, leaf);
     if(alloc == NULL) return S3P_ENOMEM;
     path = alloc;
   }
@@ -240,7 +230,7 @@ int s3p_s3conf_parse_name(const char *name, char **bucket, char **prefix,
   size_t n;
   *bucket = *prefix = NULL;
   if(name == NULL || strncmp(name, "s3://", 5) != 0){
-    *errmsg = s3conf_msg("%s: not an s3://BUCKET/PREFIX name",
+    *errmsg = s3p_store_msg("%s: not an s3://BUCKET/PREFIX name",
                          name ? name : "(null)");
     return S3P_EINVAL;
   }
@@ -250,7 +240,7 @@ int s3p_s3conf_parse_name(const char *name, char **bucket, char **prefix,
   *bucket = strndup(b, n);
   if(*bucket == NULL) return S3P_ENOMEM;
   if(!s3conf_bucket_ok(*bucket)){
-    *errmsg = s3conf_msg("%s: bad bucket name (want 3 to 63 of a-z 0-9 . -)",
+    *errmsg = s3p_store_msg("%s: bad bucket name (want 3 to 63 of a-z 0-9 . -)",
                          name);
     free(*bucket);
     *bucket = NULL;
@@ -265,7 +255,7 @@ int s3p_s3conf_parse_name(const char *name, char **bucket, char **prefix,
   n = strlen(pfx);
   while(n > 0 && pfx[n - 1] == '/') pfx[--n] = 0;
   if(n > 0 && !s3p_key_ok(pfx)){
-    *errmsg = s3conf_msg("%s: bad prefix (use [A-Za-z0-9._-] and '/', no "
+    *errmsg = s3p_store_msg("%s: bad prefix (use [A-Za-z0-9._-] and '/', no "
                          "empty, '.' or '..' parts)", name);
     free(pfx);
     free(*bucket);
@@ -288,7 +278,7 @@ static int s3conf_int(const char *name, long lo, long hi, long *out,
   errno = 0;
   x = strtol(v, &end, 10);
   if(errno || end == v || *end || x < lo || x > hi){
-    *errmsg = s3conf_msg("%s=%s: want an integer from %ld to %ld", name, v,
+    *errmsg = s3p_store_msg("%s=%s: want an integer from %ld to %ld", name, v,
                          lo, hi);
     return S3P_EINVAL;
   }
@@ -319,7 +309,7 @@ static int s3conf_endpoint(s3p_s3conf *c, const char *url, const char *src,
     c->scheme = strdup("http");
     p = url + 7;
   }else{
-    *errmsg = s3conf_msg("endpoint must start with http:// or https:// "
+    *errmsg = s3p_store_msg("endpoint must start with http:// or https:// "
                          "(from %s)", src);
     return S3P_EINVAL;
   }
@@ -328,19 +318,19 @@ static int s3conf_endpoint(s3p_s3conf *c, const char *url, const char *src,
   n = (size_t)(end - p);
   if(n == 0 || memchr(p, '@', n) || strspn(end, "/") != strlen(end)){
     /* Not echoed: a user:password part would end up in logs. */
-    *errmsg = s3conf_msg("endpoint must be http[s]://host[:port] with no "
+    *errmsg = s3p_store_msg("endpoint must be http[s]://host[:port] with no "
                          "user, path or query (from %s)", src);
     return S3P_EINVAL;
   }
   for(; p < end && strchr(" \t\r\n", *p) == NULL; p++){}
   if(p != end){
-    *errmsg = s3conf_msg("endpoint has blanks in its host (from %s)", src);
+    *errmsg = s3p_store_msg("endpoint has blanks in its host (from %s)", src);
     return S3P_EINVAL;
   }
   p = end - n;
   c->authority = strndup(p, n);
   if(c->authority == NULL) return S3P_ENOMEM;
-  c->endpoint = s3conf_msg("%s://%s", c->scheme, c->authority);
+  c->endpoint = s3p_store_msg("%s://%s", c->scheme, c->authority);
   return c->endpoint ? S3P_OK : S3P_ENOMEM;
 }
 
@@ -373,7 +363,7 @@ static int s3conf_resolve(s3p_s3conf *c, const char *name,
       return S3P_ENOMEM;
     }
   }else{
-    *errmsg = s3conf_msg("%s: no AWS credentials: set AWS_ACCESS_KEY_ID and "
+    *errmsg = s3p_store_msg("%s: no AWS credentials: set AWS_ACCESS_KEY_ID and "
                          "AWS_SECRET_ACCESS_KEY, or aws_access_key_id and "
                          "aws_secret_access_key in profile \"%s\" of "
                          "~/.aws/credentials", name, profile);
@@ -382,7 +372,7 @@ static int s3conf_resolve(s3p_s3conf *c, const char *name,
   if(c->access_key == NULL || c->secret_key == NULL) return S3P_ENOMEM;
   if(strpbrk(c->access_key, "\r\n/ ,") || strpbrk(c->secret_key, "\r\n")
      || (c->session_token && strpbrk(c->session_token, "\r\n"))){
-    *errmsg = s3conf_msg("%s: malformed AWS credentials (line breaks or "
+    *errmsg = s3p_store_msg("%s: malformed AWS credentials (line breaks or "
                          "separators in the key id or secret)", name);
     return S3P_EAUTH;
   }
@@ -396,7 +386,7 @@ static int s3conf_resolve(s3p_s3conf *c, const char *name,
   if(strlen(v) > 64 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
                        != strlen(v)){
-    *errmsg = s3conf_msg("%s: bad region \"%.64s\"", name, v);
+    *errmsg = s3p_store_msg("%s: bad region \"%.64s\"", name, v);
     return S3P_EINVAL;
   }
   if((c->region = strdup(v)) == NULL) return S3P_ENOMEM;
@@ -420,7 +410,7 @@ static int s3conf_resolve(s3p_s3conf *c, const char *name,
     rc = s3conf_endpoint(c, v, src, errmsg);
     c->path_style = 1;
   }else{
-    char *def = s3conf_msg("https://s3.%s.amazonaws.com", c->region);
+    char *def = s3p_store_msg("https://s3.%s.amazonaws.com", c->region);
     if(def == NULL) return S3P_ENOMEM;
     rc = s3conf_endpoint(c, def, "the default", errmsg);
     free(def);
@@ -439,7 +429,7 @@ static int s3conf_resolve(s3p_s3conf *c, const char *name,
     }else if(strcmp(v, "virtual") == 0){
       c->path_style = 0;
     }else if(strcmp(v, "auto") != 0){
-      *errmsg = s3conf_msg("%s=%s: want path or virtual", src, v);
+      *errmsg = s3p_store_msg("%s=%s: want path or virtual", src, v);
       return S3P_EINVAL;
     }
   }
@@ -495,7 +485,7 @@ int s3p_s3conf_load(s3p_s3conf *c, const char *name,
     rc = s3conf_load_file("AWS_CONFIG_FILE", "config", profile, 1, &prof);
   }
   if(rc == S3P_OK && explicit_profile && !prof.found){
-    *errmsg = s3conf_msg("%s: AWS profile \"%s\" is in neither "
+    *errmsg = s3p_store_msg("%s: AWS profile \"%s\" is in neither "
                          "~/.aws/credentials nor ~/.aws/config", name,
                          profile);
     rc = S3P_EINVAL;
@@ -505,7 +495,7 @@ int s3p_s3conf_load(s3p_s3conf *c, const char *name,
   if(rc != S3P_OK){
     s3p_s3conf_free(c);
     if(*errmsg == NULL){
-      *errmsg = s3conf_msg("%s: %s", name ? name : "(null)",
+      *errmsg = s3p_store_msg("%s: %s", name ? name : "(null)",
                            rc == S3P_ENOMEM ? "out of memory"
                                             : "bad S3 configuration");
     }

@@ -38,8 +38,7 @@
 /* Attempts at an op that fails with S3P_EIO (see store_run_retrying). */
 #define STORE_ATTEMPTS 3
 
-/* store_msg returns a malloc'd printf-formatted string, or NULL. */
-static char *store_msg(const char *fmt, ...){
+char *s3p_store_msg(const char *fmt, ...){
   va_list ap;
   char *s = NULL;
   va_start(ap, fmt);
@@ -77,7 +76,7 @@ static int store_op_check(s3p_store *st, s3p_op *op){
   }
   if(why == NULL) return S3P_OK;
   op->rc = S3P_EINVAL;
-  op->errmsg = store_msg("%s: %s: %s", st->desc ? st->desc : "store",
+  op->errmsg = s3p_store_msg("%s: %s: %s", st->desc ? st->desc : "store",
                          op->key ? op->key : "(null)", why);
   return S3P_EINVAL;
 }
@@ -123,7 +122,7 @@ static int store_run(s3p_store *st, s3p_op *ops, size_t n){
       assert(rc != S3P_OK);
       ops[i].rc = rc != S3P_OK ? rc : S3P_EIO;
       if(ops[i].errmsg == NULL){
-        ops[i].errmsg = store_msg("%s: %s: batch failed: %s", st->desc,
+        ops[i].errmsg = s3p_store_msg("%s: %s: batch failed: %s", st->desc,
                                   ops[i].key, s3p_errstr(ops[i].rc));
       }
     }
@@ -234,7 +233,7 @@ int s3p_store_exec(s3p_store *st, s3p_op *ops, size_t n){
 static void store_take_err(s3p_store *st, s3p_op *op, char **errmsg){
   if(errmsg){
     if(op->errmsg == NULL){
-      op->errmsg = store_msg("%s: %s: %s", st->desc, op->key,
+      op->errmsg = s3p_store_msg("%s: %s: %s", st->desc, op->key,
                              s3p_errstr(op->rc));
     }
     *errmsg = op->errmsg;
@@ -281,7 +280,7 @@ int s3p_store_put(s3p_store *st, int kind, const char *key,
   op.body = body;
   op.body_len = len;
   if(kind != S3P_OP_PUT && kind != S3P_OP_PUT_NEW){
-    if(errmsg) *errmsg = store_msg("%s: %s: not a put", st->desc, key);
+    if(errmsg) *errmsg = s3p_store_msg("%s: %s: not a put", st->desc, key);
     return S3P_EINVAL;
   }
   s3p_store_exec(st, &op, 1);
@@ -306,7 +305,7 @@ int s3p_store_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
   rc = st->vt->list(st, prefix, fn, arg, &msg);
   if(rc != S3P_OK){
     st->stats.n_error++;
-    if(msg == NULL) msg = store_msg("%s: list %s: %s", st->desc, prefix,
+    if(msg == NULL) msg = s3p_store_msg("%s: list %s: %s", st->desc, prefix,
                                     s3p_errstr(rc));
     if(errmsg) *errmsg = msg; else free(msg);
   }else{
@@ -340,7 +339,7 @@ int s3p_store_open(s3p_store **out, const char *name,
   }
   if(name == NULL || name[0] == 0){
     rc = S3P_EINVAL;
-    msg = store_msg("store name is empty");
+    msg = s3p_store_msg("store name is empty");
   }else if(strncmp(name, "s3://", 5) == 0){
     rc = s3p_store_s3_open(&st, name, opts, &msg);
   }else if(strncmp(name, "mem:", 4) == 0){
@@ -355,7 +354,7 @@ int s3p_store_open(s3p_store **out, const char *name,
   }
   if(rc != S3P_OK){
     assert(st == NULL);
-    if(msg == NULL) msg = store_msg("%s: %s", name ? name : "(null)",
+    if(msg == NULL) msg = s3p_store_msg("%s: %s", name ? name : "(null)",
                                     s3p_errstr(rc));
     if(errmsg) *errmsg = msg; else free(msg);
     return rc;

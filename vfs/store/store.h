@@ -139,6 +139,10 @@ void s3p_op_reset(s3p_op *op);
 /* Longest key, in bytes. */
 #define S3P_STORE_KEY_MAX 1024
 
+/* s3p_store_msg returns a malloc'd printf-formatted message (for op
+** errmsg and the errmsg out-parameters), or NULL when out of memory. */
+char *s3p_store_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* s3p_key_ok returns 1 if key follows the rules above (key.c). */
 int s3p_key_ok(const char *key);
 
