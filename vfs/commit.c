@@ -33,6 +33,7 @@
 #include <sys/random.h>
 #include <sqlite3.h>
 #include "db.h"
+#include "upload.h"
 #include "../index/page.h"
 #include "../index/head.h"
 
@@ -43,112 +44,9 @@
 /* Attempts at creating the record when the store fails ambiguously. */
 #define COMMIT_RECORD_ATTEMPTS 4
 
-/* The uploads of one commit, accumulated and sent in batches. */
-typedef struct commit_batch {
-  s3p_db *db;                /* the database */
-  s3p_op *ops;               /* pending operations */
-  char (*keys)[S3P_KEY_MAX]; /* their keys */
-  unsigned char **bodies;    /* their bodies (owned) */
-  size_t n;                  /* pending operations */
-  size_t bytes;              /* pending body bytes */
-  int rc;                    /* first error (SQLite code), sticky */
-} commit_batch;
-
-/* batch_init prepares an empty batch. Returns SQLITE_OK or SQLITE_NOMEM. */
-static int batch_init(commit_batch *b, s3p_db *db){
-  memset(b, 0, sizeof *b);
-  b->db = db;
-  b->ops = calloc(COMMIT_BATCH_OPS, sizeof *b->ops);
-  b->keys = calloc(COMMIT_BATCH_OPS, sizeof *b->keys);
-  b->bodies = calloc(COMMIT_BATCH_OPS, sizeof *b->bodies);
-  if(!b->ops || !b->keys || !b->bodies) return SQLITE_NOMEM;
-  return SQLITE_OK;
-}
-
-/* batch_flush sends the pending operations as one batch. A failed HEAD
-** update is only logged (it is a hint); any other failure is sticky in
-** b->rc. Returns b->rc. */
-static int batch_flush(commit_batch *b){
-  if(b->n == 0 || b->rc) goto out;
-  int src = s3p_store_exec(b->db->store, b->ops, b->n);
-  if(src){
-    b->rc = s3p_db_store_error(b->db, src, SQLITE_IOERR_WRITE, "PUT",
-                               b->keys[0], NULL);
-  }
-  for(size_t i = 0; i < b->n && !b->rc; i++){
-    if(b->ops[i].rc == S3P_OK) continue;
-    if(!strcmp(b->keys[i], "HEAD")){
-      sqlite3_log(SQLITE_WARNING, "s3page: %s: PUT HEAD failed (%s); the hint "
-                  "lags", b->db->store->desc, b->ops[i].errmsg ?
-                  b->ops[i].errmsg : s3p_errstr(b->ops[i].rc));
-      continue;
-    }
-    b->rc = s3p_db_store_error(b->db, b->ops[i].rc, SQLITE_IOERR_WRITE, "PUT",
-                               b->keys[i], b->ops[i].errmsg);
-  }
-out:
-  for(size_t i = 0; i < b->n; i++){
-    s3p_op_reset(&b->ops[i]);
-    free(b->bodies[i]);
-    b->bodies[i] = NULL;
-  }
-  b->n = 0;
-  b->bytes = 0;
-  return b->rc;
-}
-
-/* batch_put queues a PUT of body (taken over) under key, flushing first if
-** the batch is full. Returns b->rc. */
-static int batch_put(commit_batch *b, const char *key, unsigned char *body,
-                     size_t len){
-  if(b->rc){ free(body); return b->rc; }
-  if(b->n == COMMIT_BATCH_OPS || b->bytes + len > COMMIT_BATCH_BYTES){
-    if(batch_flush(b)){ free(body); return b->rc; }
-  }
-  size_t i = b->n++;
-  snprintf(b->keys[i], S3P_KEY_MAX, "%s", key);
-  memset(&b->ops[i], 0, sizeof b->ops[i]);
-  b->ops[i].kind = S3P_OP_PUT;
-  b->ops[i].key = b->keys[i];
-  b->ops[i].body = body;
-  b->ops[i].body_len = len;
-  b->bodies[i] = body;
-  b->bytes += len;
-  return SQLITE_OK;
-}
-
-/* batch_free releases a batch (pending operations are dropped). */
-static void batch_free(commit_batch *b){
-  for(size_t i = 0; i < b->n; i++){
-    s3p_op_reset(&b->ops[i]);
-    free(b->bodies[i]);
-  }
-  free(b->ops);
-  free(b->keys);
-  free(b->bodies);
-}
-
-/* commit_node_store is the tree's store callback: queue a new node. */
-static int commit_node_store(void *ctx, const s3p_hash *h,
-                             const unsigned char *buf, size_t len){
-  commit_batch *b = ctx;
-  char key[S3P_KEY_MAX];
-  s3p_hash_key(key, "index", h);
-  /* Keep the new node decoded: the next checkpoint starts from it. */
-  s3p_node node;
-  const char *why;
-  if(s3p_node_decode(&node, buf, len, h, &why) == S3P_OK){
-    s3p_lru_put(b->db->nodes, h, &node, sizeof node, s3p_now_ms());
-  }
-  unsigned char *copy = malloc(len);
-  if(!copy) return S3P_ENOMEM;
-  memcpy(copy, buf, len);
-  return batch_put(b, key, copy, len) ? S3P_EIO : S3P_OK;
-}
-
 /* commit_node_load loads nodes for the checkpoint update via the db. */
 static int commit_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
-  commit_batch *b = ctx;
+  s3p_upload *b = ctx;
   s3p_tree_io io = s3p_db_tree_io(b->db);
   return io.load(io.ctx, h, out);
 }
@@ -156,7 +54,7 @@ static int commit_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
 /* commit_checkpoint builds the page map of the new version as a tree
 ** (the view's tree, truncated, with the overlay and this commit's changes)
 ** and queues its new nodes. Returns SQLITE_OK or an error. */
-static int commit_checkpoint(commit_batch *b, const s3p_change *ch, size_t n,
+static int commit_checkpoint(s3p_upload *b, const s3p_change *ch, size_t n,
                              uint32_t mark, s3p_treeref *out){
   s3p_db *db = b->db;
   s3p_change *ov = NULL, *all = NULL;
@@ -200,7 +98,7 @@ static int commit_checkpoint(commit_batch *b, const s3p_change *ch, size_t n,
   int wrc = s3p_db_warm_paths(db, keys, nkeys);
   free(keys);
   if(wrc){ free(all); return wrc; }
-  s3p_tree_io io = { b, commit_node_load, commit_node_store };
+  s3p_tree_io io = { b, commit_node_load, s3p_upload_node_store };
   int rc = s3p_tree_update(out, &db->view.tree, trunc, all, k, &io);
   free(all);
   if(rc == S3P_OK) return SQLITE_OK;
@@ -216,7 +114,7 @@ static int commit_checkpoint(commit_batch *b, const s3p_change *ch, size_t n,
 ** the view: *ch (malloc'd, sorted) and *n. Pages are read from the buffer
 ** into scratch; changed pages with content are queued for upload unless the
 ** store is known to hold them. Returns SQLITE_OK or an error. */
-static int commit_diff(commit_batch *b, s3p_change **ch, size_t *n,
+static int commit_diff(s3p_upload *b, s3p_change **ch, size_t *n,
                        unsigned char *scratch){
   s3p_db *db = b->db;
   uint32_t psz = s3p_txbuf_page_size(db->tx);
@@ -264,7 +162,7 @@ static int commit_diff(commit_batch *b, s3p_change **ch, size_t *n,
     if(s3p_page_encode(&enc, &elen, scratch, psz)){ rc = SQLITE_NOMEM; break; }
     char key[S3P_KEY_MAX];
     s3p_hash_key(key, "pages", &h);
-    rc = batch_put(b, key, enc, elen);
+    rc = s3p_upload_put(b, key, enc, elen);
   }
   free(pg);
   if(rc){ free(out); return rc; }
@@ -377,10 +275,10 @@ int s3p_db_commit(s3p_db *db){
   uint32_t mark = s3p_txbuf_trunc_mark(tx);
   assert(v->version == 0 || psz == v->page_size);
   unsigned char *scratch = malloc(psz);
-  commit_batch b;
+  s3p_upload b;
   s3p_change *ch = NULL;
   size_t n = 0;
-  int rc = batch_init(&b, db);
+  int rc = s3p_upload_init(&b, db, COMMIT_BATCH_OPS, COMMIT_BATCH_BYTES);
   if(!scratch || rc){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
   if(db->opt.readonly){
     rc = s3p_db_error(db, SQLITE_READONLY, "%s is open read-only", db->name);
@@ -418,10 +316,10 @@ int s3p_db_commit(s3p_db *db){
     unsigned char *hb = malloc(S3P_HEAD_LEN);
     if(!hb){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
     s3p_head_encode(hb, db->head_pending);
-    rc = batch_put(&b, "HEAD", hb, S3P_HEAD_LEN);
+    rc = s3p_upload_put(&b, "HEAD", hb, S3P_HEAD_LEN);
     if(rc) goto out;
   }
-  rc = batch_flush(&b);                      /* round trip 1 */
+  rc = s3p_upload_flush(&b);                      /* round trip 1 */
   if(rc) goto out;
   db->head_pending = 0;
   rc = s3p_db_create_record(db, &rec);          /* round trip 2 */
@@ -446,7 +344,7 @@ out:
   }
   free(ch);
   free(scratch);
-  batch_free(&b);
+  s3p_upload_free(&b);
   return rc;
 }
 

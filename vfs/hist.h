@@ -19,10 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "db.h"
+#include "upload.h"
 #include "s3page.h"
 
 /* Operations per store batch (one round trip). */
 #define S3P_HIST_BATCH 256
+/* ... and at most this many bytes of uploads. */
+#define S3P_HIST_BATCH_BYTES (64u << 20)
 
 /* s3p_hist_open opens database name for a history operation: read-only
 ** unless writable (create: also make a missing directory store), showing
@@ -58,37 +61,6 @@ int s3p_hset_get(const s3p_hset *s, const s3p_hash *h, uint32_t *val);
 /* s3p_hset_free releases s and zeroes it. */
 void s3p_hset_free(s3p_hset *s);
 
-/* Uploads queued and sent in batches of S3P_HIST_BATCH. */
-typedef struct s3p_hput {
-  s3p_db *db;                /* the database */
-  s3p_op ops[S3P_HIST_BATCH];             /* pending operations */
-  char keys[S3P_HIST_BATCH][S3P_KEY_MAX]; /* their keys */
-  unsigned char *bodies[S3P_HIST_BATCH];  /* their bodies (owned) */
-  size_t n;                  /* pending operations */
-  uint64_t objects;          /* objects uploaded so far */
-  uint64_t bytes;            /* bytes uploaded so far */
-  int rc;                    /* first error, sticky */
-} s3p_hput;
-
-/* s3p_hput_init prepares an empty upload queue on db. */
-void s3p_hput_init(s3p_hput *p, s3p_db *db);
-
-/* s3p_hput_add queues a PUT of body (taken over, freed here) under key,
-** sending the batch when full. Returns p->rc. */
-int s3p_hput_add(s3p_hput *p, const char *key, unsigned char *body,
-                 size_t len);
-
-/* s3p_hput_flush sends the queued uploads. Returns p->rc. */
-int s3p_hput_flush(s3p_hput *p);
-
-/* s3p_hput_free drops anything still queued. */
-void s3p_hput_free(s3p_hput *p);
-
-/* s3p_hput_node_store is an s3p_tree_io store callback whose ctx is an
-** s3p_hput: queues the node's upload and caches it decoded in the db's
-** node cache (later tree updates load it from there). */
-int s3p_hput_node_store(void *ctx, const s3p_hash *h, const unsigned char *buf,
-                        size_t len);
 
 /* A breadth-first walk of checkpoint trees, one batch of GETs per level
 ** (S3P_HIST_BATCH nodes per round trip). */

@@ -19,9 +19,9 @@
 /* Attempts when other writers keep committing first. */
 #define CKPT_ATTEMPTS 8
 
-/* ckpt_node_load loads nodes through the db's cache (ctx: the s3p_hput). */
+/* ckpt_node_load loads nodes through the db's cache (ctx: the s3p_upload). */
 static int ckpt_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
-  s3p_hput *p = ctx;
+  s3p_upload *p = ctx;
   s3p_tree_io io = s3p_db_tree_io(p->db);
   return io.load(io.ctx, h, out);
 }
@@ -34,9 +34,9 @@ static int ckpt_build(s3p_db *db, s3p_treeref *out){
   if(s3p_view_overlay(&db->view, &ov, &nov)){
     return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
   }
-  s3p_hput put;
-  s3p_hput_init(&put, db);
-  s3p_tree_io io = { &put, ckpt_node_load, s3p_hput_node_store };
+  s3p_upload put;
+  s3p_upload_init(&put, db, S3P_HIST_BATCH, S3P_HIST_BATCH_BYTES);
+  s3p_tree_io io = { &put, ckpt_node_load, s3p_upload_node_store };
   int trc = s3p_tree_update(out, &db->view.tree, db->view.trunc, ov, nov, &io);
   free(ov);
   int rc = SQLITE_OK;
@@ -49,8 +49,8 @@ static int ckpt_build(s3p_db *db, s3p_treeref *out){
                            (unsigned long long)db->view.version,
                            s3p_errstr(trc));
   }
-  if(rc == SQLITE_OK) rc = s3p_hput_flush(&put);
-  s3p_hput_free(&put);
+  if(rc == SQLITE_OK) rc = s3p_upload_flush(&put);
+  s3p_upload_free(&put);
   return rc;
 }
 

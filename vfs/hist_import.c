@@ -35,7 +35,7 @@ typedef struct import_state {
   const char *file;          /* its name, for messages */
   uint32_t page_size;        /* from the header */
   uint32_t page_count;       /* file size / page size */
-  s3p_hput put;              /* page and node uploads */
+  s3p_upload put;              /* page and node uploads */
   s3p_hset seen;             /* contents uploaded by this import */
   s3p_change *chunk;         /* changes of the current chunk */
   size_t nchunk;             /* entries in chunk */
@@ -149,7 +149,7 @@ static int import_node_store(void *ctx, const s3p_hash *h,
                              const unsigned char *buf, size_t len){
   import_state *st = ctx;
   st->res.nodes_put++;
-  return s3p_hput_node_store(&st->put, h, buf, len);
+  return s3p_upload_node_store(&st->put, h, buf, len);
 }
 
 /* import_flush_chunk applies the changes of the current chunk to the tree
@@ -207,7 +207,7 @@ static int import_pages(import_state *st, s3page_progress_fn progress,
       s3p_hash_page(&h, page, psz);
       if(s3p_hash_is_zero(&h)){ st->res.pages_zero++; continue; }
       if(st->nchunk == IMPORT_CHUNK){
-        rc = s3p_hput_flush(&st->put);   /* pages before the nodes */
+        rc = s3p_upload_flush(&st->put);   /* pages before the nodes */
         if(rc == SQLITE_OK) rc = import_flush_chunk(st);
         if(rc) break;
       }
@@ -227,14 +227,14 @@ static int import_pages(import_state *st, s3page_progress_fn progress,
       char key[S3P_KEY_MAX];
       s3p_hash_key(key, "pages", &h);
       st->res.pages_put++;
-      rc = s3p_hput_add(&st->put, key, enc, elen);
+      rc = s3p_upload_put(&st->put, key, enc, elen);
     }
     if(progress) progress(arg, first - 1 + n, st->page_count);
   }
   free(buf);
-  if(rc == SQLITE_OK) rc = s3p_hput_flush(&st->put);
+  if(rc == SQLITE_OK) rc = s3p_upload_flush(&st->put);
   if(rc == SQLITE_OK) rc = import_flush_chunk(st);
-  if(rc == SQLITE_OK) rc = s3p_hput_flush(&st->put);
+  if(rc == SQLITE_OK) rc = s3p_upload_flush(&st->put);
   return rc;
 }
 
@@ -320,7 +320,7 @@ int s3page_import(const char *file, const char *name, unsigned flags,
   }
   rc = s3p_hist_open(&st.db, name, 1, 1, NULL, errmsg);
   if(rc){ close(st.fd); return rc; }
-  s3p_hput_init(&st.put, st.db);
+  s3p_upload_init(&st.put, st.db, S3P_HIST_BATCH, S3P_HIST_BATCH_BYTES);
   st.res.page_size = st.page_size;
   st.res.page_count = st.page_count;
   if(st.db->view.version > 0 && !(flags & S3PAGE_IMPORT_FORCE)){
@@ -334,7 +334,7 @@ int s3page_import(const char *file, const char *name, unsigned flags,
   if(rc == SQLITE_OK) rc = import_commit(&st, flags & S3PAGE_IMPORT_FORCE);
   st.res.bytes_put += st.put.bytes;
   if(res) *res = st.res;
-  s3p_hput_free(&st.put);
+  s3p_upload_free(&st.put);
   s3p_hset_free(&st.seen);
   free(st.chunk);
   close(st.fd);
