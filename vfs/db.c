@@ -118,7 +118,22 @@ static int db_decode_record(s3p_db *db, uint64_t v, const char *key,
   return SQLITE_OK;
 }
 
+void s3p_db_stash_record(s3p_db *db, uint64_t v, const unsigned char *data,
+                         size_t len){
+  s3p_record_free(&db->stash);
+  const char *why;
+  if(s3p_record_decode(&db->stash, data, len, &why) != S3P_OK ||
+     db->stash.version != v){
+    s3p_record_free(&db->stash);
+  }
+}
+
 int s3p_db_get_record(s3p_db *db, uint64_t version, s3p_record *rec){
+  if(db->stash.version && db->stash.version == version){
+    *rec = db->stash;                 /* hand over the stashed record */
+    memset(&db->stash, 0, sizeof db->stash);
+    return SQLITE_OK;
+  }
   char key[32];
   s3p_record_key(key, version);
   unsigned char *data = NULL;
@@ -595,6 +610,7 @@ void s3p_db_close(s3p_db *db){
   if(db->store) s3p_db_flush_head(db);
   s3p_store_close(db->store);
   s3p_view_free(&db->view);
+  s3p_record_free(&db->stash);
   s3p_lru_free(db->pages);
   s3p_lru_free(db->nodes);
   s3p_diskcache_close(db->disk);

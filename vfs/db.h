@@ -56,6 +56,7 @@ typedef struct s3p_db {
   uint64_t n_conflict;       /* commits lost to another writer */
   uint32_t ra_last;          /* last page fetched from the store on a miss */
   uint32_t ra_streak;        /* consecutive sequential misses */
+  s3p_record stash;          /* a record fetched ahead (version 0: none) */
   char *errmsg;              /* last error message (sqlite3_malloc'd) */
   int errcode;               /* SQLite code of the last error */
 } s3p_db;
@@ -88,6 +89,13 @@ s3p_tree_io s3p_db_tree_io(s3p_db *db);
 ** Returns SQLITE_OK, SQLITE_NOTFOUND if it does not exist (no error
 ** recorded), or an error. */
 int s3p_db_get_record(s3p_db *db, uint64_t version, s3p_record *rec);
+
+/* s3p_db_stash_record keeps the record of version v, fetched as
+** data[0..len) while looking for the newest version, for the next
+** s3p_db_get_record of v (which then costs no request). A record that does
+** not decode is not kept: the later GET reports it. */
+void s3p_db_stash_record(s3p_db *db, uint64_t v, const unsigned char *data,
+                         size_t len);
 
 /* s3p_db_get_records reads records from..to (inclusive) in one batch into
 ** recs[0..to-from]. Returns SQLITE_OK or an error (a missing record is

@@ -60,10 +60,37 @@ int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest){
   uint64_t lo = from, hint = version_hint(db);
   int yes, rc;
   if(hint > lo){
-    /* Trust but verify: a hint that names a missing version is ignored. */
-    rc = s3p_version_exists(db, hint, &yes);
+    /* One batch verifies the hint (a hint naming a missing version is
+    ** ignored), fetches its record, which the caller most likely loads
+    ** next, and probes the version after it. */
+    char k1[32], k2[32];
+    s3p_record_key(k1, hint);
+    s3p_record_key(k2, hint + 1);
+    s3p_op ops[2];
+    memset(ops, 0, sizeof ops);
+    ops[0].kind = S3P_OP_GET;
+    ops[0].key = k1;
+    ops[1].kind = S3P_OP_HEAD;
+    ops[1].key = k2;
+    int src = s3p_store_exec(db->store, ops, 2);
+    int bad = src ? 0 : ops[0].rc != S3P_OK && ops[0].rc != S3P_ENOTFOUND ? 0
+            : ops[1].rc != S3P_OK && ops[1].rc != S3P_ENOTFOUND ? 1 : -1;
+    rc = SQLITE_OK;
+    if(src){
+      rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", k1, NULL);
+    }else if(bad >= 0){
+      rc = s3p_db_store_error(db, ops[bad].rc, SQLITE_IOERR_READ,
+                              bad ? "HEAD" : "GET", bad ? k2 : k1,
+                              ops[bad].errmsg);
+    }else if(ops[0].rc == S3P_OK){
+      s3p_db_stash_record(db, hint, ops[0].data, ops[0].len);
+      lo = ops[1].rc == S3P_OK ? hint + 1 : hint;
+      if(lo == hint) *latest = hint;
+    }
+    s3p_op_reset(&ops[0]);
+    s3p_op_reset(&ops[1]);
     if(rc) return rc;
-    if(yes) lo = hint;
+    if(lo == hint) return SQLITE_OK;
   }
   if(lo == 0){
     /* No usable hint. If wal/1 is gone, gc removed the first versions (and
