@@ -483,12 +483,22 @@ static int name_has_suffix(const char *name, const char *suffix){
   return n >= m && !strcmp(name + n - m, suffix);
 }
 
-/* name_is_sidecar returns 1 for the journal, WAL and shm names SQLite
-** derives from a database name: s3page keeps none of them in the store. */
+/* name_is_super_journal returns 1 for the name of a super-journal, which
+** SQLite makes as "<main database>-mj" and nine hex digits. */
+static int name_is_super_journal(const char *name){
+  size_t n = strlen(name);
+  if(n < 12 || strncmp(name + n - 12, "-mj", 3)) return 0;
+  return strspn(name + n - 9, "0123456789abcdefABCDEF") == 9;
+}
+
+/* name_is_sidecar returns 1 for the journal, super-journal, WAL and shm
+** names SQLite derives from a database name: s3page keeps none of them in
+** the store or under those names. */
 static int name_is_sidecar(const char *name){
   return name && (name_has_suffix(name, "-journal") ||
                   name_has_suffix(name, "-wal") ||
-                  name_has_suffix(name, "-shm"));
+                  name_has_suffix(name, "-shm") ||
+                  name_is_super_journal(name));
 }
 
 /* vfs_open opens the main database as an s3page database and every other
@@ -499,9 +509,14 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
   memset(p, 0, sizeof *p);
   p->real = (sqlite3_file *)(p + 1);
   if(!(flags & SQLITE_OPEN_MAIN_DB)){
-    if(flags & SQLITE_OPEN_MAIN_JOURNAL){
-      flags = (flags & ~SQLITE_OPEN_MAIN_JOURNAL) | SQLITE_OPEN_TEMP_JOURNAL |
-              SQLITE_OPEN_DELETEONCLOSE | SQLITE_OPEN_CREATE;
+    if(flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL)){
+      /* Journals and super-journals serve only to undo a transaction in
+      ** progress (nothing uncommitted reaches the store), so they are
+      ** private unnamed files; a super-journal named after an s3:// name
+      ** could not even be created locally. */
+      flags = (flags & ~(SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL)) |
+              SQLITE_OPEN_TEMP_JOURNAL | SQLITE_OPEN_DELETEONCLOSE |
+              SQLITE_OPEN_CREATE;
       name = NULL;
       p->journal = 1;
     }

@@ -4,6 +4,7 @@
 ** synchronous=OFF, where SQLite never calls xSync), and VACUUM may change
 ** the page size.
 */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,45 @@ static void vacuum_page_size(void){
   free(name);
 }
 
+/* attached: a transaction over two attached s3page databases (SQLite
+** then writes a super-journal) commits both, and leaves no file behind in
+** the working directory. */
+static void attached(void){
+  char *a = tdb_name("atta"), *b = tdb_name("attb");
+  sqlite3 *db = tdb_open(a, NULL);
+  CHECK(db != NULL);
+  if(!db){ free(a); free(b); return; }
+  char *uri = tdb_uri(b, NULL);
+  char *sql = sqlite3_mprintf("ATTACH %Q AS o", uri);
+  CHECK_EQ(tdb_exec(db, sql), SQLITE_OK);
+  sqlite3_free(sql);
+  free(uri);
+  int64_t va = tdb_version(db);
+  CHECK_EQ(tdb_exec(db, "CREATE TABLE t(x); CREATE TABLE o.u(y);"
+                        "BEGIN; INSERT INTO t VALUES(1); INSERT INTO o.u VALUES(2);"
+                        "COMMIT"), SQLITE_OK);
+  CHECK_EQ(tdb_int(db, "SELECT x + y FROM t, o.u"), 3);
+  CHECK_EQ(tdb_version(db), va + 2);
+  sqlite3_close(db);
+  db = tdb_open(b, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK_EQ(tdb_int(db, "SELECT y FROM u"), 2);
+    sqlite3_close(db);
+  }
+  /* No super-journal or journal was left in the working directory. */
+  int stray = 0;
+  DIR *d = opendir(".");
+  struct dirent *de;
+  while(d && (de = readdir(d)) != NULL){
+    if(strstr(de->d_name, "-mj") || strstr(de->d_name, "-journal")) stray++;
+  }
+  if(d) closedir(d);
+  CHECK_EQ(stray, 0);
+  free(a);
+  free(b);
+}
+
 /* main runs the cases. Returns 0 if all passed. */
 int main(void){
   if(tdb_init() != 0){
@@ -133,5 +173,6 @@ int main(void){
   RUN(journal_modes);
   RUN(failed_commit);
   RUN(vacuum_page_size);
+  RUN(attached);
   return CHECK_DONE();
 }
