@@ -5,6 +5,7 @@
 */
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,7 +108,15 @@ static int txbuf_slot_write(s3p_txbuf *t, size_t s, const void *page){
     const char *dir = getenv("TMPDIR");
     if(!dir || !*dir) dir = "/tmp";
     t->spill_fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if(t->spill_fd < 0) return S3P_EIO;
+    if(t->spill_fd < 0){
+      /* No O_TMPFILE on this filesystem: a named file, unlinked at once. */
+      char path[4096];
+      if(snprintf(path, sizeof path, "%s/s3page-spill-XXXXXX", dir) >=
+         (int)sizeof path) return S3P_EIO;
+      t->spill_fd = mkostemp(path, O_CLOEXEC);
+      if(t->spill_fd < 0) return S3P_EIO;
+      unlink(path);
+    }
   }
   off_t off = (off_t)(s - t->mem_slots) * t->page_size;
   size_t done = 0;
