@@ -53,8 +53,30 @@ int s3p_db_store_error(s3p_db *db, int rc, int ioerr, const char *op,
                       s3p_errstr(rc));
 }
 
+int s3p_db_node_from_op(s3p_db *db, const s3p_hash *h, const s3p_op *op,
+                        s3p_node *out){
+  const char *why = NULL;
+  if(op->rc == S3P_ENOTFOUND){
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s of "
+                        "version %llu is missing", db->store->desc, op->key,
+                        (unsigned long long)db->view.version);
+  }
+  if(op->rc){
+    return s3p_db_store_error(db, op->rc, SQLITE_IOERR_READ, "GET", op->key,
+                              op->errmsg);
+  }
+  if(s3p_node_decode(out, op->data, op->len, h, &why)){
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s is "
+                        "corrupt: %s", db->store->desc, op->key,
+                        why ? why : "?");
+  }
+  s3p_lru_put(db->nodes, h, out, sizeof *out, s3p_now_ms());
+  return SQLITE_OK;
+}
+
 /* db_node_load is the tree loader: node h from the cache or the store,
-** verified against its name. */
+** verified against its name. Returns S3P_OK, or S3P_EIO with the error
+** recorded in db. */
 static int db_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
   s3p_db *db = ctx;
   size_t len;
@@ -65,28 +87,16 @@ static int db_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
   }
   char key[S3P_KEY_MAX];
   s3p_hash_key(key, "index", h);
-  unsigned char *data = NULL;
-  char *msg = NULL;
-  int rc = s3p_store_get(db->store, key, &data, &len, &msg);
-  if(rc == S3P_ENOTFOUND){
-    s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s of version %llu "
-                 "is missing", db->store->desc, key,
-                 (unsigned long long)db->view.version);
-  }else if(rc){
-    s3p_db_store_error(db, rc, SQLITE_IOERR_READ, "GET", key, msg);
-  }else{
-    const char *why = NULL;
-    rc = s3p_node_decode(out, data, len, h, &why);
-    if(rc){
-      s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s is corrupt: %s",
-                   db->store->desc, key, why ? why : "?");
-    }else{
-      s3p_lru_put(db->nodes, h, out, sizeof *out, s3p_now_ms());
-    }
-  }
-  free(data);
-  free(msg);
-  return rc;
+  s3p_op op;
+  memset(&op, 0, sizeof op);
+  op.kind = S3P_OP_GET;
+  op.key = key;
+  int src = s3p_store_exec(db->store, &op, 1);
+  int rc = src ? s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", key,
+                                    NULL)
+               : s3p_db_node_from_op(db, h, &op, out);
+  s3p_op_reset(&op);
+  return rc == SQLITE_OK ? S3P_OK : S3P_EIO;
 }
 
 s3p_tree_io s3p_db_tree_io(s3p_db *db){
@@ -294,13 +304,9 @@ int s3p_db_refresh(s3p_db *db){
   return rc;
 }
 
-/* db_fetch_decode checks and decodes a fetched page object for page pgno
-** into out. Returns SQLITE_OK or SQLITE_CORRUPT/IOERR with the error
-** recorded. */
-static int db_fetch_decode(s3p_db *db, uint32_t pgno, const s3p_hash *h,
-                           const s3p_op *op, void *out){
-  char key[S3P_KEY_MAX];
-  s3p_hash_key(key, "pages", h);
+int s3p_db_page_from_op(s3p_db *db, uint32_t pgno, const s3p_hash *h,
+                        const s3p_op *op, void *out){
+  const char *key = op->key;
   if(op->rc == S3P_ENOTFOUND){
     return s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
                         "version %llu) is missing", db->store->desc, key,
@@ -369,22 +375,7 @@ int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
                                       keys[0], NULL);
       for(size_t i = 0; i < m && rc == SQLITE_OK; i++){
         s3p_node node;
-        const char *why = NULL;
-        if(ops[i].rc){
-          rc = ops[i].rc == S3P_ENOTFOUND
-             ? s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s of "
-                            "version %llu is missing", db->store->desc,
-                            keys[i], (unsigned long long)db->view.version)
-             : s3p_db_store_error(db, ops[i].rc, SQLITE_IOERR_READ, "GET",
-                                  keys[i], ops[i].errmsg);
-        }else if(s3p_node_decode(&node, ops[i].data, ops[i].len, &want[i],
-                                 &why)){
-          rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s is "
-                            "corrupt: %s", db->store->desc, keys[i],
-                            why ? why : "?");
-        }else{
-          s3p_lru_put(db->nodes, &want[i], &node, sizeof node, s3p_now_ms());
-        }
+        rc = s3p_db_node_from_op(db, &want[i], &ops[i], &node);
       }
       for(size_t i = 0; i < m; i++) s3p_op_reset(&ops[i]);
     }
@@ -493,7 +484,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", f[0].key, NULL);
   }else{
     uint64_t now = s3p_now_ms();
-    rc = db_fetch_decode(db, pgno, &h, &ops[0], out);
+    rc = s3p_db_page_from_op(db, pgno, &h, &ops[0], out);
     if(rc == SQLITE_OK){
       s3p_lru_put(db->pages, &h, out, psz, now);
       if(db->disk) s3p_diskcache_put(db->disk, &h, out, psz);

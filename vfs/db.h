@@ -82,6 +82,18 @@ int s3p_db_error(s3p_db *db, int code, const char *fmt, ...);
 int s3p_db_store_error(s3p_db *db, int rc, int ioerr, const char *op,
                        const char *key, const char *msg);
 
+/* s3p_db_page_from_op turns a finished GET of the object of page pgno
+** (content hash h) into the page in out (view.page_size bytes): a missing
+** or damaged object is SQLITE_CORRUPT, a failed GET an I/O error, each with
+** a message naming the object. Returns an SQLite code. */
+int s3p_db_page_from_op(s3p_db *db, uint32_t pgno, const s3p_hash *h,
+                        const s3p_op *op, void *out);
+
+/* s3p_db_node_from_op does the same for a checkpoint-tree node named h,
+** and keeps the node in the node cache. Returns an SQLite code. */
+int s3p_db_node_from_op(s3p_db *db, const s3p_hash *h, const s3p_op *op,
+                        s3p_node *out);
+
 /* s3p_db_tree_io returns the tree loader of db (nodes through the cache). */
 s3p_tree_io s3p_db_tree_io(s3p_db *db);
 

@@ -97,26 +97,8 @@ static int export_fetch(s3p_db *db, const s3p_hash *hash, uint32_t first,
     unsigned char *out = buf + (size_t)i * psz;
     int k = src_of[i];
     if(k < 0){ memset(out, 0, psz); continue; }
-    s3p_op *op = &ops[k];
-    if(op->rc == S3P_ENOTFOUND){
-      rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
-                        "version %llu) is missing", db->store->desc, op->key,
-                        (unsigned)(first + i),
-                        (unsigned long long)db->view.version);
-    }else if(op->rc){
-      rc = s3p_db_store_error(db, op->rc, SQLITE_IOERR_READ, "GET", op->key,
-                              op->errmsg);
-    }else{
-      const char *why = NULL;
-      if(s3p_page_decode(out, psz, &hash[first - 1 + i], op->data, op->len,
-                         &why)){
-        rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u "
-                          "of version %llu) is corrupt: %s", db->store->desc,
-                          op->key, (unsigned)(first + i),
-                          (unsigned long long)db->view.version,
-                          why ? why : "?");
-      }
-    }
+    rc = s3p_db_page_from_op(db, first + i, &hash[first - 1 + i], &ops[k],
+                             out);
   }
   for(size_t k = 0; k < nop; k++) s3p_op_reset(&ops[k]);
   return rc;
