@@ -163,7 +163,6 @@ int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t){
       s3p_op ops[S3P_HIST_BATCH];
       char keys[S3P_HIST_BATCH][S3P_KEY_MAX];
       int want[S3P_HIST_BATCH];
-      size_t nop = 0;
       memset(ops, 0, sizeof ops);
       for(size_t i = 0; i < m; i++){
         want[i] = 1;
@@ -176,7 +175,6 @@ int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t){
         s3p_hash_key(keys[i], "index", &cur[at + i].h);
         ops[i].kind = S3P_OP_GET;
         ops[i].key = keys[i];
-        nop++;
       }
       if(rc) break;
       /* Compact the wanted ops into one batch. */
@@ -185,7 +183,6 @@ int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t){
       for(size_t i = 0; i < m; i++){
         if(want[i]){ batch[k] = ops[i]; map[k] = i; k++; }
       }
-      (void)nop;
       if(k){
         int src = s3p_store_exec(db->store, batch, k);
         if(src) rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET",
