@@ -316,7 +316,7 @@ int s3p_db_commit(s3p_db *db){
     unsigned char *hb = malloc(S3P_HEAD_LEN);
     if(!hb){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
     s3p_head_encode(hb, db->head_pending);
-    rc = s3p_upload_put(&b, "HEAD", hb, S3P_HEAD_LEN);
+    rc = s3p_upload_put_hint(&b, "HEAD", hb, S3P_HEAD_LEN);
     if(rc) goto out;
   }
   rc = s3p_upload_flush(&b);                      /* round trip 1 */

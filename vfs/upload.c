@@ -16,7 +16,8 @@ int s3p_upload_init(s3p_upload *u, s3p_db *db, size_t max_ops,
   u->ops = calloc(max_ops, sizeof *u->ops);
   u->keys = calloc(max_ops, sizeof *u->keys);
   u->bodies = calloc(max_ops, sizeof *u->bodies);
-  if(!u->ops || !u->keys || !u->bodies){
+  u->hint = calloc(max_ops, 1);
+  if(!u->ops || !u->keys || !u->bodies || !u->hint){
     u->rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
   }
   return u->rc;
@@ -46,9 +47,9 @@ int s3p_upload_flush(s3p_upload *u){
       u->bytes += u->ops[i].body_len;
       continue;
     }
-    if(!strcmp(u->keys[i], "HEAD")){
-      sqlite3_log(SQLITE_WARNING, "s3page: %s: PUT HEAD failed (%s); the hint "
-                  "lags", u->db->store->desc, u->ops[i].errmsg ?
+    if(u->hint[i]){
+      sqlite3_log(SQLITE_WARNING, "s3page: %s: PUT %s failed (%s); the hint "
+                  "lags", u->db->store->desc, u->keys[i], u->ops[i].errmsg ?
                   u->ops[i].errmsg : s3p_errstr(u->ops[i].rc));
       continue;
     }
@@ -60,8 +61,9 @@ out:
   return u->rc;
 }
 
-int s3p_upload_put(s3p_upload *u, const char *key, unsigned char *body,
-                   size_t len){
+/* upload_queue queues a PUT (see s3p_upload_put); hint marks a hint. */
+static int upload_queue(s3p_upload *u, const char *key, unsigned char *body,
+                        size_t len, int hint){
   if(u->rc){ free(body); return u->rc; }
   if(u->n == u->max_ops || (u->n && u->pending_bytes + len > u->max_bytes)){
     if(s3p_upload_flush(u)){ free(body); return u->rc; }
@@ -74,8 +76,19 @@ int s3p_upload_put(s3p_upload *u, const char *key, unsigned char *body,
   u->ops[i].body = body;
   u->ops[i].body_len = len;
   u->bodies[i] = body;
+  u->hint[i] = (unsigned char)hint;
   u->pending_bytes += len;
   return SQLITE_OK;
+}
+
+int s3p_upload_put(s3p_upload *u, const char *key, unsigned char *body,
+                   size_t len){
+  return upload_queue(u, key, body, len, 0);
+}
+
+int s3p_upload_put_hint(s3p_upload *u, const char *key, unsigned char *body,
+                        size_t len){
+  return upload_queue(u, key, body, len, 1);
 }
 
 int s3p_upload_node_store(void *ctx, const s3p_hash *h,
@@ -98,6 +111,8 @@ void s3p_upload_free(s3p_upload *u){
   free(u->ops);
   free(u->keys);
   free(u->bodies);
+  free(u->hint);
+  u->hint = NULL;
   u->ops = NULL;
   u->keys = NULL;
   u->bodies = NULL;

@@ -18,6 +18,7 @@ typedef struct s3p_upload {
   s3p_op *ops;               /* pending operations */
   char (*keys)[S3P_KEY_MAX]; /* their keys */
   unsigned char **bodies;    /* their bodies (owned) */
+  unsigned char *hint;       /* 1: a hint whose failure is only logged */
   size_t n;                  /* pending operations */
   size_t pending_bytes;      /* body bytes pending */
   uint64_t objects;          /* objects uploaded so far */
@@ -31,10 +32,15 @@ int s3p_upload_init(s3p_upload *u, s3p_db *db, size_t max_ops,
                     size_t max_bytes);
 
 /* s3p_upload_put queues a PUT of body (taken over) under key, sending the
-** pending batch first if it is full. A failed PUT of "HEAD" is only logged
-** (it is a hint); any other failure is recorded and sticky. Returns u->rc. */
+** pending batch first if it is full. A failure is recorded and sticky.
+** Returns u->rc. */
 int s3p_upload_put(s3p_upload *u, const char *key, unsigned char *body,
                    size_t len);
+
+/* s3p_upload_put_hint queues a PUT like s3p_upload_put, of an object that
+** is only a hint (HEAD): its failure is logged, not an error. */
+int s3p_upload_put_hint(s3p_upload *u, const char *key, unsigned char *body,
+                        size_t len);
 
 /* s3p_upload_flush sends what is pending as one batch. Returns u->rc. */
 int s3p_upload_flush(s3p_upload *u);
