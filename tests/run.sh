@@ -13,6 +13,8 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
+# Fault injection (fault=, S3PAGE_FAULT) is refused without this opt-in.
+export S3PAGE_ALLOW_FAULTS=1
 log=$(mktemp -d)
 passed=0
 failed=0

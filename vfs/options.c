@@ -42,6 +42,13 @@ static char *opt_strdup(const char *s){
   return s ? strdup(s) : NULL;
 }
 
+/* opt_faults_allowed returns 1 if the environment opts in to fault
+** injection (S3PAGE_ALLOW_FAULTS=1, as the test suite sets it). */
+static int opt_faults_allowed(void){
+  const char *v = getenv("S3PAGE_ALLOW_FAULTS");
+  return v != NULL && strcmp(v, "1") == 0;
+}
+
 int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
   memset(o, 0, sizeof *o);
   *errmsg = NULL;
@@ -92,7 +99,16 @@ int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
   o->cache_max_bytes = v << 20;
   s = opt_param(zName, "cache_dir", "S3PAGE_CACHE_DIR");
   o->cache_dir = s && *s ? strdup(s) : NULL;
-  o->fault = opt_strdup(opt_param(zName, "fault", "S3PAGE_FAULT"));
+  s = opt_param(zName, "fault", "S3PAGE_FAULT");
+  if(s && *s && !opt_faults_allowed()){
+    /* A URI is not always the program's own: it must not be able to make
+    ** the store fail or kill the process unless tests asked for that. */
+    *errmsg = sqlite3_mprintf("s3page: fault injection (option fault= or "
+                              "S3PAGE_FAULT) is for tests and is refused: "
+                              "set S3PAGE_ALLOW_FAULTS=1 to allow it");
+    return S3P_EINVAL;
+  }
+  o->fault = opt_strdup(s);
   o->endpoint = opt_strdup(opt_param(zName, "endpoint", NULL));
   o->region = opt_strdup(opt_param(zName, "region", NULL));
   return S3P_OK;

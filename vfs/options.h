@@ -19,6 +19,7 @@
 **   txbuf_mb=N        transaction memory before spilling to a temporary
 **                     file (S3PAGE_TXBUF_MB, default 64)
 **   fault=SPEC        inject store faults, for tests (S3PAGE_FAULT)
+**                     refused unless S3PAGE_ALLOW_FAULTS=1
 **   endpoint=URL, region=R, concurrency=N   S3 settings (see store.h)
 */
 #ifndef S3P_OPTIONS_H

@@ -71,6 +71,8 @@ static void cleanup_root(void){
 /* tdb_init: see testdb.h. Returns 0 or -1. */
 int tdb_init(void){
   const char *s3 = getenv("S3PAGE_TEST_STORE");
+  /* Tests use fault= (refused unless this opt-in is set). */
+  setenv("S3PAGE_ALLOW_FAULTS", "1", 1);
   if(sqlite3_config(SQLITE_CONFIG_LOG, log_callback, (void *)0) != SQLITE_OK){
     printf("# sqlite3_config(SQLITE_CONFIG_LOG) failed (called too late?)\n");
     return -1;
