@@ -41,6 +41,10 @@
 ** process. The probe's requests are not counted in the handle's stats:
 ** they are not the caller's operations.
 **
+** Header values have no length limit (session tokens of STS, SSO, ECS and
+** Lambda run to kilobytes); header lines and the Authorization value are
+** wiped before they are freed.
+**
 ** A handle is used by one thread at a time; different handles may run in
 ** different threads. Nothing here prints.
 */
@@ -142,7 +146,8 @@ static pthread_once_t s3_once = PTHREAD_ONCE_INIT;
 static CURLcode s3_global_rc = CURLE_FAILED_INIT;   /* set once by s3_once */
 static pthread_mutex_t s3_probe_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-  char where[384];              /* "endpoint bucket" */
+  char *where;                  /* malloc'd "endpoint bucket", kept for the
+                                ** life of the process */
   int verdict;                  /* S3P_OK or S3P_EUNSUPPORTED */
 } s3_probe_cache[S3_PROBE_CACHE];   /* under s3_probe_mutex */
 static int s3_probe_n;              /* entries used, under s3_probe_mutex */
@@ -289,17 +294,25 @@ static s3_conn *s3_conn_get(s3_store *s){
   return c;
 }
 
+/* s3_hdrs_free wipes and frees a request's header lines: they may hold
+** the session token and the signature. */
+static void s3_hdrs_free(struct curl_slist *l){
+  struct curl_slist *p;
+  for(p = l; p != NULL; p = p->next){
+    if(p->data) s3p_wipe(p->data, strlen(p->data));
+  }
+  curl_slist_free_all(l);
+}
+
 /* s3_conn_put returns c to the idle pool of s, freeing its request. The
 ** pool never holds more than n_conn handles, so the push cannot fail. */
 static void s3_conn_put(s3_store *s, s3_conn *c){
-  curl_slist_free_all(c->hdrs);
+  s3_hdrs_free(c->hdrs);
   c->hdrs = NULL;
   free(c->url);
   c->url = NULL;
-  if(c->auth){
-    free(c->auth);
-    c->auth = NULL;
-  }
+  s3p_wipe_str(c->auth);
+  c->auth = NULL;
   c->job = NULL;
   assert(s->n_idle < s->n_conn);
   s->idle[s->n_idle++] = c;
@@ -307,22 +320,22 @@ static void s3_conn_put(s3_store *s, s3_conn *c){
 
 /* s3_conn_free releases c and its easy handle. */
 static void s3_conn_free(s3_conn *c){
-  curl_slist_free_all(c->hdrs);
+  s3_hdrs_free(c->hdrs);
   free(c->url);
-  free(c->auth);
+  s3p_wipe_str(c->auth);
   curl_easy_cleanup(c->easy);
   free(c);
 }
 
-/* s3_hdr appends "name: value" to *list. Returns 0, or -1 when out of
-** memory. */
+/* s3_hdr appends "name: value" to *list, whatever their length (session
+** tokens run to kilobytes). The line is built on the heap and wiped after
+** curl has copied it, as it may hold a secret. Returns 0, or -1 when out
+** of memory. */
 static int s3_hdr(struct curl_slist **list, const char *name,
                   const char *value){
-  char line[512];
-  struct curl_slist *l;
-  int n = snprintf(line, sizeof(line), "%s: %s", name, value);
-  if(n < 0 || n >= (int)sizeof(line)) return -1;
-  l = curl_slist_append(*list, line);
+  char *line = s3p_store_msg("%s: %s", name, value);
+  struct curl_slist *l = line ? curl_slist_append(*list, line) : NULL;
+  s3p_wipe_str(line);
   if(l == NULL) return -1;
   *list = l;
   return 0;
@@ -437,14 +450,7 @@ static int s3_start(s3_store *s, s3_job *j){
     for(i = 0; i < nsh && !bad; i++){
       if(s3_hdr(&c->hdrs, sh[i].name, sh[i].value)) bad = 1;
     }
-    if(!bad){
-      /* The Authorization line is built here, not with s3_hdr, to keep
-      ** it out of fixed-size stack buffers. */
-      char *line = s3p_store_msg("Authorization: %s", c->auth);
-      struct curl_slist *l = line ? curl_slist_append(c->hdrs, line) : NULL;
-      free(line);
-      if(l == NULL) bad = 1; else c->hdrs = l;
-    }
+    if(!bad && s3_hdr(&c->hdrs, "Authorization", c->auth)) bad = 1;
     /* No "Expect: 100-continue" round trip; no form content type. */
     if(!bad && s3_hdr(&c->hdrs, "Expect", "")) bad = 1;
     if(!bad && (kind == S3P_OP_PUT || kind == S3P_OP_PUT_NEW)
@@ -833,18 +839,17 @@ static int s3_jobs_run(s3_store *s, s3p_op **ops, size_t n){
   return rc;
 }
 
-/* s3_probe_where writes the probe-cache key of s into out. Returns 0, or
-** -1 if it does not fit (then the verdict is not cached). */
-static int s3_probe_where(const s3_store *s, char *out, size_t cap){
-  int n = snprintf(out, cap, "%s %s", s->conf.endpoint, s->conf.bucket);
-  return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+/* s3_probe_where returns the malloc'd probe-cache key of s, "endpoint
+** bucket", or NULL when out of memory (then the verdict is not cached). */
+static char *s3_probe_where(const s3_store *s){
+  return s3p_store_msg("%s %s", s->conf.endpoint, s->conf.bucket);
 }
 
 /* s3_probe makes sure the store honours If-None-Match: * (see the top of
 ** the file). Returns S3P_OK, S3P_EUNSUPPORTED, or the error that kept us
 ** from knowing; sets *errmsg on errors. */
 static int s3_probe(s3_store *s, char **errmsg){
-  char where[sizeof(s3_probe_cache[0].where)], key[64];
+  char *where = NULL, key[64];
   static const unsigned char body1[] = "s3page create-if-absent probe 1";
   static const unsigned char body2[] = "s3page create-if-absent probe 2";
   s3p_op ops[3], *p[1];
@@ -854,7 +859,8 @@ static int s3_probe(s3_store *s, char **errmsg){
     s->probed = 1;
     return S3P_OK;
   }
-  if(s3_probe_where(s, where, sizeof(where)) == 0){
+  where = s3_probe_where(s);
+  if(where != NULL){
     pthread_mutex_lock(&s3_probe_mutex);
     for(i = 0; i < s3_probe_n; i++){
       if(strcmp(s3_probe_cache[i].where, where) == 0){
@@ -901,23 +907,25 @@ static int s3_probe(s3_store *s, char **errmsg){
     }
     for(i = 0; i < 3; i++) s3p_op_reset(&ops[i]);
     if(*errmsg != NULL){
+      free(where);
       return verdict != S3P_OK && verdict != S3P_EUNSUPPORTED ? verdict
                                                               : S3P_EIO;
     }
-    if(s3_probe_where(s, where, sizeof(where)) == 0){
+    if(where != NULL){
       pthread_mutex_lock(&s3_probe_mutex);
       for(i = 0; i < s3_probe_n; i++){
         if(strcmp(s3_probe_cache[i].where, where) == 0) break;
       }
       if(i == s3_probe_n && s3_probe_n < S3_PROBE_CACHE){
-        snprintf(s3_probe_cache[i].where, sizeof(s3_probe_cache[i].where),
-                 "%s", where);
+        s3_probe_cache[i].where = where;     /* the cache keeps it */
+        where = NULL;
         s3_probe_cache[i].verdict = verdict;
         s3_probe_n++;
       }
       pthread_mutex_unlock(&s3_probe_mutex);
     }
   }
+  free(where);
   if(verdict == S3P_EUNSUPPORTED){
     *errmsg = s3p_store_msg("%s: this store ignores If-None-Match; refusing to "
                      "write (set S3PAGE_TRUST_CONDITIONAL=1 if you vouch "

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include "s3conf.h"
 
 /* Default parallel requests per store handle. */
@@ -42,18 +44,11 @@ static const char *s3conf_env(const char *name){
   return (v && v[0]) ? v : NULL;
 }
 
-/* s3conf_wipe_free overwrites the NUL-terminated secret s and frees it. */
-static void s3conf_wipe_free(char *s){
-  if(s == NULL) return;
-  memset(s, 0, strlen(s));
-  free(s);
-}
-
 /* s3conf_profile_free frees what p owns and zeroes it. */
 static void s3conf_profile_free(s3conf_profile *p){
   free(p->access_key);
-  s3conf_wipe_free(p->secret_key);
-  s3conf_wipe_free(p->session_token);
+  s3p_wipe_str(p->secret_key);
+  s3p_wipe_str(p->session_token);
   free(p->region);
   free(p->endpoint_url);
   free(p->s3_endpoint_url);
@@ -79,29 +74,40 @@ static int s3conf_set(char **slot, const char *v){
   return *slot ? S3P_OK : S3P_ENOMEM;
 }
 
-/* s3conf_read_file reads the whole file at path into a malloc'd string.
-** Returns S3P_OK (with *out NULL if the file does not exist or is too big
-** to be a config file), or S3P_ENOMEM. */
-static int s3conf_read_file(const char *path, char **out){
-  FILE *f;
+/* s3conf_read_file reads the whole file at path into a malloc'd string
+** of *len bytes (plus a NUL; the text may hold NULs of its own). It uses
+** read(2), not stdio, so that no copy of the secrets stays behind in a
+** stdio buffer; everything it frees is wiped first. Returns S3P_OK (with
+** *out NULL if the file does not exist or is too big to be a config
+** file), or S3P_ENOMEM. */
+static int s3conf_read_file(const char *path, char **out, size_t *len){
   char *buf;
-  size_t n;
+  size_t n = 0;
+  int fd;
   *out = NULL;
-  f = fopen(path, "rb");
-  if(f == NULL) return S3P_OK;
+  *len = 0;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if(fd < 0) return S3P_OK;
   buf = malloc(S3CONF_FILE_MAX + 1);
   if(buf == NULL){
-    fclose(f);
+    close(fd);
     return S3P_ENOMEM;
   }
-  n = fread(buf, 1, S3CONF_FILE_MAX + 1, f);
-  fclose(f);
+  while(n < S3CONF_FILE_MAX + 1){
+    ssize_t r = read(fd, buf + n, S3CONF_FILE_MAX + 1 - n);
+    if(r < 0 && errno == EINTR) continue;
+    if(r <= 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
   if(n > S3CONF_FILE_MAX){
+    s3p_wipe(buf, n);
     free(buf);
     return S3P_OK;
   }
   buf[n] = 0;
   *out = buf;
+  *len = n;
   return S3P_OK;
 }
 
@@ -178,6 +184,7 @@ static int s3conf_load_file(const char *env_name, const char *leaf,
                             s3conf_profile *p){
   const char *path = s3conf_env(env_name), *home = s3conf_env("HOME");
   char *alloc = NULL, *text = NULL;
+  size_t len = 0;
   int rc;
   if(path == NULL){
     if(home == NULL) return S3P_OK;
@@ -185,12 +192,12 @@ static int s3conf_load_file(const char *env_name, const char *leaf,
     if(alloc == NULL) return S3P_ENOMEM;
     path = alloc;
   }
-  rc = s3conf_read_file(path, &text);
+  rc = s3conf_read_file(path, &text, &len);
   free(alloc);
   if(rc != S3P_OK || text == NULL) return rc;
   rc = s3conf_parse_ini(text, profile, is_config, p);
-  /* the text may hold secrets */
-  memset(text, 0, strlen(text));
+  /* The text holds secrets, and parsing put NULs into it: wipe it all. */
+  s3p_wipe(text, len + 1);
   free(text);
   return rc;
 }
@@ -509,8 +516,8 @@ void s3p_s3conf_free(s3p_s3conf *c){
   free(c->bucket);
   free(c->prefix);
   free(c->access_key);
-  s3conf_wipe_free(c->secret_key);
-  s3conf_wipe_free(c->session_token);
+  s3p_wipe_str(c->secret_key);
+  s3p_wipe_str(c->session_token);
   free(c->region);
   free(c->scheme);
   free(c->authority);

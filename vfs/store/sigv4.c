@@ -10,11 +10,14 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include "sigv4.h"
+#include "store.h"
 
 /* Most headers one request may sign (we sign at most seven). */
 #define SIGV4_MAX_HEADERS 32
 
-/* A growable NUL-terminated string; a failed append sets oom. */
+/* A growable NUL-terminated string; a failed append sets oom. The
+** canonical request holds the session token, so a buffer is wiped when it
+** moves (growth) and when it is dropped. */
 typedef struct sigv4_buf {
   char *s;                      /* malloc'd bytes, NUL-terminated */
   size_t len;                   /* bytes before the NUL */
@@ -29,8 +32,13 @@ static void sigv4_buf_add(sigv4_buf *b, const char *p, size_t n){
     size_t ncap = b->cap ? b->cap : 256;
     char *s;
     while(ncap < b->len + n + 1) ncap *= 2;
-    s = realloc(b->s, ncap);
+    s = malloc(ncap);
     if(s == NULL){ b->oom = 1; return; }
+    if(b->s){
+      memcpy(s, b->s, b->len + 1);
+      s3p_wipe(b->s, b->cap);
+      free(b->s);
+    }
     b->s = s;
     b->cap = ncap;
   }
@@ -50,6 +58,7 @@ static char *sigv4_buf_take(sigv4_buf *b){
   char *s;
   if(!b->oom && b->s == NULL) sigv4_buf_add(b, "", 0);
   if(b->oom){
+    if(b->s) s3p_wipe(b->s, b->cap);
     free(b->s);
     s = NULL;
   }else{
@@ -88,7 +97,7 @@ static void sigv4_hmac(const unsigned char *key, size_t klen,
   assert(r != NULL && olen == 32);
   (void)r;
   memcpy(out, tmp, 32);
-  OPENSSL_cleanse(tmp, sizeof(tmp));
+  s3p_wipe(tmp, sizeof(tmp));
 }
 
 /* s3p_sigv4_amz_date formats t as "YYYYMMDDTHHMMSSZ" (UTC) into out. */
@@ -183,7 +192,7 @@ char *s3p_sigv4_query(const s3p_sigv4_param *params, size_t n){
 
 /* A header in canonical form while sorting. */
 typedef struct sigv4_hdr {
-  char name[64];                /* lower-cased name */
+  char *name;                   /* malloc'd lower-cased name */
   const char *value;            /* the caller's value, untrimmed */
 } sigv4_hdr;
 
@@ -204,9 +213,15 @@ static void sigv4_add_trimmed(sigv4_buf *b, const char *v){
   }
 }
 
-/* sigv4_sort_headers lower-cases r's header names into h (sorted by name).
-** Returns the number of headers, or -1 if there are too many or a name is
-** too long. */
+/* sigv4_free_headers frees the names of h[0..n). */
+static void sigv4_free_headers(sigv4_hdr *h, size_t n){
+  size_t i;
+  for(i = 0; i < n; i++) free(h[i].name);
+}
+
+/* sigv4_sort_headers lower-cases r's header names into h (sorted by name;
+** free the names with sigv4_free_headers). Returns the number of headers,
+** or -1 if there are too many, a name is empty or memory ran out. */
 static int sigv4_sort_headers(const s3p_sigv4_req *r,
                               sigv4_hdr h[SIGV4_MAX_HEADERS]){
   size_t i, j, k;
@@ -215,7 +230,11 @@ static int sigv4_sort_headers(const s3p_sigv4_req *r,
     const char *nm = r->headers[i].name;
     size_t n = strlen(nm);
     sigv4_hdr t;
-    if(n == 0 || n >= sizeof(t.name)) return -1;
+    t.name = n > 0 ? malloc(n + 1) : NULL;
+    if(t.name == NULL){
+      sigv4_free_headers(h, i);
+      return -1;
+    }
     for(k = 0; k <= n; k++){
       char c = nm[k];
       t.name[k] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
@@ -255,6 +274,7 @@ char *s3p_sigv4_canonical_request(const s3p_sigv4_req *r,
     if(i) sigv4_buf_add(&sh, ";", 1);
     sigv4_buf_str(&sh, h[i].name);
   }
+  sigv4_free_headers(h, (size_t)n);
   sigv4_buf_add(&b, "\n", 1);
   sigv4_buf_str(&b, sh.s ? sh.s : "");
   sigv4_buf_add(&b, "\n", 1);
@@ -286,7 +306,7 @@ char *s3p_sigv4_sign(const s3p_sigv4_req *r, char sig[65]){
   creq = s3p_sigv4_canonical_request(r, &signed_hdrs);
   if(creq == NULL) return NULL;
   s3p_sigv4_sha256_hex(creq, strlen(creq), creq_hash);
-  free(creq);
+  s3p_wipe_str(creq);              /* it holds the session token */
   memcpy(date, r->amz_date, 8);
   date[8] = 0;
 
@@ -319,14 +339,15 @@ char *s3p_sigv4_sign(const s3p_sigv4_req *r, char sig[65]){
   memcpy(ksecret, "AWS4", 4);
   memcpy(ksecret + 4, r->secret_key, slen + 1);
   sigv4_hmac((const unsigned char *)ksecret, slen + 4, date, k);
-  OPENSSL_cleanse(ksecret, slen + 4);
+  s3p_wipe(ksecret, slen + 5);
   free(ksecret);
   sigv4_hmac(k, 32, r->region, k);
   sigv4_hmac(k, 32, r->service, k);
   sigv4_hmac(k, 32, "aws4_request", k);
   sigv4_hmac(k, 32, b.s, mac);
-  OPENSSL_cleanse(k, sizeof(k));
+  s3p_wipe(k, sizeof(k));
   sigv4_hex(mac, 32, sig);
+  s3p_wipe(mac, sizeof(mac));
   free(b.s);
 
   /* Authorization header value. */

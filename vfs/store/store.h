@@ -143,6 +143,26 @@ void s3p_op_reset(s3p_op *op);
 ** errmsg and the errmsg out-parameters), or NULL when out of memory. */
 char *s3p_store_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* s3p_op_too_big fails the GET op as S3P_ECORRUPT because the object (or
+** the range asked for) has size bytes, more than its limit op->max_len;
+** size 0 means "unknown, but more". The message names desc/key, the size
+** and the limit. Backends call it before reading the body. */
+void s3p_op_too_big(s3p_op *op, const char *desc, uint64_t size);
+
+/* s3p_wipe overwrites p[0..n) with zeros in a way the compiler may not
+** optimize away (OPENSSL_cleanse): for secrets before they are freed.
+** NULL is fine (wipe.c). */
+void s3p_wipe(void *p, size_t n);
+
+/* s3p_wipe_str wipes the whole NUL-terminated string s and frees it
+** (NULL is fine). For secrets that are C strings. */
+void s3p_wipe_str(char *s);
+
+/* s3p_wipe_observe, if a program defines it (a weak symbol: tests do, the
+** library never does), is called by s3p_wipe after each wipe with the
+** wiped range, so a test can check what was wiped and how much. */
+void s3p_wipe_observe(const void *p, size_t n) __attribute__((weak));
+
 /* s3p_key_ok returns 1 if key follows the rules above (key.c). */
 int s3p_key_ok(const char *key);
 
