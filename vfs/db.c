@@ -10,6 +10,7 @@
 #include "db.h"
 #include "hist.h"
 #include "../index/page.h"
+#include "../index/objlen.h"
 
 uint64_t s3p_now_ms(void){
   struct timespec ts;
@@ -534,6 +535,7 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
   so.endpoint = db->opt.endpoint;
   so.region = db->opt.region;
   so.concurrency = db->opt.concurrency;
+  so.max_len = s3p_obj_max_len;        /* GETs of oversized objects fail */
   char *smsg = NULL;
   int src = s3p_store_open(&db->store, name, &so, &smsg);
   if(src){

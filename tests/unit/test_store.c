@@ -1,7 +1,8 @@
 /*
 ** test_store.c: the object-store contract, run against the directory and
 ** memory backends, plus directory-specific cases (confinement, races
-** between processes, missing root) and the fault injector.
+** between processes, missing root) and the fault injector; and the size
+** limit of GETs (op.max_len, s3p_store_opts.max_len) on both backends.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 #include "../check.h"
 #include "../../vfs/store/store.h"
+#include "../../index/objlen.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -369,6 +371,141 @@ static void test_mem_contract(void){
   st = open_mem("another");
   CHECK(st && !get_is(st, "wal/00000000000000000002", "v2"));
   s3p_store_close(st);
+}
+
+/* get_limited GETs key with op.max_len max (and the given range) and
+** returns the op's rc; *len gets the bytes returned, and *msg the
+** message (malloc'd, or NULL). */
+static int get_limited(s3p_store *st, const char *key, uint64_t max,
+                       uint64_t off, uint64_t want, size_t *len, char **msg){
+  s3p_op op;
+  op_init(&op, S3P_OP_GET, key);
+  op.max_len = max;
+  op.range_off = off;
+  op.range_len = want;
+  CHECK_EQ(s3p_store_exec(st, &op, 1), S3P_OK);
+  *len = op.len;
+  *msg = op.errmsg;
+  op.errmsg = NULL;
+  int rc = op.rc;
+  CHECK(rc != S3P_OK || op.data != NULL);
+  CHECK(rc == S3P_OK || op.data == NULL);
+  s3p_op_reset(&op);
+  return rc;
+}
+
+/* limits_on checks op.max_len on st: over the limit is S3P_ECORRUPT with a
+** message naming the object, its size and the limit; at the limit is fine;
+** a range is held to the limit by what it returns. */
+static void limits_on(s3p_store *st){
+  static unsigned char blob[5000];
+  size_t len = 0;
+  char *msg = NULL;
+  uint64_t in0;
+  memset(blob, 'b', sizeof(blob));
+  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "wal/blob", blob, sizeof(blob),
+                         NULL), S3P_OK);
+  in0 = st->stats.bytes_in;
+  CHECK_EQ(get_limited(st, "wal/blob", 4999, 0, 0, &len, &msg), S3P_ECORRUPT);
+  CHECK(msg && strstr(msg, "/wal/blob: GET: object is 5000 bytes, more than "
+                           "the limit of 4999") != NULL);
+  if(msg) printf("# %s\n", msg);
+  CHECK_EQ(len, 0);
+  CHECK_EQ(st->stats.bytes_in, in0);
+  free(msg);
+  CHECK_EQ(get_limited(st, "wal/blob", 5000, 0, 0, &len, &msg), S3P_OK);
+  CHECK_EQ(len, 5000);
+  free(msg);
+  CHECK_EQ(get_limited(st, "wal/blob", 4000, 1000, 0, &len, &msg), S3P_OK);
+  CHECK_EQ(len, 4000);
+  free(msg);
+  CHECK_EQ(get_limited(st, "wal/blob", 100, 10, 200, &len, &msg),
+           S3P_ECORRUPT);
+  free(msg);
+  /* 0 means the store's limit for the key: here the default cap */
+  CHECK_EQ(get_limited(st, "wal/blob", 0, 0, 0, &len, &msg), S3P_OK);
+  CHECK_EQ(len, 5000);
+  free(msg);
+}
+
+/* test_get_limits: op.max_len on the memory and directory backends. */
+static void test_get_limits(void){
+  char *tmp = make_tmpdir(), *root;
+  s3p_store *st = open_mem("limits");
+  CHECK(st != NULL);
+  if(st){ limits_on(st); s3p_store_close(st); }
+  if(asprintf(&root, "%s/db", tmp) < 0) abort();
+  st = open_dir(root);
+  CHECK(st != NULL);
+  if(st){ limits_on(st); s3p_store_close(st); }
+  rm_rf(tmp);
+  free(root);
+  free(tmp);
+}
+
+/* test_get_limit_policy: a store opened with the format's limits
+** (s3p_obj_max_len) refuses a HEAD that is not 24 bytes and a page object
+** over 65560 bytes, and takes keys the format does not name up to the
+** default cap. A 300 MB (sparse) file is refused from its size, unread. */
+static void test_get_limit_policy(void){
+  char *tmp = make_tmpdir(), *root, *path;
+  static unsigned char big[70000];
+  s3p_store_opts o;
+  s3p_store *st = NULL;
+  unsigned char *d = NULL;
+  size_t n = 0;
+  char *msg = NULL;
+  if(asprintf(&root, "%s/db", tmp) < 0) abort();
+  memset(&o, 0, sizeof(o));
+  o.create = 1;
+  o.max_len = s3p_obj_max_len;
+  CHECK_EQ(s3p_store_open(&st, root, &o, &msg), S3P_OK);
+  if(st == NULL){ free(msg); rm_rf(tmp); free(root); free(tmp); return; }
+  CHECK(st->max_len == s3p_obj_max_len);
+  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "HEAD", big, 24, NULL), S3P_OK);
+  CHECK_EQ(s3p_store_get(st, "HEAD", &d, &n, &msg), S3P_OK);
+  CHECK_EQ(n, 24);
+  free(d);
+  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "HEAD", big, 25, NULL), S3P_OK);
+  CHECK_EQ(s3p_store_get(st, "HEAD", &d, &n, &msg), S3P_ECORRUPT);
+  CHECK(d == NULL && n == 0);
+  CHECK(msg && strstr(msg, "/HEAD: GET: object is 25 bytes, more than the "
+                           "limit of 24") != NULL);
+  free(msg);
+  msg = NULL;
+  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "pages/xxh128-0", big, 65561, NULL),
+           S3P_OK);
+  CHECK_EQ(s3p_store_get(st, "pages/xxh128-0", &d, &n, &msg), S3P_ECORRUPT);
+  CHECK(msg && strstr(msg, "limit of 65560") != NULL);
+  free(msg);
+  msg = NULL;
+  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "other", big, sizeof(big), NULL),
+           S3P_OK);
+  CHECK_EQ(s3p_store_get(st, "other", &d, &n, &msg), S3P_OK);
+  CHECK_EQ(n, sizeof(big));
+  free(d);
+
+  /* A HEAD of 300 MB: refused from fstat, nothing allocated or read. */
+  if(asprintf(&path, "%s/HEAD", root) < 0) abort();
+  CHECK(truncate(path, (off_t)300 << 20) == 0);
+  CHECK_EQ(s3p_store_get(st, "HEAD", &d, &n, &msg), S3P_ECORRUPT);
+  CHECK(msg && strstr(msg, "object is 314572800 bytes") != NULL);
+  free(msg);
+  free(path);
+  s3p_store_close(st);
+
+  /* The memory store, the same way. */
+  CHECK_EQ(s3p_store_open(&st, "mem:policy", &o, &msg), S3P_OK);
+  if(st){
+    CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "TAIL", big, 30, NULL), S3P_OK);
+    CHECK_EQ(s3p_store_get(st, "TAIL", &d, &n, &msg), S3P_ECORRUPT);
+    CHECK(msg && strstr(msg, "limit of 24") != NULL);
+    free(msg);
+    s3p_store_close(st);
+  }
+  rm_rf(tmp);
+  free(root);
+  free(tmp);
 }
 
 /* test_open_dispatch: s3p_store_open picks the backend by name. */
@@ -861,6 +998,8 @@ int main(void){
   RUN(test_mem_contract);
   RUN(test_dir_contract);
   RUN(test_open_dispatch);
+  RUN(test_get_limits);
+  RUN(test_get_limit_policy);
   RUN(test_readonly);
   RUN(test_dir_missing_root);
   RUN(test_dir_confinement);

@@ -169,7 +169,8 @@ static int dir_write_all(int fd, const unsigned char *buf, size_t n){
 
 /* dir_get runs a GET: reads the whole file or the range [range_off,
 ** range_off+range_len) clipped to the file. Sets op->rc (S3P_ENOTFOUND when
-** the file or a directory on the way is missing). */
+** the file or a directory on the way is missing, S3P_ECORRUPT when it
+** holds more than op->max_len bytes: known from fstat, before reading). */
 static void dir_get(dir_store *ds, s3p_op *op){
   const char *base, *what;
   struct stat sb;
@@ -203,6 +204,11 @@ static void dir_get(dir_store *ds, s3p_op *op){
   if(off > (uint64_t)sb.st_size) off = (uint64_t)sb.st_size;
   n = (uint64_t)sb.st_size - off;
   if(op->range_len > 0 && op->range_len < n) n = op->range_len;
+  if(op->max_len > 0 && n > op->max_len){
+    s3p_op_too_big(op, ds->base.desc, n);   /* from the size: nothing read */
+    close(fd);
+    return;
+  }
   if(n > (uint64_t)SSIZE_MAX){
     dir_op_fail(ds, op, "read", EFBIG);
     close(fd);

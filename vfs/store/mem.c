@@ -184,14 +184,19 @@ static int mem_put(mem_bucket *b, const char *key, const unsigned char *body,
 
 /* mem_get copies [off, off+want) of key's object (want 0 = to the end;
 ** the range is clipped to the object) into op->data/op->len. Returns
-** S3P_OK, S3P_ENOTFOUND or S3P_ENOMEM. Caller holds mem_mutex. */
-static int mem_get(mem_bucket *b, s3p_op *op){
+** S3P_OK, S3P_ENOTFOUND, S3P_ENOMEM or S3P_ECORRUPT (more than
+** op->max_len bytes, with the message set). Caller holds mem_mutex. */
+static int mem_get(mem_store *ms, mem_bucket *b, s3p_op *op){
   mem_obj *o = *mem_find(b, op->key);
   uint64_t off = op->range_off, n;
   if(o == NULL) return S3P_ENOTFOUND;
   if(off > o->len) off = o->len;
   n = o->len - off;
   if(op->range_len > 0 && op->range_len < n) n = op->range_len;
+  if(op->max_len > 0 && n > op->max_len){
+    s3p_op_too_big(op, ms->base.desc, n);
+    return op->rc;
+  }
   op->data = malloc(n > 0 ? (size_t)n : 1);
   if(op->data == NULL) return S3P_ENOMEM;
   if(n > 0) memcpy(op->data, o->data + off, (size_t)n);
@@ -217,7 +222,7 @@ static int mem_exec(s3p_store *st, s3p_op *ops, size_t n){
     }
     switch(op->kind){
       case S3P_OP_GET:
-        op->rc = mem_get(b, op);
+        op->rc = mem_get(ms, b, op);
         break;
       case S3P_OP_PUT:
       case S3P_OP_PUT_NEW:

@@ -18,6 +18,9 @@
 **   If-None-Match: * and 412/409 -> EEXISTS; 401/403 -> EAUTH; other
 **   failures -> EIO with a message naming bucket, key, HTTP status and the
 **   S3 error code.
+**   A GET of more than op->max_len bytes -> ECORRUPT, not retried:
+**   refused from its Content-Length before any of the body is kept, or
+**   aborted once the limit is passed when there is no Content-Length.
 **
 ** Retries: connection errors, timeouts, 5xx, 429, SlowDown and
 ** RequestTimeout are retried with exponential backoff and full jitter
@@ -121,6 +124,8 @@ struct s3_job {
                                 ** Range and sent the whole object) */
   size_t keep;                  /* most bytes to keep of this response */
   int overflow;                 /* the response was longer than allowed */
+  int too_big;                  /* GET: the object is over op->max_len */
+  uint64_t too_big_size;        /* its Content-Length, 0 if not known */
   long last_status;             /* last failed attempt: HTTP status */
   CURLcode last_curl;           /* last failed attempt: curl result */
   char last_code[48];           /* last failed attempt: S3 error Code */
@@ -230,11 +235,25 @@ static size_t s3_write_cb(char *ptr, size_t size, size_t nmemb, void *arg){
     j->skip = 0;
     if(st < 200 || st > 299){
       j->keep = S3_ERRBODY_MAX;
-    }else if(j->kind == S3P_OP_GET && st == 200 && !j->verifying){
-      /* Server ignored the Range: slice the wanted part out ourselves. */
-      j->skip = j->op->range_off;
-      if(j->op->range_len > 0 && j->op->range_len < (uint64_t)SIZE_MAX){
-        j->keep = (size_t)j->op->range_len;
+    }else if(j->kind == S3P_OP_GET && !j->verifying){
+      int ranged = j->op->range_off > 0 || j->op->range_len > 0;
+      if(st == 200){
+        /* Server ignored the Range: slice the wanted part out ourselves. */
+        j->skip = j->op->range_off;
+        if(j->op->range_len > 0 && j->op->range_len < (uint64_t)SIZE_MAX){
+          j->keep = (size_t)j->op->range_len;
+        }
+      }
+      if(st == 206 || !ranged){
+        /* Content-Length is what we would keep: refuse it unread. */
+        curl_off_t cl = -1;
+        curl_easy_getinfo(j->conn->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+                          &cl);
+        if(cl > 0 && j->op->max_len > 0 && (uint64_t)cl > j->op->max_len){
+          j->too_big = 1;
+          j->too_big_size = (uint64_t)cl;
+          return 0;
+        }
       }
     }
   }
@@ -256,6 +275,14 @@ static size_t s3_write_cb(char *ptr, size_t size, size_t nmemb, void *arg){
         return 0;
       }
     }
+  }
+  if(take > 0 && j->kind == S3P_OP_GET && !j->verifying && j->status >= 200
+     && j->status <= 299 && j->op->max_len > 0
+     && (take > j->op->max_len || j->len > j->op->max_len - take)){
+    /* No (or a lying) Content-Length: stop at the limit. */
+    j->too_big = 1;
+    j->too_big_size = 0;
+    return 0;
   }
   if(take > 0){
     if(j->len + take + 1 > j->cap){
@@ -371,6 +398,8 @@ static int s3_start(s3_store *s, s3_job *j){
   j->len = 0;
   j->skip = 0;
   j->overflow = 0;
+  j->too_big = 0;
+  j->too_big_size = 0;
   j->keep = SIZE_MAX - 1;
   if(kind == S3P_OP_GET && !j->verifying && op->range_len > 0
      && op->range_len < (uint64_t)SIZE_MAX){
@@ -612,6 +641,12 @@ static void s3_done(s3_store *s, s3_job *j, CURLcode res, uint64_t now){
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &st);
   j->state = S3_JOB_DONE;     /* unless changed below */
   if(res != CURLE_OK){
+    if(res == CURLE_WRITE_ERROR && j->too_big){
+      /* Not retried: the object will not shrink. */
+      s3p_op_too_big(j->op, s->base.desc, j->too_big_size);
+      j->state = S3_JOB_DONE;
+      return;
+    }
     if(res == CURLE_WRITE_ERROR && j->overflow && j->verifying){
       /* The object there is longer than ours: someone else's. */
       j->op->rc = S3P_EEXISTS;

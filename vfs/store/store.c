@@ -29,8 +29,6 @@
 #include <time.h>
 #include "store.h"
 
-/* Maximum key length in bytes (S3's own limit). */
-
 /* Placeholder rc while a batch runs: an op still holding it afterwards was
 ** not given a result by the backend. */
 #define STORE_RC_UNSET INT_MIN
@@ -79,6 +77,35 @@ static int store_op_check(s3p_store *st, s3p_op *op){
   op->errmsg = s3p_store_msg("%s: %s: %s", st->desc ? st->desc : "store",
                          op->key ? op->key : "(null)", why);
   return S3P_EINVAL;
+}
+
+/* store_limit gives a GET op without a size limit the store's limit for
+** its key, or S3P_STORE_GET_MAX. */
+static void store_limit(s3p_store *st, s3p_op *op){
+  if(op->max_len == 0 && st->max_len != NULL) op->max_len = st->max_len(op->key);
+  if(op->max_len == 0) op->max_len = S3P_STORE_GET_MAX;
+}
+
+/* s3p_op_too_big sets op's rc to S3P_ECORRUPT and its message: the object
+** is bigger than its kind allows, so its bytes cannot be what was stored,
+** and reading them could exhaust memory. */
+void s3p_op_too_big(s3p_op *op, const char *desc, uint64_t size){
+  free(op->errmsg);
+  free(op->data);
+  op->data = NULL;
+  op->len = 0;
+  if(size > 0){
+    op->errmsg = s3p_store_msg("%s/%s: GET: object is %llu bytes, more than "
+                               "the limit of %llu for this object: corrupt, "
+                               "not read", desc, op->key,
+                               (unsigned long long)size,
+                               (unsigned long long)op->max_len);
+  }else{
+    op->errmsg = s3p_store_msg("%s/%s: GET: object is more than the limit of "
+                               "%llu bytes for this object: corrupt, not read",
+                               desc, op->key, (unsigned long long)op->max_len);
+  }
+  op->rc = S3P_ECORRUPT;
 }
 
 /* store_count adds the finished ops[0..n) to st->stats. */
@@ -196,6 +223,7 @@ int s3p_store_exec(s3p_store *st, s3p_op *ops, size_t n){
     ops[i].len = 0;
     ops[i].rc = S3P_OK;
     if(store_op_check(st, &ops[i]) != S3P_OK) n_bad++;
+    else if(ops[i].kind == S3P_OP_GET) store_limit(st, &ops[i]);
   }
   if(n_bad == 0) return store_run_retrying(st, ops, n);
 
@@ -364,6 +392,7 @@ int s3p_store_open(s3p_store **out, const char *name,
   ** only multiply its bounded ones. Other stores (and the fault wrapper,
   ** even over S3) get this layer's few retries. */
   st->attempts = strcmp(st->vt->scheme, "s3") == 0 ? 1 : STORE_ATTEMPTS;
+  st->max_len = opts->max_len;
   *out = st;
   return S3P_OK;
 }

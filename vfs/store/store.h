@@ -42,6 +42,10 @@ typedef struct s3p_op {
   size_t body_len;              /* PUT/PUT_NEW payload length */
   uint64_t range_off;           /* GET: first byte wanted */
   uint64_t range_len;           /* GET: bytes wanted, 0 = to the end */
+  uint64_t max_len;             /* GET: most bytes it may return, 0 = the
+                                ** store's limit for the key (see
+                                ** s3p_max_len_fn); s3p_store_exec fills it
+                                ** in. More is S3P_ECORRUPT, not read. */
   /* Outputs, set by the backend. */
   int rc;                       /* S3P_OK, S3P_ENOTFOUND, S3P_EEXISTS, ... */
   unsigned char *data;          /* GET: malloc'd bytes (caller frees) */
@@ -65,6 +69,15 @@ typedef struct s3p_store_stats {
   uint64_t bytes_out;           /* payload bytes sent */
   uint64_t round_trips;         /* batches run: sequential waits */
 } s3p_store_stats;
+
+/* The largest object key may hold (the format's limit for its kind), or 0
+** for "no particular limit" (S3P_STORE_GET_MAX then applies). */
+typedef uint64_t (*s3p_max_len_fn)(const char *key);
+
+/* Default and ceiling of a GET's size limit: 1.5 GiB, above the largest
+** object the format has (a commit record of 2^26 changes, 1.25 GiB), far
+** below what would exhaust memory by accident. */
+#define S3P_STORE_GET_MAX ((uint64_t)3 << 29)
 
 /* Called once per key by list; a non-zero return stops the listing. */
 typedef int (*s3p_list_fn)(void *arg, const char *key, uint64_t size,
@@ -92,6 +105,8 @@ struct s3p_store {
   int attempts;                 /* tries of an idempotent op failing with
                                 ** S3P_EIO, by s3p_store_exec; set by
                                 ** s3p_store_open (0 or 1: no retry) */
+  s3p_max_len_fn max_len;       /* size limit of a GET whose op has none;
+                                ** NULL = S3P_STORE_GET_MAX for every key */
 };
 
 /* Options for s3p_store_open. Zero-initialize, then set what you need. */
@@ -102,6 +117,9 @@ typedef struct s3p_store_opts {
   const char *endpoint;         /* s3: endpoint URL, NULL = environment */
   const char *region;           /* s3: region, NULL = environment */
   int concurrency;              /* s3: parallel requests, 0 = default */
+  s3p_max_len_fn max_len;       /* largest object per key (GETs of bigger
+                                ** ones fail with S3P_ECORRUPT), NULL =
+                                ** S3P_STORE_GET_MAX for every key */
 } s3p_store_opts;
 
 /* s3p_store_open opens the store for a database name: "s3://BUCKET/PREFIX"
