@@ -4,7 +4,10 @@
 ** Payload in a Single Chunk", examples GET Object, PUT Object, GET Bucket
 ** Lifecycle and Get Bucket (List Objects)), plus URI-encoding and
 ** canonicalization cases; and the S3 configuration that feeds the signer
-** (s3conf.c: names, environment, AWS profiles, precedence).
+** (s3conf.c: names, environment, AWS profiles, precedence); a request
+** with a 4 KiB session token (its signature computed independently, with
+** Python's hmac and hashlib); and the wiping of secrets (wipe.c), watched
+** through the s3p_wipe_observe hook.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,45 @@
 #define EX_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 #define EX_HOST "examplebucket.s3.amazonaws.com"
 #define EX_DATE "20130524T000000Z"
+
+/* ex_token fills t[0..n) and a NUL with the test token: printable bytes
+** like STS's base64 (the same generator as in tests/sql/test_untrusted.c). */
+static void ex_token(char *t, size_t n){
+  static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+                            "wxyz0123456789+/=";
+  for(size_t i = 0; i < n; i++) t[i] = set[(i * 7 + i / 13) % (sizeof set - 1)];
+  t[n] = 0;
+}
+
+/* What the wipe observer saw (tests are single-threaded). */
+#define WIPES_MAX 256
+static struct {
+  size_t len;                   /* bytes wiped */
+  int zero;                     /* they were all zero when reported */
+} wipes[WIPES_MAX];
+static int n_wipes;             /* entries used in wipes (capped) */
+
+/* s3p_wipe_observe records each wipe of the library (store.h): its length
+** and whether the bytes really are zero now. */
+void s3p_wipe_observe(const void *p, size_t n){
+  const unsigned char *b = p;
+  size_t i;
+  int zero = 1;
+  for(i = 0; i < n; i++) if(b[i] != 0) zero = 0;
+  if(n_wipes < WIPES_MAX){
+    wipes[n_wipes].len = n;
+    wipes[n_wipes].zero = zero;
+    n_wipes++;
+  }
+}
+
+/* wiped returns how many recorded wipes of exactly n zeroed bytes there
+** were. */
+static int wiped(size_t n){
+  int i, k = 0;
+  for(i = 0; i < n_wipes; i++) k += wipes[i].len == n && wipes[i].zero;
+  return k;
+}
 
 /* ex_req fills r with the common parts of the AWS examples. */
 static void ex_req(s3p_sigv4_req *r, const char *method, const char *uri,
@@ -272,6 +314,106 @@ static void conf_home_rm(const char *dir){
   rmdir(dir);
 }
 
+/* A 4 KiB session token (STS, SSO, ECS and Lambda tokens run to 1,300+
+** bytes): the canonical request holds all of it and the signature is the
+** one computed independently for the same request. */
+static void test_long_token(void){
+  static char token[4097];
+  char sig[65], hex[65];
+  s3p_sigv4_header h[] = {
+    {"Host", EX_HOST},
+    {"x-amz-content-sha256", S3P_SIGV4_EMPTY_SHA256},
+    {"x-amz-date", EX_DATE},
+    {"x-amz-security-token", token},
+  };
+  s3p_sigv4_req r;
+  char *creq, *auth, *signed_hdrs = NULL;
+  ex_token(token, 4096);
+  ex_req(&r, "GET", "/test.txt", "", h, 4, S3P_SIGV4_EMPTY_SHA256);
+  creq = s3p_sigv4_canonical_request(&r, &signed_hdrs);
+  CHECK(creq && strstr(creq, token) != NULL);
+  CHECK(signed_hdrs && strcmp(signed_hdrs, "host;x-amz-content-sha256;"
+                              "x-amz-date;x-amz-security-token") == 0);
+  if(creq) s3p_sigv4_sha256_hex(creq, strlen(creq), hex);
+  CHECK(creq && strcmp(hex, "6a2b1015927b9fe8aa31c6aa41b03cfa"
+                            "5dd53c16c13e9495bcd9bff09f1ba7b4") == 0);
+  free(creq);
+  free(signed_hdrs);
+  auth = s3p_sigv4_sign(&r, sig);
+  CHECK(auth != NULL);
+  CHECK(strcmp(sig, "d4250ec4f88d827e63fc1359f56852ac"
+                    "3877d3bce519b676df823a23da5e9415") == 0);
+  CHECK(auth && strstr(auth, token) == NULL);
+  free(auth);
+}
+
+/* write_file writes data[0..n) (NULs allowed) to path. Returns 0 or -1. */
+static int write_file(const char *path, const char *data, size_t n){
+  FILE *f = fopen(path, "wb");
+  if(f == NULL) return -1;
+  size_t w = fwrite(data, 1, n, f);
+  return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+/* Secrets are wiped over their full length before they are freed: the
+** text of the shared credentials file (NULs inside it included, and the
+** NULs the parser writes), the secret key and the session token. */
+static void test_wipe_secrets(void){
+  static const char creds[] =
+    "[default]\n"
+    "aws_access_key_id = WIPEKEY\n"
+    "aws_secret_access_key = wipe-secret-0123456789\n"
+    "aws_session_token = wipe-token-abcdefghijklmnopqrstuvwxyz\n"
+    "\0\0after a NUL: aws_secret_access_key = hidden-secret\n";
+  const size_t n = sizeof(creds) - 1;      /* embedded NULs included */
+  char dir[] = "/tmp/s3p-wipe-XXXXXX", path[64], *msg = NULL;
+  char sig[65];
+  s3p_s3conf c;
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof(path), "%s/credentials", dir);
+  CHECK(write_file(path, creds, n) == 0);
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  unsetenv("AWS_SESSION_TOKEN");
+  unsetenv("AWS_PROFILE");
+  unsetenv("AWS_DEFAULT_PROFILE");
+  setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
+  setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
+
+  n_wipes = 0;
+  CHECK_EQ(s3p_s3conf_load(&c, "s3://bucket/db", NULL, &msg), S3P_OK);
+  CHECK(c.secret_key && strcmp(c.secret_key, "wipe-secret-0123456789") == 0);
+  /* the file's whole text and its NUL, not just up to the first NUL */
+  CHECK(wiped(n + 1) >= 1);
+  /* the profile's copies of the secret and the token */
+  CHECK(wiped(strlen("wipe-secret-0123456789")) >= 1);
+  CHECK(wiped(strlen("wipe-token-abcdefghijklmnopqrstuvwxyz")) >= 1);
+
+  /* signing wipes the "AWS4"+secret key and the signing keys */
+  if(c.secret_key){
+    s3p_sigv4_header h[] = {{"host", "h"}, {"x-amz-date", EX_DATE}};
+    s3p_sigv4_req r;
+    char *auth;
+    ex_req(&r, "GET", "/", "", h, 2, S3P_SIGV4_EMPTY_SHA256);
+    r.secret_key = c.secret_key;
+    n_wipes = 0;
+    auth = s3p_sigv4_sign(&r, sig);
+    CHECK(auth != NULL);
+    CHECK(wiped(strlen(c.secret_key) + 5) >= 1);   /* "AWS4" + secret + NUL */
+    CHECK(wiped(32) >= 2);                          /* key and HMAC temp */
+    free(auth);
+  }
+
+  n_wipes = 0;
+  s3p_s3conf_free(&c);
+  CHECK(wiped(strlen("wipe-secret-0123456789")) >= 1);
+  CHECK(wiped(strlen("wipe-token-abcdefghijklmnopqrstuvwxyz")) >= 1);
+  unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+  unsetenv("AWS_CONFIG_FILE");
+  unlink(path);
+  rmdir(dir);
+}
+
 /* Store names. */
 static void test_conf_names(void){
   struct { const char *name; int rc; const char *bucket, *prefix; } c[] = {
@@ -420,6 +562,8 @@ int main(void){
   RUN(test_query);
   RUN(test_canonical_headers);
   RUN(test_amz_date);
+  RUN(test_long_token);
+  RUN(test_wipe_secrets);
   RUN(test_conf_names);
   RUN(test_conf_precedence);
   return CHECK_DONE();
