@@ -13,13 +13,24 @@ test doubles:
                     applying them
   --status CODE     answer CODE (with an S3 error body) to every request
   --delay MS        hold every request MS milliseconds before answering
+  --verify          check every request's SigV4 signature against
+                    AWS_SECRET_ACCESS_KEY of our environment (and, when
+                    AWS_SESSION_TOKEN is set, that it was sent and signed):
+                    403 SignatureDoesNotMatch otherwise
+  --huge SIZE       a GET of any key named HEAD answers SIZE generated
+                    bytes (without storing them)
+  --chunked         send GET bodies chunked, without a Content-Length
 
 Keys under .../_probe/ (the backend's create-if-absent probe) are exempt
-from --fail, --ambiguous and --fail-cond. Signatures are not checked.
+from --fail, --ambiguous and --fail-cond. Signatures are checked only with
+--verify.
 Prints the port on the first line of stdout, then serves until killed.
 Usage: fake-s3-nocond.py [PORT] [options]
 """
 import argparse
+import hashlib
+import hmac
+import os
 import sys
 import threading
 import time
@@ -27,6 +38,48 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CODES = {403: "AccessDenied", 404: "NoSuchKey", 412: "PreconditionFailed",
          429: "SlowDown", 500: "InternalError", 503: "SlowDown"}
+
+
+def sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def hmac256(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def signature_ok(command, raw_path, headers, body):
+    """Recomputes the SigV4 signature of a request (AWS's algorithm, written
+    from its description) and compares it with the Authorization header."""
+    auth = headers.get("Authorization") or ""
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        return False
+    fields = dict(f.strip().split("=", 1) for f in auth[17:].split(","))
+    cred = fields["Credential"].split("/")
+    signed = fields["SignedHeaders"].split(";")
+    if cred[0] != os.environ.get("AWS_ACCESS_KEY_ID"):
+        return False
+    token = os.environ.get("AWS_SESSION_TOKEN")
+    if token and (headers.get("x-amz-security-token") != token
+                  or "x-amz-security-token" not in signed):
+        return False
+    payload = headers.get("x-amz-content-sha256") or ""
+    if command == "PUT" and payload != sha256_hex(body):
+        return False
+    path, _, query = raw_path.partition("?")
+    lines = [command, path, query]
+    for name in signed:
+        lines.append(name + ":" + " ".join((headers.get(name) or "").split()))
+    lines += ["", ";".join(signed), payload]
+    creq = "\n".join(lines)
+    date, scope = headers.get("x-amz-date") or "", "/".join(cred[1:])
+    sts = "\n".join(["AWS4-HMAC-SHA256", date, scope,
+                     sha256_hex(creq.encode())])
+    key = ("AWS4" + os.environ.get("AWS_SECRET_ACCESS_KEY", "")).encode()
+    for part in cred[1:]:
+        key = hmac256(key, part)
+    want = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(want, fields["Signature"])
 
 
 class State:
@@ -57,8 +110,38 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD" and body:
             self.wfile.write(body)
 
-    def error(self, status):
-        code = CODES.get(status, "Error%d" % status)
+    def reply_chunked(self, status, body):
+        self.send_response(status)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for i in range(0, len(body), 65536):
+            part = body[i:i + 65536]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+        self.wfile.write(b"0\r\n\r\n")
+
+    def reply_huge(self, size):
+        """Streams size bytes; stops quietly when the client hangs up."""
+        block = b"x" * 65536
+        self.send_response(200)
+        if self.state.args.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(size))
+        self.end_headers()
+        try:
+            while size > 0:
+                part = block[:min(size, len(block))]
+                if self.state.args.chunked:
+                    part = b"%x\r\n%s\r\n" % (len(part), part)
+                self.wfile.write(part)
+                size -= min(size, len(block))
+            if self.state.args.chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def error(self, status, code=None):
+        code = code or CODES.get(status, "Error%d" % status)
         body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s"
                 "</Code><Message>test</Message></Error>" % code).encode()
         self.reply(status, body, {"Content-Type": "application/xml"})
@@ -76,6 +159,12 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(st.args.delay / 1000.0)
         if st.args.status:
             return self.error(st.args.status)
+        if st.args.verify and not signature_ok(self.command, self.path,
+                                               self.headers, body):
+            return self.error(403, "SignatureDoesNotMatch")
+        if (st.args.huge and self.command == "GET"
+                and path.rsplit("/", 1)[-1] == "HEAD"):
+            return self.reply_huge(st.args.huge)
         with st.lock:
             if not exempt and st.fail > 0:
                 st.fail -= 1
@@ -108,6 +197,8 @@ class Handler(BaseHTTPRequestHandler):
             part = data[a:b + 1]
             return self.reply(206, part, {"Content-Range": "bytes %d-%d/%d" % (
                 a, a + len(part) - 1, len(data))})
+        if st.args.chunked and self.command == "GET":
+            return self.reply_chunked(200, data)
         return self.reply(200, data)
 
     do_GET = do_PUT = do_HEAD = do_DELETE = handle_any
@@ -122,6 +213,9 @@ def main():
     ap.add_argument("--fail-cond", type=int, default=0)
     ap.add_argument("--status", type=int, default=0)
     ap.add_argument("--delay", type=int, default=0)
+    ap.add_argument("--verify", action="store_true")
+    ap.add_argument("--huge", type=int, default=0)
+    ap.add_argument("--chunked", action="store_true")
     args = ap.parse_args()
     Handler.state = State(args)
     ThreadingHTTPServer.daemon_threads = True
