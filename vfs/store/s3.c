@@ -222,8 +222,10 @@ static void s3_fail(s3_store *s, s3_job *j, int rc, const char *fmt, ...){
 
 /* s3_write_cb stores response bytes of a job (curl write callback):
 ** success bodies up to j->keep bytes (after dropping j->skip), error
-** bodies up to S3_ERRBODY_MAX. Returns the bytes consumed; a short count
-** aborts the transfer (out of memory, or a body longer than allowed). */
+** bodies up to S3_ERRBODY_MAX. A GET whose Content-Length, or whose bytes
+** so far, pass op->max_len sets j->too_big. Returns the bytes consumed; a
+** short count aborts the transfer (out of memory, or a body longer than
+** allowed). */
 static size_t s3_write_cb(char *ptr, size_t size, size_t nmemb, void *arg){
   s3_job *j = arg;
   size_t n = size * nmemb, take;
