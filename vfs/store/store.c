@@ -82,7 +82,9 @@ static int store_op_check(s3p_store *st, s3p_op *op){
 /* store_limit gives a GET op without a size limit the store's limit for
 ** its key, or S3P_STORE_GET_MAX. */
 static void store_limit(s3p_store *st, s3p_op *op){
-  if(op->max_len == 0 && st->max_len != NULL) op->max_len = st->max_len(op->key);
+  if(op->max_len == 0 && st->max_len != NULL){
+    op->max_len = st->max_len(op->key);
+  }
   if(op->max_len == 0) op->max_len = S3P_STORE_GET_MAX;
 }
 
@@ -96,8 +98,8 @@ void s3p_op_too_big(s3p_op *op, const char *desc, uint64_t size){
   op->len = 0;
   if(size > 0){
     op->errmsg = s3p_store_msg("%s/%s: GET: object is %llu bytes, more than "
-                               "the limit of %llu for this object: corrupt, "
-                               "not read", desc, op->key,
+                               "the limit of %llu bytes for this object: "
+                               "corrupt, not read", desc, op->key,
                                (unsigned long long)size,
                                (unsigned long long)op->max_len);
   }else{
