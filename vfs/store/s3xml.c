@@ -167,14 +167,22 @@ int s3p_xml_list_page(s3p_xml_list *lc, const char *body, size_t len,
   if(lc->stopped) return S3P_OK;
   truncated = s3p_xml_find(body, end, "IsTruncated", &n);
   if(truncated && n == 4 && memcmp(truncated, "true", 4) == 0){
-    char tok[1100];
+    /* The token is opaque and of any length: decoded, it is no longer
+    ** than its text. */
+    char *tok;
     t = s3p_xml_find(body, end, "NextContinuationToken", &tn);
-    if(t == NULL || tn == 0 || s3p_xml_text(t, tn, tok, sizeof(tok)) != 0){
+    if(t == NULL || tn == 0){
       *why = "truncated listing without a usable continuation token";
       return S3P_EIO;
     }
-    *token = strdup(tok);
-    if(*token == NULL) return S3P_ENOMEM;
+    tok = malloc(tn + 1);
+    if(tok == NULL) return S3P_ENOMEM;
+    if(s3p_xml_text(t, tn, tok, tn + 1) != 0){
+      free(tok);
+      *why = "truncated listing without a usable continuation token";
+      return S3P_EIO;
+    }
+    *token = tok;
   }
   return S3P_OK;
 }
