@@ -266,15 +266,45 @@ static void commit_remember(s3p_db *db, const s3p_change *ch, size_t n,
   }
 }
 
+/* commit_header_pages returns the database size that page 1 of the
+** buffered transaction states, in pages of the buffer (SQLite's page size
+** may differ after a VACUUM changed it: s3page keeps its own), or 0 when
+** page 1 is not buffered, is not a SQLite header, or its size is not valid
+** (SQLite's rule: valid when non-zero and the change counter at offset 24
+** equals version-valid-for at 92). SQLite rewrites page 1 in every
+** transaction it commits, so the buffered copy is the new header. */
+static uint32_t commit_header_pages(s3p_txbuf *tx, unsigned char *scratch){
+  uint32_t psz = s3p_txbuf_page_size(tx);
+  if(psz < 100 || s3p_txbuf_get(tx, 1, scratch) != 1) return 0;
+  if(memcmp(scratch, "SQLite format 3", 16)) return 0;
+  if(memcmp(scratch + 24, scratch + 92, 4)) return 0;
+  uint32_t hps = (uint32_t)scratch[16] << 8 | scratch[17];
+  if(hps == 1) hps = 65536;
+  if(!s3p_page_size_ok(hps)) return 0;
+  uint64_t n = (uint32_t)scratch[28] << 24 | (uint32_t)scratch[29] << 16 |
+               (uint32_t)scratch[30] << 8 | scratch[31];
+  uint64_t pages = (n * hps + psz - 1) / psz;
+  return pages < UINT32_MAX ? (uint32_t)pages : 0;
+}
+
 int s3p_db_commit(s3p_db *db){
   s3p_txbuf *tx = db->tx;
   if(!s3p_txbuf_active(tx)) return SQLITE_OK;
   s3p_view *v = &db->view;
+  unsigned char *scratch = malloc(s3p_txbuf_page_size(tx));
+  if(scratch){
+    /* A transaction that shrinks the database (VACUUM, auto_vacuum,
+    ** incremental_vacuum) has SQLite truncate the file only after the
+    ** commit, past this sync point. Its new size is already in page 1:
+    ** commit that size, so that the pages beyond it are gone from this
+    ** version, and the truncation that follows is a no-op (vfs.c). */
+    uint32_t hdr = commit_header_pages(tx, scratch);
+    if(hdr && hdr < s3p_txbuf_pages(tx)) s3p_txbuf_truncate(tx, hdr);
+  }
   uint32_t psz = s3p_txbuf_page_size(tx);
   uint32_t npages = s3p_txbuf_pages(tx);
   uint32_t mark = s3p_txbuf_trunc_mark(tx);
   assert(v->version == 0 || psz == v->page_size);
-  unsigned char *scratch = malloc(psz);
   s3p_upload b;
   s3p_change *ch = NULL;
   size_t n = 0;
