@@ -21,7 +21,7 @@
 ** Pragmas on an s3page database:
 **   PRAGMA s3page_version;       the version this connection sees
 **   PRAGMA s3page_stats;         store requests and bytes of this connection
-**   PRAGMA s3page_stats=reset;   zero the counters
+**   PRAGMA s3page_stats=reset;   report the counters, then zero them
 **   PRAGMA s3page_error;         the last error message, with object names
 **
 ** The library is built against the system libsqlite3 and calls it

@@ -414,12 +414,13 @@ static int main_pragma(s3p_file *p, char **a){
     return SQLITE_OK;
   }
   if(!strcasecmp(name, "s3page_stats")){
+    /* Report first: "=reset" returns the counters it is about to zero. */
+    s3page_stats s;
+    main_stats(p, &s);
     if(val && !strcasecmp(val, "reset")){
       memset(&db->store->stats, 0, sizeof db->store->stats);
       db->n_commit = db->n_conflict = 0;
     }
-    s3page_stats s;
-    main_stats(p, &s);
     a[0] = sqlite3_mprintf("version=%llu get=%llu put=%llu put_new=%llu "
       "head=%llu "
       "delete=%llu list=%llu retries=%llu errors=%llu bytes_in=%llu "
