@@ -234,6 +234,20 @@ if [ -z "${S3PAGE_TEST_STORE:-}" ]; then
   ok_if "verify finds a damaged and a missing page object" $?
 fi
 
+# verify fails when the newest version cannot be opened (a record deleted).
+if [ -z "${S3PAGE_TEST_STORE:-}" ]; then
+  db=$(new_name gone)
+  for i in 1 2 3 4 5; do sql "$db" "CREATE TABLE IF NOT EXISTS g(a); INSERT INTO g VALUES($i);" >/dev/null; done
+  rm -f "$db/wal/00000000000000000003"
+  "$s3page" verify "$db" >"$tmp/out" 2>"$tmp/err"
+  st=$?
+  "$s3page" verify "$db" --json >"$tmp/out2" 2>/dev/null
+  st2=$?
+  [ $st -eq 1 ] && [ $st2 -eq 1 ] && ! grep -q 'all is well' "$tmp/out" &&
+    grep -q '"ok":false' "$tmp/out2" && grep -q '00000000000000000003' "$tmp/err"
+  ok_if "verify of a version that cannot be opened: a problem, exit 1" $?
+fi
+
 # --- errors --------------------------------------------------------------------
 
 printf 'this is not a database, just some text\n%.0s' $(seq 1 100) >"$tmp/text.txt"

@@ -212,10 +212,12 @@ typedef struct s3page_verify_result {
 ** needed decodes and is consistent with its parent (versions, times, page
 ** size, truncation, checkpoint pointers), and every checkpoint node and
 ** page object referenced exists and hashes to its name. Each problem is
-** passed to problem (may be NULL) as one line. res may be NULL. Returns
-** SQLITE_OK when all is well, SQLITE_CORRUPT when problems were found,
-** SQLITE_CANTOPEN when there is no database or version, or an error that
-** stopped the check. */
+** passed to problem (may be NULL) as one line and counted in
+** res->problems, and so is any failure that stopped the check (the newest
+** version cannot be opened, no database or version, a store error). res
+** may be NULL. Returns SQLITE_OK only when all is well (no problem at
+** all); else SQLITE_CORRUPT when problems were found, SQLITE_CANTOPEN when
+** there is no database or version, or the error that stopped the check. */
 int s3page_verify(const char *name, const s3page_at *at, int all,
                   void (*problem)(void *arg, const char *msg),
                   s3page_progress_fn progress, void *arg,
