@@ -71,7 +71,8 @@ int cmd_export(int argc, char **argv){
     if(!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")){
       printf("usage: s3page export NAME FILE [--version N | --asof TIME]\n"
              "Writes a version of database NAME (default: the newest) as the\n"
-             "plain SQLite file FILE (via FILE.tmp, renamed when complete).\n"
+             "plain SQLite file FILE (via a fresh FILE.tmp-XXXX file, renamed\n"
+             "when complete).\n"
              "TIME is ISO-8601 UTC (2026-11-22T10:00:00Z) or Unix seconds.\n");
       return 0;
     }

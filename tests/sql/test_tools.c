@@ -7,6 +7,7 @@
 ** verify fails when the newest version cannot be opened; export writes no
 ** predictable temporary name that a planted symlink could redirect.
 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +17,15 @@
 #include <unistd.h>
 #include "../check.h"
 #include "../lib/testdb.h"
+
+/* tools_path returns a malloc'd local file path for tag (in TMPDIR). */
+static char *tools_path(const char *tag){
+  const char *d = getenv("TMPDIR");
+  char *p = malloc(512);
+  snprintf(p, 512, "%s/s3page-tools-%d-%s", d && *d ? d : "/tmp",
+           (int)getpid(), tag);
+  return p;
+}
 
 /* stats_reset_reports: "=reset" returns the counters as they were, then
 ** the next report starts from zero. */
@@ -107,6 +117,77 @@ static void verify_unopenable_fails(void){
   free(name);
 }
 
+/* tools_slurp reads up to cap-1 bytes of path into buf (NUL-terminated).
+** Returns the byte count or -1. */
+static long tools_slurp(const char *path, char *buf, size_t cap){
+  int fd = open(path, O_RDONLY | O_NOFOLLOW);
+  if(fd < 0) return -1;
+  ssize_t n = read(fd, buf, cap - 1);
+  close(fd);
+  if(n < 0) return -1;
+  buf[n] = 0;
+  return (long)n;
+}
+
+/* tools_dir_count returns the number of entries of dir (without . and ..). */
+static int tools_dir_count(const char *dir){
+  DIR *d = opendir(dir);
+  if(!d) return -1;
+  int n = 0;
+  struct dirent *e;
+  while((e = readdir(d)) != NULL){
+    if(strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+/* export_tmp_symlink: a symlink planted as FILE.tmp (pointing at another
+** file) is neither written through nor moved into place: the victim keeps
+** its bytes, FILE is a regular file holding the export, and no temporary
+** file is left behind. */
+static void export_tmp_symlink(void){
+  char *dir = tools_path("symdir");
+  CHECK(mkdir(dir, 0700) == 0 || errno == EEXIST);
+  char *victim = sqlite3_mprintf("%s/victim", dir);
+  char *file = sqlite3_mprintf("%s/out.db", dir);
+  char *planted = sqlite3_mprintf("%s/out.db.tmp", dir);
+  FILE *f = fopen(victim, "w");
+  CHECK(f != NULL);
+  if(f){ fputs("precious", f); fclose(f); }
+  CHECK_EQ(symlink(victim, planted), 0);
+  char *name = tdb_name("exportsym");
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK_EQ(tdb_exec(db, "CREATE TABLE t(a); INSERT INTO t VALUES(1)"),
+             SQLITE_OK);
+    sqlite3_close(db);
+  }
+  char *err = NULL;
+  s3page_export_result er;
+  CHECK_EQ(s3page_export(name, NULL, file, NULL, NULL, &er, &err), SQLITE_OK);
+  if(err) printf("# export: %s\n", err);
+  sqlite3_free(err);
+  char buf[64];
+  CHECK_EQ(tools_slurp(victim, buf, sizeof buf), 8);
+  CHECK(!strcmp(buf, "precious"));
+  struct stat st;
+  CHECK(lstat(file, &st) == 0 && S_ISREG(st.st_mode));
+  CHECK(tools_slurp(file, buf, 17) == 16 && !memcmp(buf, "SQLite format 3", 16));
+  CHECK(lstat(planted, &st) == 0 && S_ISLNK(st.st_mode));
+  CHECK_EQ(tools_dir_count(dir), 3);    /* victim, out.db, the symlink */
+  unlink(file);
+  unlink(planted);
+  unlink(victim);
+  rmdir(dir);
+  sqlite3_free(victim);
+  sqlite3_free(file);
+  sqlite3_free(planted);
+  free(dir);
+  free(name);
+}
+
 int main(void){
   if(tdb_init() != 0){
     printf("not ok - init\n");
@@ -114,5 +195,6 @@ int main(void){
   }
   RUN(stats_reset_reports);
   RUN(verify_unopenable_fails);
+  RUN(export_tmp_symlink);
   return CHECK_DONE();
 }
