@@ -18,7 +18,9 @@ int cmd_import(int argc, char **argv){
       printf("usage: s3page import FILE NAME [--force] [--quiet]\n"
              "Copies the SQLite database FILE into database NAME as one new\n"
              "version. NAME must be empty unless --force is given; then FILE\n"
-             "replaces the content as the next version (history is kept).\n");
+             "replaces the content as the next version (history is kept;\n"
+             "page 1's change counter and schema cookie are raised so that\n"
+             "open connections see the new content).\n");
       return 0;
     }
     if(!strcmp(argv[i], "--force")) flags |= S3PAGE_IMPORT_FORCE;

@@ -105,7 +105,11 @@ int s3page_time_parse(const char *text, int64_t *ms);
 /* Flags of s3page_import. */
 #define S3PAGE_IMPORT_FORCE 0x01   /* replace the content of a database that
                                    ** already has versions (the file becomes
-                                   ** the next version; history is kept) */
+                                   ** the next version; history is kept; page
+                                   ** 1's change counter, version-valid-for,
+                                   ** in-header size and schema cookie are
+                                   ** stamped so that open connections drop
+                                   ** their caches: docs/history.md) */
 
 /* What s3page_import did. */
 typedef struct s3page_import_result {
