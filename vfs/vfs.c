@@ -255,15 +255,17 @@ static int main_write(sqlite3_file *f, const void *buf, int n,
 }
 
 /* main_truncate sets the file size (rounded up to whole pages; the tail of
-** a partial last page is zeroed). Truncating to the size the file already
-** has outside a transaction does nothing: that is SQLite's truncation
-** after a commit that shrank the file, which the commit already stored
-** (commit.c), and it must not open a new transaction buffer. */
+** a partial last page is zeroed). Outside a transaction, truncating to the
+** number of pages the file already has does nothing: that is SQLite's
+** truncation after a commit that shrank the file, which the commit already
+** stored, tail zeroed (commit.c), and it must not open a new transaction
+** buffer. */
 static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
   s3p_file *p = (s3p_file *)f;
   s3p_db *db = p->db;
-  if(!s3p_txbuf_active(db->tx) &&
-     size == (sqlite3_int64)main_pages(p) * main_page_size(p)){
+  uint32_t cur_psz = main_page_size(p);
+  if(!s3p_txbuf_active(db->tx) && cur_psz && size >= 0 &&
+     (size + cur_psz - 1) / cur_psz == (sqlite3_int64)main_pages(p)){
     return SQLITE_OK;
   }
   if(db->opt.readonly) return SQLITE_READONLY;

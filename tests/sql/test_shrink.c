@@ -14,6 +14,8 @@
 #include "../check.h"
 #include "../lib/testdb.h"
 
+/* Pages the cases grow the database to before shrinking it. */
+#define SHRINK_PAGES (tdb_quick() ? 150 : 300)
 /* A marker no page of the database holds unless a row still does. */
 #define SHRINK_SECRET "shrink-secret-d3f1a9"
 
@@ -64,14 +66,19 @@ static int shrink_has(const char *path, const char *s){
   return found;
 }
 
-/* shrink_same returns 1 if the files at a and b are byte-identical,
-** printing their sizes and the first difference otherwise. */
-static int shrink_same(const char *a, const char *b){
+/* shrink_same returns 1 if the file at b holds the bytes of the file at a
+** followed by nothing, or by zeros up to the next multiple of unit (s3page
+** keeps whole pages of its own size, which a VACUUM to a smaller SQLite
+** page size does not fill), printing sizes and the first difference
+** otherwise. */
+static int shrink_same(const char *a, const char *b, size_t unit){
   unsigned char *x, *y;
   size_t nx, ny;
   if(shrink_read(a, &x, &nx)) return 0;
   if(shrink_read(b, &y, &ny)){ free(x); return 0; }
-  int same = nx == ny && !memcmp(x, y, nx);
+  size_t want = (nx + unit - 1) / unit * unit;
+  int same = (ny == nx || ny == want) && !memcmp(x, y, nx);
+  for(size_t i = nx; same && i < ny; i++) same = y[i] == 0;
   if(!same){
     size_t i = 0;
     while(i < nx && i < ny && x[i] == y[i]) i++;
@@ -105,10 +112,13 @@ static void shrink_compare(const char *name, const char *plain_path,
   if(err) printf("# export: %s\n", err);
   sqlite3_free(err);
   int64_t want = tdb_int(plain, "PRAGMA page_count");
-  printf("# %s: plain file %lld pages, stored version %u pages\n", tag,
-         (long long)want, (unsigned)er.page_count);
-  CHECK_EQ(er.page_count, want);
-  CHECK(shrink_same(plain_path, out));
+  int64_t bytes = want * tdb_int(plain, "PRAGMA page_size");
+  int64_t unit = er.page_size ? er.page_size : 1;
+  printf("# %s: plain file %lld bytes, stored version %u pages of %u\n",
+         tag, (long long)bytes, (unsigned)er.page_count,
+         (unsigned)er.page_size);
+  CHECK_EQ((int64_t)er.page_count * unit, (bytes + unit - 1) / unit * unit);
+  CHECK(shrink_same(plain_path, out, (size_t)unit));
   if(secret_gone) CHECK(!shrink_has(out, SHRINK_SECRET));
   sqlite3 *db = tdb_open(name, NULL);
   CHECK(db != NULL);
@@ -121,14 +131,27 @@ static void shrink_compare(const char *name, const char *plain_path,
   free(out);
 }
 
-/* shrink_case runs setup (making about 1000 pages, with secret rows),
-** then shrink (deleting them and shrinking the file) on both databases,
+/* shrink_setup returns (sqlite3_malloc'd) pre followed by the statements
+** that make the rows every case starts from: one row a page of 4 KiB, the
+** secret in each, plus a table that stays. */
+static char *shrink_setup(const char *pre){
+  return sqlite3_mprintf("%s CREATE TABLE t(n INTEGER PRIMARY KEY, v BLOB);"
+    "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c "
+    "WHERE i < %d) INSERT INTO t(v) SELECT '%s' || printf('%%03900d', i) "
+    "FROM c; CREATE TABLE keep(a); INSERT INTO keep VALUES('kept');", pre,
+    SHRINK_PAGES, SHRINK_SECRET);
+}
+
+/* shrink_case runs setup (making SHRINK_PAGES pages, with secret rows),
+** then shrink (deleting them and shrinking the file) on both databases
+** (setup: pre, then the rows of shrink_setup),
 ** compares, then grows both again and compares once more. secret_gone:
 ** the shrink leaves no trace of the deleted rows (VACUUM rewrites every
 ** page; a plain DELETE leaves bytes in freed cells, as in any file). */
-static void shrink_case(const char *tag, const char *setup,
+static void shrink_case(const char *tag, const char *pre,
                         const char *shrink, int secret_gone){
   char *plain_path = shrink_path(tag), *name = tdb_name(tag);
+  char *setup = shrink_setup(pre);
   unlink(plain_path);
   sqlite3 *plain = NULL;
   CHECK_EQ(sqlite3_open_v2(plain_path, &plain, SQLITE_OPEN_READWRITE |
@@ -137,15 +160,15 @@ static void shrink_case(const char *tag, const char *setup,
   CHECK(s3 != NULL);
   if(plain && s3){
     CHECK_EQ(shrink_both(plain, s3, setup), 0);
-    CHECK(tdb_int(s3, "PRAGMA page_count") > 900);
+    CHECK(tdb_int(s3, "PRAGMA page_count") >= SHRINK_PAGES);
     CHECK_EQ(shrink_both(plain, s3, shrink), 0);
-    CHECK(tdb_int(plain, "PRAGMA page_count") < 50);
+    CHECK(tdb_int(plain, "PRAGMA page_count") < 10);
     CHECK_EQ(tdb_int(s3, "PRAGMA page_count"),
              tdb_int(plain, "PRAGMA page_count"));
     shrink_compare(name, plain_path, plain, tag, secret_gone);
     /* The smaller version is a sound base: grow it, shrink it again. */
     CHECK_EQ(shrink_both(plain, s3, "WITH RECURSIVE c(i) AS (SELECT 1 "
-                         "UNION ALL SELECT i+1 FROM c WHERE i < 300) "
+                         "UNION ALL SELECT i+1 FROM c WHERE i < 100) "
                          "INSERT INTO t(v) SELECT printf('%03000d', i) "
                          "FROM c"), 0);
     shrink_compare(name, plain_path, plain, tag, 0);
@@ -157,37 +180,56 @@ static void shrink_case(const char *tag, const char *setup,
   unlink(plain_path);
   free(plain_path);
   free(name);
+  sqlite3_free(setup);
 }
-
-/* The rows every case starts from: about 1000 pages of 4 KiB, the secret
-** in each row, plus a few rows that stay. */
-#define SHRINK_ROWS \
-  "CREATE TABLE t(n INTEGER PRIMARY KEY, v BLOB);" \
-  "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c " \
-  "WHERE i < 1000) INSERT INTO t(v) SELECT '" SHRINK_SECRET "' || " \
-  "printf('%03900d', i) FROM c;" \
-  "CREATE TABLE keep(a); INSERT INTO keep VALUES('kept');"
 
 /* vacuum_shrinks: DELETE then VACUUM (auto_vacuum off, secure_delete
 ** off: without the fix the deleted rows survived in the stored pages). */
 static void vacuum_shrinks(void){
-  shrink_case("vacuum", "PRAGMA page_size=4096; PRAGMA secure_delete=OFF;"
-              SHRINK_ROWS, "DELETE FROM t; VACUUM", 1);
+  shrink_case("vacuum", "PRAGMA page_size=4096; PRAGMA secure_delete=OFF;",
+              "DELETE FROM t; VACUUM", 1);
 }
 
 /* auto_vacuum_shrinks: with auto_vacuum=FULL a DELETE shrinks the file in
 ** the same transaction. */
 static void auto_vacuum_shrinks(void){
   shrink_case("autovac", "PRAGMA page_size=4096; PRAGMA auto_vacuum=FULL;"
-              "PRAGMA secure_delete=OFF;" SHRINK_ROWS, "DELETE FROM t", 0);
+              "PRAGMA secure_delete=OFF;", "DELETE FROM t", 0);
 }
 
 /* incremental_vacuum_shrinks: auto_vacuum=INCREMENTAL, DELETE, then
 ** PRAGMA incremental_vacuum hands the free pages back. */
 static void incremental_vacuum_shrinks(void){
   shrink_case("incvac", "PRAGMA page_size=4096; "
-              "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA secure_delete=OFF;"
-              SHRINK_ROWS, "DELETE FROM t; PRAGMA incremental_vacuum", 0);
+              "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA secure_delete=OFF;",
+              "DELETE FROM t; PRAGMA incremental_vacuum", 0);
+}
+
+/* vacuum_journal_modes: the same with the journal in memory and with no
+** journal (TRUNCATE and PERSIST treat the database file as DELETE does). */
+static void vacuum_journal_modes(void){
+  const char *modes[] = { "memory", "off" };
+  for(size_t i = 0; i < sizeof modes / sizeof *modes; i++){
+    char tag[32], setup[1024];
+    snprintf(tag, sizeof tag, "vac-%s", modes[i]);
+    snprintf(setup, sizeof setup, "PRAGMA journal_mode=%s; PRAGMA "
+             "page_size=4096; PRAGMA secure_delete=OFF;", modes[i]);
+    shrink_case(tag, setup, "DELETE FROM t; VACUUM", 1);
+  }
+}
+
+/* vacuum_page_size_shrinks: a VACUUM that shrinks the file and changes
+** SQLite's page size (s3page keeps storing its own page size): the size
+** in the new header is converted, and the export is still the plain
+** file's bytes (rounded up to whole s3page pages with zeros when SQLite's
+** pages are smaller). Both ways: larger and smaller pages. */
+static void vacuum_page_size_shrinks(void){
+  shrink_case("vac-16k", "PRAGMA page_size=4096; PRAGMA secure_delete=OFF;",
+              "DELETE FROM t; PRAGMA page_size=16384; VACUUM",
+              1);
+  shrink_case("vac-1k", "PRAGMA page_size=4096; PRAGMA secure_delete=OFF;",
+              "DELETE FROM t; PRAGMA page_size=1024; VACUUM",
+              1);
 }
 
 /* shrink_then_write: after a shrinking commit the same connection goes
@@ -198,8 +240,10 @@ static void shrink_then_write(void){
   sqlite3 *db = tdb_open(name, NULL);
   CHECK(db != NULL);
   if(!db){ free(name); return; }
-  CHECK_EQ(tdb_exec(db, "PRAGMA page_size=4096; PRAGMA auto_vacuum=FULL;"
-                    SHRINK_ROWS), SQLITE_OK);
+  char *setup = shrink_setup("PRAGMA page_size=4096; "
+                             "PRAGMA auto_vacuum=FULL;");
+  CHECK_EQ(tdb_exec(db, setup), SQLITE_OK);
+  sqlite3_free(setup);
   int64_t v0 = tdb_version(db);
   CHECK_EQ(tdb_exec(db, "DELETE FROM t"), SQLITE_OK);
   CHECK_EQ(tdb_version(db), v0 + 1);     /* one version, not two */
@@ -227,6 +271,8 @@ int main(void){
   RUN(vacuum_shrinks);
   RUN(auto_vacuum_shrinks);
   RUN(incremental_vacuum_shrinks);
+  RUN(vacuum_journal_modes);
+  RUN(vacuum_page_size_shrinks);
   RUN(shrink_then_write);
   return CHECK_DONE();
 }
