@@ -3,7 +3,8 @@
 ** results: PRAGMA s3page_stats=reset reports the counters it zeroes;
 ** import --force over a database invalidates the page cache of every open
 ** connection (even when the two files share bytes 24..39 of the header),
-** so an open connection sees the new content and its next write keeps it;
+** so an open connection sees the new content and its next write keeps it,
+** also when a writer commits during the import (page 1 is stamped again);
 ** verify fails when the newest version cannot be opened; export writes no
 ** predictable temporary name that a planted symlink could redirect.
 */
@@ -266,6 +267,68 @@ static void reimport_invalidates_cache(void){
   }
 }
 
+/* What the racing progress callback of reimport_retry_restamps uses. */
+typedef struct tools_race {
+  sqlite3 *writer;           /* commits a version during the import */
+  sqlite3 *reader;           /* then reads it (caching it) */
+  int done;                  /* 1 once it did */
+} tools_race;
+
+/* tools_race_progress is the import's progress callback: the first time,
+** another connection commits a version and a reader caches it, so the
+** import's record loses the race and is redone on top of that version. */
+static void tools_race_progress(void *arg, uint64_t done, uint64_t total){
+  tools_race *r = arg;
+  (void)done; (void)total;
+  if(r->done) return;
+  r->done = 1;
+  CHECK_EQ(tdb_exec(r->writer, "INSERT INTO t VALUES('race', NULL)"),
+           SQLITE_OK);
+  CHECK(tdb_text_is(r->reader, "SELECT group_concat(x) FROM t",
+                    "aaaa,race"));
+}
+
+/* reimport_retry_restamps: when another writer commits while import
+** --force runs, the import is redone on top of that version, and page 1
+** is stamped against it (not against the version the import started
+** from), so a connection that cached the racing version drops it too. */
+static void reimport_retry_restamps(void){
+  char *fa = tools_path("race-a.db"), *fb = tools_path("race-b.db");
+  char *name = tdb_name("reimprace");
+  CHECK_EQ(tools_plain(fa, "PRAGMA page_size=4096; CREATE TABLE t(x, y); "
+                       "INSERT INTO t VALUES('aaaa', NULL)"), 0);
+  CHECK_EQ(tools_plain(fb, "PRAGMA page_size=4096; CREATE TABLE t(x, y); "
+                       "INSERT INTO t VALUES('bbbb', NULL)"), 0);
+  char *err = NULL;
+  s3page_import_result ir;
+  CHECK_EQ(s3page_import(fa, name, 0, NULL, NULL, &ir, &err), SQLITE_OK);
+  sqlite3_free(err);
+  err = NULL;
+  tools_race r;
+  memset(&r, 0, sizeof r);
+  r.writer = tdb_open(name, NULL);
+  r.reader = tdb_open(name, NULL);
+  CHECK(r.writer != NULL && r.reader != NULL);
+  if(r.writer && r.reader){
+    CHECK(tdb_text_is(r.reader, "SELECT x FROM t", "aaaa"));
+    CHECK_EQ(s3page_import(fb, name, S3PAGE_IMPORT_FORCE, tools_race_progress,
+                           &r, &ir, &err), SQLITE_OK);
+    if(err) printf("# import --force: %s\n", err);
+    sqlite3_free(err);
+    CHECK_EQ(r.done, 1);
+    CHECK_EQ(ir.version, 3);
+    CHECK(tdb_text_is(r.reader, "SELECT group_concat(x) FROM t", "bbbb"));
+    CHECK(tdb_text_is(r.writer, "SELECT group_concat(x) FROM t", "bbbb"));
+  }
+  sqlite3_close(r.writer);
+  sqlite3_close(r.reader);
+  unlink(fa);
+  unlink(fb);
+  free(fa);
+  free(fb);
+  free(name);
+}
+
 int main(void){
   if(tdb_init() != 0){
     printf("not ok - init\n");
@@ -275,5 +338,6 @@ int main(void){
   RUN(verify_unopenable_fails);
   RUN(export_tmp_symlink);
   RUN(reimport_invalidates_cache);
+  RUN(reimport_retry_restamps);
   return CHECK_DONE();
 }
