@@ -205,16 +205,21 @@ static void incremental_vacuum_shrinks(void){
               "DELETE FROM t; PRAGMA incremental_vacuum", 0);
 }
 
-/* vacuum_journal_modes: the same with the journal in memory and with no
-** journal (TRUNCATE and PERSIST treat the database file as DELETE does). */
+/* vacuum_journal_modes: the same with the journal in memory, with no
+** journal (TRUNCATE and PERSIST treat the database file as DELETE does),
+** and in locking_mode=EXCLUSIVE, where the lock is never lowered between
+** transactions (so nothing but the commit may drop a buffer). */
 static void vacuum_journal_modes(void){
-  const char *modes[] = { "memory", "off" };
-  for(size_t i = 0; i < sizeof modes / sizeof *modes; i++){
-    char tag[32], setup[1024];
-    snprintf(tag, sizeof tag, "vac-%s", modes[i]);
-    snprintf(setup, sizeof setup, "PRAGMA journal_mode=%s; PRAGMA "
-             "page_size=4096; PRAGMA secure_delete=OFF;", modes[i]);
-    shrink_case(tag, setup, "DELETE FROM t; VACUUM", 1);
+  static const char *const tags[] = { "vac-memory", "vac-off", "vac-excl" };
+  static const char *const pres[] = {
+    "PRAGMA journal_mode=memory;", "PRAGMA journal_mode=off;",
+    "PRAGMA locking_mode=exclusive;",
+  };
+  for(size_t i = 0; i < sizeof tags / sizeof *tags; i++){
+    char setup[256];
+    snprintf(setup, sizeof setup, "%s PRAGMA page_size=4096; "
+             "PRAGMA secure_delete=OFF;", pres[i]);
+    shrink_case(tags[i], setup, "DELETE FROM t; VACUUM", 1);
   }
 }
 
