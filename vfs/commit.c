@@ -322,29 +322,28 @@ int s3p_db_commit(s3p_db *db){
   s3p_txbuf *tx = db->tx;
   if(!s3p_txbuf_active(tx)) return SQLITE_OK;
   s3p_view *v = &db->view;
-  unsigned char *scratch = malloc(s3p_txbuf_page_size(tx));
-  int src = SQLITE_OK;
-  if(scratch){
-    /* A transaction that shrinks the database (VACUUM, auto_vacuum,
-    ** incremental_vacuum) has SQLite truncate the file only after the
-    ** commit, past this sync point. Its new size is already in page 1:
-    ** commit that size, so that the pages beyond it are gone from this
-    ** version, and the truncation that follows is a no-op (vfs.c). */
-    uint64_t hdr = commit_header_bytes(tx, scratch);
-    if(hdr && hdr < (uint64_t)s3p_txbuf_pages(tx) * s3p_txbuf_page_size(tx)){
-      src = commit_shrink(db, hdr, scratch);
-    }
-  }
   uint32_t psz = s3p_txbuf_page_size(tx);
   uint32_t npages = s3p_txbuf_pages(tx);
   uint32_t mark = s3p_txbuf_trunc_mark(tx);
   assert(v->version == 0 || psz == v->page_size);
+  unsigned char *scratch = malloc(psz);
   s3p_upload b;
   s3p_change *ch = NULL;
   size_t n = 0;
   int rc = s3p_upload_init(&b, db, COMMIT_BATCH_OPS, COMMIT_BATCH_BYTES);
   if(!scratch || rc){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
-  if(src){ rc = src; goto out; }
+  /* A transaction that shrinks the database (VACUUM, auto_vacuum,
+  ** incremental_vacuum) has SQLite truncate the file only after the commit,
+  ** past this sync point. Its new size is already in page 1: commit that
+  ** size, so that the pages beyond it are gone from this version, and the
+  ** truncation that follows is a no-op (vfs.c). */
+  uint64_t hdr = commit_header_bytes(tx, scratch);
+  if(hdr && hdr < (uint64_t)npages * psz){
+    rc = commit_shrink(db, hdr, scratch);
+    if(rc) goto out;
+    npages = s3p_txbuf_pages(tx);
+    mark = s3p_txbuf_trunc_mark(tx);
+  }
   if(db->opt.readonly){
     rc = s3p_db_error(db, SQLITE_READONLY, "%s is open read-only", db->name);
     goto out;
