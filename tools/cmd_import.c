@@ -18,7 +18,9 @@ int cmd_import(int argc, char **argv){
       printf("usage: s3page import FILE NAME [--force] [--quiet]\n"
              "Copies the SQLite database FILE into database NAME as one new\n"
              "version. NAME must be empty unless --force is given; then FILE\n"
-             "replaces the content as the next version (history is kept).\n");
+             "replaces the content as the next version (history is kept;\n"
+             "page 1's change counter and schema cookie are raised so that\n"
+             "open connections see the new content).\n");
       return 0;
     }
     if(!strcmp(argv[i], "--force")) flags |= S3PAGE_IMPORT_FORCE;
@@ -71,7 +73,8 @@ int cmd_export(int argc, char **argv){
     if(!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")){
       printf("usage: s3page export NAME FILE [--version N | --asof TIME]\n"
              "Writes a version of database NAME (default: the newest) as the\n"
-             "plain SQLite file FILE (via FILE.tmp, renamed when complete).\n"
+             "plain SQLite file FILE (via a fresh FILE.tmp-XXXX file, renamed\n"
+             "when complete).\n"
              "TIME is ISO-8601 UTC (2026-11-22T10:00:00Z) or Unix seconds.\n");
       return 0;
     }

@@ -64,16 +64,17 @@ int cmd_verify(int argc, char **argv){
   int rc = s3page_verify(name, &at, all, verify_problem, tool_bar_update, &bar,
                          &r, &err);
   tool_bar_done(&bar);
-  if(rc != SQLITE_OK && rc != SQLITE_CORRUPT){
+  /* Every failure, also one that stopped the check, reached verify_problem
+  ** and is counted; the message is printed here only if it did not. */
+  if(rc != SQLITE_OK && r.problems == 0){
     tool_error("%s", err ? err : sqlite3_errstr(rc));
-    sqlite3_free(err);
-    return 1;
+    r.problems = 1;
   }
   sqlite3_free(err);
   if(json){
     printf("{\"ok\":%s,\"oldest\":%llu,\"newest\":%llu,\"versions\":%llu,"
            "\"records\":%llu,\"nodes\":%llu,\"pages\":%llu,\"bytes\":%llu,"
-           "\"problems\":%llu}\n", r.problems ? "false" : "true",
+           "\"problems\":%llu}\n", rc == SQLITE_OK ? "true" : "false",
            (unsigned long long)r.oldest, (unsigned long long)r.newest,
            (unsigned long long)r.versions, (unsigned long long)r.records,
            (unsigned long long)r.nodes, (unsigned long long)r.pages,
@@ -85,10 +86,14 @@ int cmd_verify(int argc, char **argv){
            (unsigned long long)r.oldest, (unsigned long long)r.newest,
            (unsigned long long)r.records, (unsigned long long)r.nodes,
            (unsigned long long)r.pages, (unsigned long long)r.bytes);
-    if(r.problems) printf("%llu PROBLEMS\n", (unsigned long long)r.problems);
-    else printf("all is well\n");
+    if(rc != SQLITE_OK){
+      printf("%llu PROBLEM%s\n", (unsigned long long)r.problems,
+             r.problems == 1 ? "" : "S");
+    }else{
+      printf("all is well\n");
+    }
   }
-  return r.problems ? 1 : 0;
+  return rc == SQLITE_OK ? 0 : 1;
 }
 
 /* cmd_gc deletes old versions and the objects only they used. */

@@ -160,7 +160,14 @@ int main(int argc, char **argv){
   for(size_t i = 0; i < sizeof tool_commands / sizeof *tool_commands; i++){
     if(!strcmp(argv[1], tool_commands[i].name)){
       if(strcmp(argv[1], "shell")) tool_init();
-      return tool_commands[i].run(argc - 1, argv + 1);
+      int rc = tool_commands[i].run(argc - 1, argv + 1);
+      /* Output that could not be written (a full disk, a closed pipe) is
+      ** a failure, not a success with a truncated report. */
+      if((fflush(stdout) != 0 || ferror(stdout)) && rc == 0){
+        tool_error("writing the output failed: %s", strerror(errno));
+        rc = 1;
+      }
+      return rc;
     }
   }
   tool_error("unknown command '%s' (try 's3page help')", argv[1]);

@@ -266,6 +266,58 @@ static void commit_remember(s3p_db *db, const s3p_change *ch, size_t n,
   }
 }
 
+/* commit_header_bytes returns the database size in bytes that page 1 of
+** the buffered transaction states (SQLite's page size times its page
+** count, offset 28; the page size may differ from the buffer's after a
+** VACUUM changed it, s3page keeps its own), or 0 when page 1 is not
+** buffered, is not a SQLite header, or its size is not valid (SQLite's
+** rule: valid when non-zero and the change counter at offset 24 equals
+** version-valid-for at 92). SQLite rewrites page 1 in every transaction it
+** commits, so the buffered copy is the new header. */
+static uint64_t commit_header_bytes(s3p_txbuf *tx, unsigned char *scratch){
+  uint32_t psz = s3p_txbuf_page_size(tx);
+  if(psz < 100 || s3p_txbuf_get(tx, 1, scratch) != 1) return 0;
+  if(memcmp(scratch, "SQLite format 3", 16)) return 0;
+  if(memcmp(scratch + 24, scratch + 92, 4)) return 0;
+  uint32_t hps = (uint32_t)scratch[16] << 8 | scratch[17];
+  if(hps == 1) hps = 65536;
+  if(!s3p_page_size_ok(hps)) return 0;
+  uint64_t n = (uint32_t)scratch[28] << 24 | (uint32_t)scratch[29] << 16 |
+               (uint32_t)scratch[30] << 8 | scratch[31];
+  return n * hps;
+}
+
+/* commit_shrink cuts the buffered file to size bytes: whole pages beyond
+** it go, and the rest of a partial last page is zeroed (as xTruncate would
+** do, vfs.c), so no stale byte beyond the end is stored. Returns SQLITE_OK
+** or an error. */
+static int commit_shrink(s3p_db *db, uint64_t size, unsigned char *scratch){
+  s3p_txbuf *tx = db->tx;
+  uint32_t psz = s3p_txbuf_page_size(tx);
+  uint32_t pages = (uint32_t)((size + psz - 1) / psz);
+  uint32_t tail = (uint32_t)(size % psz);
+  s3p_txbuf_truncate(tx, pages);
+  if(tail == 0) return SQLITE_OK;
+  int got = s3p_txbuf_get(tx, pages, scratch);
+  if(got < 0){
+    return s3p_db_error(db, SQLITE_IOERR_READ, "reading the transaction's "
+                        "spill file failed");
+  }
+  if(got == 0){
+    if(pages > s3p_txbuf_trunc_mark(tx) || pages > db->view.page_count){
+      return SQLITE_OK;                 /* an all-zero page already */
+    }
+    int rc = s3p_db_read_page(db, pages, scratch);
+    if(rc) return rc;
+  }
+  memset(scratch + tail, 0, psz - tail);
+  if(s3p_txbuf_put(tx, pages, scratch)){
+    return s3p_db_error(db, SQLITE_IOERR_WRITE, "buffering the last page of "
+                        "a shrinking transaction failed");
+  }
+  return SQLITE_OK;
+}
+
 int s3p_db_commit(s3p_db *db){
   s3p_txbuf *tx = db->tx;
   if(!s3p_txbuf_active(tx)) return SQLITE_OK;
@@ -280,6 +332,18 @@ int s3p_db_commit(s3p_db *db){
   size_t n = 0;
   int rc = s3p_upload_init(&b, db, COMMIT_BATCH_OPS, COMMIT_BATCH_BYTES);
   if(!scratch || rc){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
+  /* A transaction that shrinks the database (VACUUM, auto_vacuum,
+  ** incremental_vacuum) has SQLite truncate the file only after the commit,
+  ** past this sync point. Its new size is already in page 1: commit that
+  ** size, so that the pages beyond it are gone from this version, and the
+  ** truncation that follows is a no-op (vfs.c). */
+  uint64_t hdr = commit_header_bytes(tx, scratch);
+  if(hdr && hdr < (uint64_t)npages * psz){
+    rc = commit_shrink(db, hdr, scratch);
+    if(rc) goto out;
+    npages = s3p_txbuf_pages(tx);
+    mark = s3p_txbuf_trunc_mark(tx);
+  }
   if(db->opt.readonly){
     rc = s3p_db_error(db, SQLITE_READONLY, "%s is open read-only", db->name);
     goto out;

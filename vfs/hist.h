@@ -3,8 +3,8 @@
 ** export, log, checkpoint, verify and gc, plus the TAIL hint that bounds
 ** the history from below after gc (see docs/history.md).
 **
-**   hist_common.c     opening, a hash set, batched uploads, batched tree
-**                     walks, creating a commit record
+**   hist_common.c     opening, a hash set, batched tree walks, the page 1
+**                     stamp of versions made outside SQLite
 **   hist_tail.c       TAIL: reading, writing, finding the oldest version
 **   hist_import.c     s3page_import          hist_export.c  s3page_export
 **   hist_log.c        s3page_log             hist_verify.c  s3page_verify
@@ -41,6 +41,22 @@ int s3p_hist_finish(s3p_db *db, int rc, char **errmsg);
 /* s3p_hist_set_error sets *errmsg (if not NULL) to a formatted message.
 ** Returns code. */
 int s3p_hist_set_error(char **errmsg, int code, const char *fmt, ...);
+
+/* s3p_hist_stamp_page1 prepares page1, page 1 of a new version of
+** page_count pages that a history tool makes outside SQLite (with other
+** content than the view's version, its parent), so that every connection
+** drops its page and schema caches on seeing it: SQLite keeps its page
+** cache while bytes 24..39 of page 1 are unchanged, and its parsed schema
+** while the schema cookie (offset 40) is, and two different files often
+** share both. The change counter (offset 24, and version-valid-for at 92)
+** and the schema cookie become one more than the larger of the parent's
+** and page1's own, so they differ from every earlier version's (SQLite
+** only ever increments them); the in-header size (offset 28) becomes
+** page_count. Over an empty database (view version 0) nothing is changed:
+** no connection can hold a cache of a database that did not exist.
+** Returns SQLITE_OK or an error reading the parent's page 1. */
+int s3p_hist_stamp_page1(s3p_db *db, unsigned char *page1,
+                         uint32_t page_count);
 
 /* A set of content hashes with a 32-bit value each (open addressing). */
 typedef struct s3p_hset {

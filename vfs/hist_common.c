@@ -1,7 +1,7 @@
 /*
 ** hist_common.c: what the history operations share: opening a database,
-** a set of hashes, batched uploads, batched tree walks, and creating a
-** commit record outside the SQLite commit path.
+** a set of hashes, batched tree walks, and the page 1 stamp that makes a
+** version created outside the SQLite commit path invalidate caches.
 */
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +60,49 @@ int s3p_hist_finish(s3p_db *db, int rc, char **errmsg){
   }
   s3p_db_close(db);
   return rc;
+}
+
+/* hist_get32 reads the big-endian 32-bit number at p. */
+static uint32_t hist_get32(const unsigned char *p){
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+/* hist_put32 writes x big-endian at p. */
+static void hist_put32(unsigned char *p, uint32_t x){
+  p[0] = (unsigned char)(x >> 24);
+  p[1] = (unsigned char)(x >> 16);
+  p[2] = (unsigned char)(x >> 8);
+  p[3] = (unsigned char)x;
+}
+
+/* hist_next returns one more than the larger of a and b, skipping 0 on
+** wrap-around (0 makes the in-header size invalid). */
+static uint32_t hist_next(uint32_t a, uint32_t b){
+  uint32_t n = (a > b ? a : b) + 1;
+  return n ? n : 1;
+}
+
+int s3p_hist_stamp_page1(s3p_db *db, unsigned char *page1,
+                         uint32_t page_count){
+  s3p_view *v = &db->view;
+  if(v->version == 0) return SQLITE_OK;
+  uint32_t counter = 0, cookie = 0;
+  if(v->page_count >= 1 && v->page_size >= 100){
+    unsigned char *prev = malloc(v->page_size);
+    if(!prev) return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+    int rc = s3p_db_read_page(db, 1, prev);
+    if(rc){ free(prev); return rc; }
+    counter = hist_get32(prev + 24);
+    cookie = hist_get32(prev + 40);
+    free(prev);
+  }
+  counter = hist_next(counter, hist_get32(page1 + 24));
+  hist_put32(page1 + 24, counter);
+  hist_put32(page1 + 92, counter);
+  hist_put32(page1 + 28, page_count);
+  hist_put32(page1 + 40, hist_next(cookie, hist_get32(page1 + 40)));
+  return SQLITE_OK;
 }
 
 /* hset_slot returns the slot of h in s: where it is, or the empty slot

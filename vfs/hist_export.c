@@ -6,13 +6,17 @@
 ** lowest truncation mark replaced by the replayed records' overlay. Pages
 ** are then fetched S3P_HIST_BATCH at a time in one parallel batch (each
 ** distinct content once), verified against their names, and written in
-** order to FILE.tmp, which is synced and renamed to FILE at the end.
+** order to a temporary file beside FILE, which is synced and renamed to
+** FILE at the end. The temporary name is fresh and random and is created
+** exclusively (O_EXCL | O_NOFOLLOW), so nothing planted under a predictable
+** name (a symlink to another file) can be written through.
 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include <sqlite3.h>
 #include "hist.h"
@@ -116,6 +120,50 @@ static int export_write(int fd, const unsigned char *p, size_t n){
   return 0;
 }
 
+/* Attempts at a fresh temporary name before giving up. */
+#define EXPORT_TMP_TRIES 16
+
+/* export_tmp_open creates a new temporary file beside file, named
+** FILE.tmp-<16 random hex digits>, exclusively and never through a
+** symlink. Returns the descriptor and sets *tmp (sqlite3_malloc'd), or
+** returns -1 with errno set (and *tmp NULL or the last name tried). */
+static int export_tmp_open(const char *file, char **tmp){
+  *tmp = NULL;
+  for(int i = 0; i < EXPORT_TMP_TRIES; i++){
+    uint64_t r = 0;
+    if(getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r){
+      /* No entropy: the address and time still vary; O_EXCL is what keeps
+      ** the open safe, the name only makes collisions rare. */
+      r = s3p_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)tmp ^
+          (uint64_t)i;
+    }
+    sqlite3_free(*tmp);
+    *tmp = sqlite3_mprintf("%s.tmp-%016llx", file, (unsigned long long)r);
+    if(!*tmp){ errno = ENOMEM; return -1; }
+    int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0644);
+    if(fd >= 0 || errno != EEXIST) return fd;
+  }
+  return -1;
+}
+
+/* export_sync_dir fsyncs the directory holding file, so that the rename
+** survives a crash. Returns 0 or -1 with errno. */
+static int export_sync_dir(const char *file){
+  const char *slash = strrchr(file, '/');
+  char *dir = slash ? sqlite3_mprintf("%.*s", (int)(slash - file + 1), file)
+                    : sqlite3_mprintf(".");
+  if(!dir){ errno = ENOMEM; return -1; }
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  sqlite3_free(dir);
+  if(fd < 0) return -1;
+  int rc = fsync(fd);
+  int e = errno;
+  close(fd);
+  errno = e;
+  return rc;
+}
+
 int s3page_export(const char *name, const s3page_at *at, const char *file,
                   s3page_progress_fn progress, void *arg,
                   s3page_export_result *res, char **errmsg){
@@ -133,18 +181,21 @@ int s3page_export(const char *name, const s3page_at *at, const char *file,
   s3p_hash *map = NULL;
   rc = export_build_map(db, &map);
   if(rc) return s3p_hist_finish(db, rc, errmsg);
-  char *tmp = sqlite3_mprintf("%s.tmp", file);
+  char *tmp = NULL;
   uint32_t psz = v->page_size;
   unsigned char *buf = malloc((size_t)psz * S3P_HIST_BATCH);
   int fd = -1;
-  if(!tmp || !buf){
+  if(!buf){
     rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
     goto out;
   }
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  fd = export_tmp_open(file, &tmp);
   if(fd < 0){
-    rc = s3p_db_error(db, SQLITE_CANTOPEN, "cannot create %s: %s", tmp,
+    rc = s3p_db_error(db, SQLITE_CANTOPEN, "cannot create a temporary file "
+                      "beside %s (%s): %s", file, tmp ? tmp : "-",
                       strerror(errno));
+    sqlite3_free(tmp);
+    tmp = NULL;
     goto out;
   }
   for(uint64_t first = 1; first <= v->page_count; first += S3P_HIST_BATCH){
@@ -173,6 +224,10 @@ int s3page_export(const char *name, const s3page_at *at, const char *file,
                       strerror(errno));
   }
   if(rc) unlink(tmp);
+  if(rc == SQLITE_OK && export_sync_dir(file)){
+    rc = s3p_db_error(db, SQLITE_IOERR_FSYNC, "syncing the directory of %s: "
+                      "%s", file, strerror(errno));
+  }
   if(rc == SQLITE_OK && res){
     res->version = v->version;
     res->page_size = psz;

@@ -9,6 +9,12 @@
 ** create-if-absent: a full image (flag S3P_RECORD_FULL) that carries its own
 ** checkpoint and no change list, so it is 104 bytes however big the file,
 ** and opening it reads one tree path per page touched.
+**
+** Imported over an existing database (--force), page 1 is stamped first
+** (s3p_hist_stamp_page1: new change counter and schema cookie) so that
+** connections open on the database drop their caches of the old content;
+** the stamped page 1 and its tree path are redone on each attempt, since
+** they depend on the version the import goes on top of.
 */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +45,8 @@ typedef struct import_state {
   s3p_hset seen;             /* contents uploaded by this import */
   s3p_change *chunk;         /* changes of the current chunk */
   size_t nchunk;             /* entries in chunk */
-  s3p_treeref tree;          /* the tree so far */
+  s3p_treeref tree;          /* the tree so far (page 1 as in the file) */
+  unsigned char *page1;      /* page 1 as imported (WAL bytes cleared) */
   s3page_import_result res;  /* what was done */
   char *errmsg;              /* file-level error (sqlite3_malloc'd) */
 } import_state;
@@ -182,7 +189,8 @@ static int import_pages(import_state *st, s3page_progress_fn progress,
   unsigned char *buf = malloc((size_t)psz * S3P_HIST_BATCH);
   st->chunk = malloc(sizeof *st->chunk * (IMPORT_CHUNK < st->page_count ?
                                           IMPORT_CHUNK : st->page_count + 1));
-  if(!buf || !st->chunk){
+  st->page1 = malloc(psz);
+  if(!buf || !st->chunk || !st->page1){
     free(buf);
     return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
   }
@@ -201,6 +209,7 @@ static int import_pages(import_state *st, s3page_progress_fn progress,
       buf[18] = buf[19] = 1;
       st->res.wal_mode_cleared = 1;
     }
+    if(first == 1) memcpy(st->page1, buf, psz);
     for(uint32_t i = 0; i < n && rc == SQLITE_OK; i++){
       const unsigned char *page = buf + (size_t)i * psz;
       s3p_hash h;
@@ -238,16 +247,59 @@ static int import_pages(import_state *st, s3page_progress_fn progress,
   return rc;
 }
 
+/* import_stamp makes the tree of the import on top of the view's version
+** (not empty): page 1 stamped (s3p_hist_stamp_page1) in place of the
+** file's, its object and new tree nodes uploaded. Returns SQLITE_OK or an
+** error. */
+static int import_stamp(import_state *st, s3p_treeref *out){
+  s3p_db *db = st->db;
+  uint32_t psz = st->page_size;
+  unsigned char *p1 = malloc(psz);
+  if(!p1) return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  memcpy(p1, st->page1, psz);
+  int rc = s3p_hist_stamp_page1(db, p1, st->page_count);
+  s3p_change c;
+  c.pgno = 1;
+  if(rc == SQLITE_OK){
+    s3p_hash_page(&c.hash, p1, psz);
+    unsigned char *enc = NULL;
+    size_t elen = 0;
+    if(s3p_page_encode(&enc, &elen, p1, psz)){
+      rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+    }else{
+      char key[S3P_KEY_MAX];
+      s3p_hash_key(key, "pages", &c.hash);
+      st->res.pages_put++;
+      rc = s3p_upload_put(&st->put, key, enc, elen);
+    }
+  }
+  free(p1);
+  if(rc == SQLITE_OK) rc = s3p_upload_flush(&st->put);  /* page, then nodes */
+  if(rc) return rc;
+  s3p_tree_io io = { st, import_node_load, import_node_store };
+  int trc = s3p_tree_update(out, &st->tree, 0xFFFFFFFFu, &c, 1, &io);
+  if(trc != S3P_OK){
+    if(st->put.rc) return st->put.rc;
+    if(db->errcode && trc != S3P_ENOMEM && trc != S3P_EINVAL) return db->errcode;
+    return s3p_db_error(db, trc == S3P_ENOMEM ? SQLITE_NOMEM : SQLITE_INTERNAL,
+                        "%s: building the checkpoint of the import: %s",
+                        db->store->desc, s3p_errstr(trc));
+  }
+  return s3p_upload_flush(&st->put);
+}
+
 /* import_commit creates the full-image record on top of the newest
-** version: version 1 of a new database, or with force the next version.
-** Returns SQLITE_OK or an error. */
+** version: version 1 of a new database, or with force the next version
+** (with page 1 stamped against it). Returns SQLITE_OK or an error. */
 static int import_commit(import_state *st, int force){
   s3p_db *db = st->db;
   int rc = SQLITE_OK;
   for(int attempt = 0; attempt < IMPORT_ATTEMPTS; attempt++){
     uint64_t latest = db->view.version;
     if(attempt > 0){
+      /* Load the version that won, to stamp page 1 against it. */
       rc = s3p_version_latest(db, latest, &latest);
+      if(rc == SQLITE_OK) rc = s3p_db_load(db, latest);
       if(rc) return rc;
     }
     if(latest > 0 && !force){
@@ -258,7 +310,10 @@ static int import_commit(import_state *st, int force){
                           (unsigned long long)latest + 1);
     }
     uint64_t parent_ms = 0;
+    s3p_treeref tree = st->tree;
     if(latest > 0){
+      rc = import_stamp(st, &tree);
+      if(rc) return rc;
       s3p_record prec;
       rc = s3p_db_get_record(db, latest, &prec);
       if(rc == SQLITE_NOTFOUND){
@@ -280,8 +335,8 @@ static int import_commit(import_state *st, int force){
     rec.page_count = st->page_count;
     rec.trunc_mark = 0;
     rec.ckpt_version = rec.version;
-    rec.ckpt_level = st->tree.level;
-    rec.ckpt_root = st->tree.root;
+    rec.ckpt_level = tree.level;
+    rec.ckpt_root = tree.root;
     rc = s3p_db_create_record(db, &rec);
     if(rc == SQLITE_OK){
       st->res.version = rec.version;
@@ -290,7 +345,8 @@ static int import_commit(import_state *st, int force){
       return SQLITE_OK;
     }
     if(rc != SQLITE_BUSY_SNAPSHOT) return rc;
-    /* Another writer made that version first: try on top of it. */
+    /* Another writer made that version first: try on top of it (the
+    ** next attempt looks from there for the newest). */
     db->view.version = rec.version;
   }
   return s3p_db_error(db, SQLITE_BUSY, "%s: other writers kept committing; "
@@ -337,6 +393,7 @@ int s3page_import(const char *file, const char *name, unsigned flags,
   s3p_upload_free(&st.put);
   s3p_hset_free(&st.seen);
   free(st.chunk);
+  free(st.page1);
   close(st.fd);
   return s3p_hist_finish(st.db, rc, errmsg);
 }

@@ -307,14 +307,24 @@ int s3page_verify(const char *name, const s3page_at *at, int all,
   vs.problem = problem;
   vs.arg = arg;
   /* Open the newest version without loading a pinned one: verify reads
-  ** the records itself, so a damaged version is reported, not refused. */
-  int rc = s3p_hist_open(&vs.db, name, 0, 0, NULL, errmsg);
-  if(rc) return rc;
+  ** the records itself, so a damaged version is reported, not refused. A
+  ** newest version that cannot be opened (a record gone or damaged) is a
+  ** problem too: the database is unusable, and nothing else is checked. */
+  char *omsg = NULL;
+  int rc = s3p_hist_open(&vs.db, name, 0, 0, NULL, &omsg);
+  if(rc){
+    verify_problem(&vs, "%s", omsg ? omsg : sqlite3_errstr(rc));
+    if(res) *res = vs.res;
+    if(errmsg) *errmsg = omsg; else sqlite3_free(omsg);
+    return rc;
+  }
   s3p_db *db = vs.db;
   uint64_t latest = db->view.version, oldest = 0, target = latest;
   if(latest == 0){
     rc = s3p_db_error(db, SQLITE_CANTOPEN, "%s: no database here (no commit "
                       "records)", db->store->desc);
+    verify_problem(&vs, "%s", s3p_db_errmsg(db));
+    if(res) *res = vs.res;
     return s3p_hist_finish(db, rc, errmsg);
   }
   rc = s3p_version_oldest(db, latest, &oldest);
@@ -359,6 +369,11 @@ int s3page_verify(const char *name, const s3page_at *at, int all,
   if(rc == SQLITE_OK && lo <= hi) rc = verify_range(&vs, lo, hi);
   if(rc == SQLITE_OK) rc = verify_pages(&vs, progress, arg);
   vs.res.versions = all ? latest - oldest + 1 : 1;
+  if(rc != SQLITE_OK){
+    /* An error that stopped the check is a problem like any other. */
+    const char *m = s3p_db_errmsg(db);
+    verify_problem(&vs, "%s", m ? m : sqlite3_errstr(rc));
+  }
   if(res) *res = vs.res;
   if(rc == SQLITE_OK && vs.res.problems){
     rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: %llu problem%s found",

@@ -21,7 +21,7 @@
 ** Pragmas on an s3page database:
 **   PRAGMA s3page_version;       the version this connection sees
 **   PRAGMA s3page_stats;         store requests and bytes of this connection
-**   PRAGMA s3page_stats=reset;   zero the counters
+**   PRAGMA s3page_stats=reset;   report the counters, then zero them
 **   PRAGMA s3page_error;         the last error message, with object names
 **
 ** The library is built against the system libsqlite3 and calls it
@@ -105,7 +105,11 @@ int s3page_time_parse(const char *text, int64_t *ms);
 /* Flags of s3page_import. */
 #define S3PAGE_IMPORT_FORCE 0x01   /* replace the content of a database that
                                    ** already has versions (the file becomes
-                                   ** the next version; history is kept) */
+                                   ** the next version; history is kept; page
+                                   ** 1's change counter, version-valid-for,
+                                   ** in-header size and schema cookie are
+                                   ** stamped so that open connections drop
+                                   ** their caches: docs/history.md) */
 
 /* What s3page_import did. */
 typedef struct s3page_import_result {
@@ -212,10 +216,12 @@ typedef struct s3page_verify_result {
 ** needed decodes and is consistent with its parent (versions, times, page
 ** size, truncation, checkpoint pointers), and every checkpoint node and
 ** page object referenced exists and hashes to its name. Each problem is
-** passed to problem (may be NULL) as one line. res may be NULL. Returns
-** SQLITE_OK when all is well, SQLITE_CORRUPT when problems were found,
-** SQLITE_CANTOPEN when there is no database or version, or an error that
-** stopped the check. */
+** passed to problem (may be NULL) as one line and counted in
+** res->problems, and so is any failure that stopped the check (the newest
+** version cannot be opened, no database or version, a store error). res
+** may be NULL. Returns SQLITE_OK only when all is well (no problem at
+** all); else SQLITE_CORRUPT when problems were found, SQLITE_CANTOPEN when
+** there is no database or version, or the error that stopped the check. */
 int s3page_verify(const char *name, const s3page_at *at, int all,
                   void (*problem)(void *arg, const char *msg),
                   s3page_progress_fn progress, void *arg,

@@ -255,10 +255,19 @@ static int main_write(sqlite3_file *f, const void *buf, int n,
 }
 
 /* main_truncate sets the file size (rounded up to whole pages; the tail of
-** a partial last page is zeroed). */
+** a partial last page is zeroed). Outside a transaction, truncating to the
+** number of pages the file already has does nothing: that is SQLite's
+** truncation after a commit that shrank the file, which the commit already
+** stored, tail zeroed (commit.c), and it must not open a new transaction
+** buffer. */
 static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
   s3p_file *p = (s3p_file *)f;
   s3p_db *db = p->db;
+  uint32_t cur_psz = main_page_size(p);
+  if(!s3p_txbuf_active(db->tx) && cur_psz && size >= 0 &&
+     (size + cur_psz - 1) / cur_psz == (sqlite3_int64)main_pages(p)){
+    return SQLITE_OK;
+  }
   if(db->opt.readonly) return SQLITE_READONLY;
   if(main_page_size(p) == 0){
     return size == 0 ? SQLITE_OK : SQLITE_IOERR_TRUNCATE;
@@ -407,12 +416,13 @@ static int main_pragma(s3p_file *p, char **a){
     return SQLITE_OK;
   }
   if(!strcasecmp(name, "s3page_stats")){
+    /* Report first: "=reset" returns the counters it is about to zero. */
+    s3page_stats s;
+    main_stats(p, &s);
     if(val && !strcasecmp(val, "reset")){
       memset(&db->store->stats, 0, sizeof db->store->stats);
       db->n_commit = db->n_conflict = 0;
     }
-    s3page_stats s;
-    main_stats(p, &s);
     a[0] = sqlite3_mprintf("version=%llu get=%llu put=%llu put_new=%llu "
       "head=%llu "
       "delete=%llu list=%llu retries=%llu errors=%llu bytes_in=%llu "
