@@ -7,7 +7,9 @@
 ** torn entry is only a miss (reads check the hash). A hit bumps the
 ** entry's mtime, which orders the least-recently-used trim. A handle trims
 ** after it has added an eighth of the budget, scanning the directory: the
-** cost of a scan is spread over many downloads.
+** cost of a scan is spread over many downloads. Subdirectories are opened
+** without following symbolic links and every entry is reached relative to
+** them, so links planted in a shared cache directory lead nowhere.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -57,19 +59,35 @@ void s3p_diskcache_close(s3p_diskcache *c){
   free(c);
 }
 
-/* cache_path writes "ab/<hex>" for h into out[40]. */
-static void cache_path(char *out, const s3p_hash *h){
-  char hex[S3P_HASH_HEXLEN + 1];
-  s3p_hash_hex(hex, h);
-  snprintf(out, 40, "%.2s/%s", hex, hex);
+/* cache_name splits the entry name of h into its subdirectory sub[3]
+** ("ab") and its file name name[S3P_HASH_HEXLEN + 1]. */
+static void cache_name(char *sub, char *name, const s3p_hash *h){
+  s3p_hash_hex(name, h);
+  sub[0] = name[0];
+  sub[1] = name[1];
+  sub[2] = 0;
+}
+
+/* cache_subdir opens subdirectory sub of the cache, never through a
+** symbolic link (so a link planted in a shared cache cannot send entries,
+** renames or unlinks elsewhere), creating it first if create is set.
+** Returns the descriptor or -1. */
+static int cache_subdir(s3p_diskcache *c, const char *sub, int create){
+  if(create && mkdirat(c->dir_fd, sub, 0700) != 0 && errno != EEXIST){
+    return -1;
+  }
+  return openat(c->dir_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                O_CLOEXEC);
 }
 
 int s3p_diskcache_get(s3p_diskcache *c, const s3p_hash *h, void *out,
                       size_t len){
-  char path[40];
-  cache_path(path, h);
-  int fd = openat(c->dir_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if(fd < 0) return 0;
+  char sub[3], name[S3P_HASH_HEXLEN + 1];
+  cache_name(sub, name, h);
+  int dfd = cache_subdir(c, sub, 0);
+  if(dfd < 0) return 0;
+  int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if(fd < 0){ close(dfd); return 0; }
   size_t got = 0;
   while(got < len){
     ssize_t r = read(fd, (char *)out + got, len - got);
@@ -83,27 +101,29 @@ int s3p_diskcache_get(s3p_diskcache *c, const s3p_hash *h, void *out,
   if(got == len && !more) s3p_hash_page(&seen, out, len);
   if(got != len || more || !s3p_hash_eq(&seen, h)){
     close(fd);
-    unlinkat(c->dir_fd, path, 0);       /* damaged: drop it */
+    unlinkat(dfd, name, 0);             /* damaged: drop it */
+    close(dfd);
     return 0;
   }
   futimens(fd, NULL);                   /* recently used */
   close(fd);
+  close(dfd);
   return 1;
 }
 
 void s3p_diskcache_put(s3p_diskcache *c, const s3p_hash *h, const void *data,
                        size_t len){
-  char path[40], tmp[64];
-  cache_path(path, h);
+  char sub[3], name[S3P_HASH_HEXLEN + 1], tmp[64];
+  cache_name(sub, name, h);
+  int dfd = cache_subdir(c, sub, 1);
+  if(dfd < 0) return;
   struct stat st;
-  if(fstatat(c->dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) return;
-  char sub[3] = { path[0], path[1], 0 };
-  if(mkdirat(c->dir_fd, sub, 0700) != 0 && errno != EEXIST) return;
-  snprintf(tmp, sizeof tmp, "%s/.t%ld.%llu", sub, (long)getpid(),
+  if(fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0){ close(dfd); return; }
+  snprintf(tmp, sizeof tmp, ".t%ld.%llu", (long)getpid(),
            (unsigned long long)++c->counter);
-  int fd = openat(c->dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+  int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
                   O_CLOEXEC, 0600);
-  if(fd < 0) return;
+  if(fd < 0){ close(dfd); return; }
   size_t done = 0;
   while(done < len){
     ssize_t w = write(fd, (const char *)data + done, len - done);
@@ -112,17 +132,18 @@ void s3p_diskcache_put(s3p_diskcache *c, const s3p_hash *h, const void *data,
     done += (size_t)w;
   }
   close(fd);
-  if(done != len || renameat(c->dir_fd, tmp, c->dir_fd, path) != 0){
-    unlinkat(c->dir_fd, tmp, 0);
-    return;
-  }
+  int ok = done == len && renameat(dfd, tmp, dfd, name) == 0;
+  if(!ok) unlinkat(dfd, tmp, 0);
+  close(dfd);
+  if(!ok) return;
   c->added += len;
   if(c->added > c->max_bytes / 8) s3p_diskcache_trim(c);
 }
 
 /* One cache entry seen by a trim. */
 typedef struct cache_entry {
-  char path[40];             /* "ab/<hex>" */
+  char name[S3P_HASH_HEXLEN + 1];  /* file name, in subdirectory sub */
+  unsigned char sub;         /* subdirectory number: "%02x" */
   int64_t mtime;             /* last use */
   uint64_t size;             /* bytes */
 } cache_entry;
@@ -142,8 +163,7 @@ uint64_t s3p_diskcache_trim(s3p_diskcache *c){
   for(int i = 0; i < 256; i++){
     char sub[3];
     snprintf(sub, sizeof sub, "%02x", i);
-    int fd = openat(c->dir_fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                    O_CLOEXEC);
+    int fd = cache_subdir(c, sub, 0);
     if(fd < 0) continue;
     DIR *d = fdopendir(fd);
     if(!d){ close(fd); continue; }
@@ -160,7 +180,8 @@ uint64_t s3p_diskcache_trim(s3p_diskcache *c){
         e = m;
         cap = ncap;
       }
-      snprintf(e[n].path, sizeof e[n].path, "%s/%s", sub, de->d_name);
+      memcpy(e[n].name, de->d_name, sizeof e[n].name);
+      e[n].sub = (unsigned char)i;
       e[n].mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
       e[n].size = (uint64_t)st.st_size;
       total += e[n].size;
@@ -173,7 +194,12 @@ uint64_t s3p_diskcache_trim(s3p_diskcache *c){
     qsort(e, n, sizeof *e, cache_entry_cmp);
     uint64_t goal = c->max_bytes - c->max_bytes / 10;
     for(size_t i = 0; i < n && total > goal; i++){
-      if(unlinkat(c->dir_fd, e[i].path, 0) == 0) total -= e[i].size;
+      char sub[3];
+      snprintf(sub, sizeof sub, "%02x", e[i].sub);
+      int dfd = cache_subdir(c, sub, 0);
+      if(dfd < 0) continue;
+      if(unlinkat(dfd, e[i].name, 0) == 0) total -= e[i].size;
+      close(dfd);
     }
   }
   free(e);

@@ -7,6 +7,9 @@
 **     the page is downloaded again, the data is right, the entry replaced.
 **   - trimmed: with a 1 MB budget, filling the cache with 4 MB of pages
 **     leaves it near the budget.
+**   - planted_links: every subdirectory of a shared cache directory is a
+**     symbolic link to another directory; reads and fills never create,
+**     rename or remove anything there, and the data is right.
 */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "../check.h"
 #include "../lib/testdb.h"
@@ -153,6 +157,32 @@ static void trimmed(void){
   free(name);
 }
 
+/* planted_links: see the top comment. */
+static void planted_links(void){
+  char *name = make_db("dclink", 1);
+  char dir[300], victim[300], params[340], link[320];
+  snprintf(dir, sizeof dir, "%s/links", cache_root);
+  snprintf(victim, sizeof victim, "%s/victim", cache_root);
+  CHECK_EQ(mkdir(dir, 0700), 0);
+  CHECK_EQ(mkdir(victim, 0700), 0);
+  for(int i = 0; i < 256; i++){
+    snprintf(link, sizeof link, "%s/%02x", dir, i);
+    CHECK_EQ(symlink(victim, link), 0);
+  }
+  snprintf(params, sizeof params, "cache_dir=%s&cache_max_mb=1", dir);
+  int64_t sum0 = 0, sum1 = 0, sum2 = 0;
+  CHECK(read_all(name, NULL, &sum0) > 0);
+  CHECK(read_all(name, params, &sum1) > 0);
+  CHECK(read_all(name, params, &sum2) > 0);
+  CHECK_EQ(sum1, sum0);
+  CHECK_EQ(sum2, sum0);
+  count_cache(victim);
+  printf("# files created through planted links: %llu\n",
+         (unsigned long long)walk_files);
+  CHECK_EQ(walk_files, 0);
+  free(name);
+}
+
 /* main runs the cases. Returns 0 if all passed. */
 int main(void){
   if(tdb_init() != 0 || !mkdtemp(cache_root)){
@@ -162,6 +192,7 @@ int main(void){
   RUN(warm_reopen);
   RUN(damaged_entry);
   RUN(trimmed);
+  RUN(planted_links);
   nftw(cache_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
   return CHECK_DONE();
 }
