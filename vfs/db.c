@@ -46,6 +46,13 @@ int s3p_db_store_error(s3p_db *db, int rc, int ioerr, const char *op,
                                                           : ioerr; break;
     default: code = ioerr; break;
   }
+  size_t dlen = strlen(db->store->desc);
+  if(msg && !strncmp(msg, db->store->desc, dlen) && msg[dlen] &&
+     strchr(":/", msg[dlen])){
+    /* The store's own message names the store and the object already:
+    ** said twice, the cause falls off the end of sqlite3_log's line. */
+    return s3p_db_error(db, code, "%s", msg);
+  }
   if(msg && *msg){
     return s3p_db_error(db, code, "%s: %s %s: %s", db->store->desc, op, key,
                         msg);

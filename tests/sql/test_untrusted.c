@@ -258,6 +258,10 @@ static void oversized_page_dir(void){
   CHECK(msg && strstr(msg, "object is 70000 bytes, more than the limit of "
                            "65560"));
   if(msg) printf("# %s\n", msg);
+  /* The store is named once, not once by the store and again above it. */
+  const char *first = msg ? strstr(msg, name) : NULL;
+  CHECK(first != NULL);
+  CHECK(first && strstr(first + strlen(name), name) == NULL);
   sqlite3_free(msg);
   free(out);
   free(dir);
