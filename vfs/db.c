@@ -3,6 +3,7 @@
 ** the read path (commit records, tree nodes, pages through the caches).
 */
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,10 +12,20 @@
 #include "hist.h"
 #include "../index/page.h"
 
+/* Added to the wall clock by s3p_now_ms: 0 except in tests that let hours
+** pass in a moment (s3p_test_clock_shift). Atomic: any thread may read the
+** clock while a test moves it. */
+static _Atomic int64_t db_clock_skew_ms;
+
 uint64_t s3p_now_ms(void){
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  return ms + (uint64_t)atomic_load(&db_clock_skew_ms);
+}
+
+int64_t s3p_test_clock_shift(int64_t ms){
+  return atomic_fetch_add(&db_clock_skew_ms, ms) + ms;
 }
 
 int s3p_db_error(s3p_db *db, int code, const char *fmt, ...){

@@ -147,8 +147,16 @@ int s3p_db_checkpoint_due(const s3p_db *db);
 /* s3p_db_errmsg returns the last error message or NULL. */
 const char *s3p_db_errmsg(const s3p_db *db);
 
-/* s3p_now_ms returns the wall-clock time in Unix milliseconds. */
+/* s3p_now_ms returns the wall-clock time in Unix milliseconds, plus the
+** shift tests set with s3p_test_clock_shift. Every age decision of the
+** library (gc's grace period, how old a fact about the store is) uses it. */
 uint64_t s3p_now_ms(void);
+
+/* s3p_test_clock_shift moves the library's clock (s3p_now_ms) by ms
+** (thread-safe) and returns the total shift. For tests only: it lets a
+** grace period pass in a moment. Objects' modification times in the store
+** stay real, so after a shift forward they look that much older. */
+int64_t s3p_test_clock_shift(int64_t ms);
 
 /* version.c */
 
