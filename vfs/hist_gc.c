@@ -188,7 +188,9 @@ static int gc_list_objects(void *arg, const char *key, uint64_t size,
     g->res.objects_kept++;
     return 0;
   }
-  if(g->cutoff_s != INT64_MAX && mtime >= g->cutoff_s){
+  /* A listing may give no usable time (S3 without a LastModified we can
+  ** parse: 0, or negative): an object of unknown age counts as young. */
+  if(g->cutoff_s != INT64_MAX && (mtime <= 0 || mtime >= g->cutoff_s)){
     g->res.objects_young++;
     return 0;
   }
