@@ -274,44 +274,100 @@ int s3p_db_load(s3p_db *db, uint64_t version){
   return rc;
 }
 
+/* db_replay moves the view from version v forward to latest (> v), given
+** record v+1 in *next: by replaying the records in between, or by loading
+** latest when that is shorter. Returns SQLITE_OK or an error (the view is
+** then reset to version 0). */
+static int db_replay(s3p_db *db, uint64_t v, const s3p_record *next,
+                     uint64_t latest){
+  if(latest - v > 2 * (uint64_t)db->opt.ckpt_interval + 2){
+    return s3p_db_load(db, latest);
+  }
+  int rc = db_apply(db, next);
+  if(rc == SQLITE_OK && latest > v + 1){
+    size_t n = (size_t)(latest - v - 1);
+    s3p_record *recs = calloc(n, sizeof *recs);
+    if(!recs) rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+    else rc = s3p_db_get_records(db, v + 2, latest, recs);
+    for(size_t i = 0; recs && i < n; i++){
+      if(rc == SQLITE_OK) rc = db_apply(db, &recs[i]);
+      s3p_record_free(&recs[i]);
+    }
+    free(recs);
+  }
+  /* A failed replay leaves the view part-way: start over next time. */
+  if(rc) s3p_view_free(&db->view);
+  return rc;
+}
+
 int s3p_db_refresh(s3p_db *db){
   if(db->opt.readonly && (db->opt.version || db->opt.has_asof)) return SQLITE_OK;
   uint64_t now = s3p_now_ms();
   if(db->opt.staleness_ms && now - db->checked_ms < db->opt.staleness_ms){
     return SQLITE_OK;
   }
+  /* Probe wal/<v+1>. A miss means v is the newest, unless gc removed that
+  ** record: it does so only after a newer version was the newest for a
+  ** whole grace period, so a view known to be the newest less than
+  ** S3P_TRUST_MS ago cannot be behind; an older one (an idle connection, a
+  ** long read transaction) reads TAIL in the same batch. */
   uint64_t v = db->view.version;
+  int need_tail = now - db->fresh_ms >= S3P_TRUST_MS;
+  char key[32];
+  s3p_record_key(key, v + 1);
+  s3p_op ops[2];
+  memset(ops, 0, sizeof ops);
+  ops[0].kind = S3P_OP_GET;
+  ops[0].key = key;
+  ops[1].kind = S3P_OP_GET;
+  ops[1].key = "TAIL";
+  uint64_t tail = 0;
   s3p_record rec;
-  int rc = s3p_db_get_record(db, v + 1, &rec);
-  if(rc == SQLITE_NOTFOUND){
-    db->checked_ms = now;
-    return SQLITE_OK;
+  memset(&rec, 0, sizeof rec);
+  int src = s3p_store_exec(db->store, ops, need_tail ? 2 : 1);
+  int rc = SQLITE_OK;
+  if(src){
+    rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", key, NULL);
+  }else if(ops[0].rc && ops[0].rc != S3P_ENOTFOUND){
+    rc = s3p_db_store_error(db, ops[0].rc, SQLITE_IOERR_READ, "GET", key,
+                            ops[0].errmsg);
+  }else if(need_tail){
+    rc = s3p_tail_from_op(db, &ops[1], &tail);
   }
-  if(rc) return rc;
-  uint64_t latest;
-  rc = s3p_version_latest(db, v + 1, &latest);
-  if(rc == SQLITE_OK){
-    if(latest - v > 2 * (uint64_t)db->opt.ckpt_interval + 2){
+  if(rc == SQLITE_OK && ops[0].rc == S3P_OK){
+    rc = db_decode_record(db, v + 1, key, ops[0].data, ops[0].len, &rec);
+  }
+  int found = ops[0].rc == S3P_OK;
+  s3p_op_reset(&ops[0]);
+  s3p_op_reset(&ops[1]);
+  uint64_t latest = v;
+  if(rc == SQLITE_OK && tail > v + 1){
+    /* gc is removing the records below TAIL, v+1 among them: move to the
+    ** newest version instead of replaying records that may be gone. */
+    int behind = 0;
+    rc = s3p_version_behind(db, v, tail, &latest, &behind);
+    if(rc == SQLITE_OK && behind){
+      sqlite3_log(SQLITE_NOTICE, "s3page: %s: version %llu was removed by gc "
+                  "(the oldest kept is %llu); moving to version %llu",
+                  db->store->desc, (unsigned long long)v,
+                  (unsigned long long)tail, (unsigned long long)latest);
+      s3p_record_free(&rec);
       rc = s3p_db_load(db, latest);
-    }else{
-      rc = db_apply(db, &rec);
-      if(rc == SQLITE_OK && latest > v + 1){
-        size_t n = (size_t)(latest - v - 1);
-        s3p_record *recs = calloc(n, sizeof *recs);
-        if(!recs) rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
-        else rc = s3p_db_get_records(db, v + 2, latest, recs);
-        for(size_t i = 0; recs && i < n; i++){
-          if(rc == SQLITE_OK) rc = db_apply(db, &recs[i]);
-          s3p_record_free(&recs[i]);
-        }
-        free(recs);
-      }
-      /* A failed replay leaves the view part-way: start over next time. */
-      if(rc) s3p_view_free(&db->view);
+      goto done;
     }
   }
+  if(rc == SQLITE_OK && found){
+    rc = s3p_version_latest(db, v + 1, &latest);
+    if(rc == SQLITE_OK) rc = db_replay(db, v, &rec, latest);
+  }
+done:
   s3p_record_free(&rec);
-  if(rc == SQLITE_OK) db->checked_ms = now;
+  if(rc == SQLITE_OK){
+    db->checked_ms = now;
+    db->fresh_ms = now;
+  }else{
+    db->fresh_ms = 0;
+  }
   return rc;
 }
 
@@ -569,6 +625,7 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
     }
   }
   uint64_t v = db->opt.version;
+  uint64_t start = s3p_now_ms();
   int rc = SQLITE_OK;
   if(db->opt.has_asof){
     rc = s3p_version_asof(db, db->opt.asof_ms, &v);
@@ -603,6 +660,9 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
            ? SQLITE_CANTOPEN : code;
   }
   db->checked_ms = s3p_now_ms();
+  /* The newest-version search ended with a miss after start (a pinned
+  ** version never commits, so this only matters for the newest). */
+  if(!db->opt.version && !db->opt.has_asof) db->fresh_ms = start;
   *out = db;
   return SQLITE_OK;
 }

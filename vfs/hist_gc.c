@@ -288,7 +288,7 @@ static int gc_write_hints(gc_state *g){
   uint64_t floor = 1;
   int rc = s3p_version_floor(db, &floor);
   if(rc) return rc;
-  db->head_pending = g->newest;
+  s3p_db_set_head(db, g->newest);
   s3p_db_flush_head(db);
   if(floor < g->keep_from) rc = s3p_tail_write(db, g->keep_from);
   return rc;
