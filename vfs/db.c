@@ -550,10 +550,13 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   if(src){
     rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", f[0].key, NULL);
   }else{
-    uint64_t now = s3p_now_ms();
+    /* The stamp is when the view's version was last known to be the
+    ** newest, not now: a page fetched late in a long read transaction on a
+    ** superseded version may be gone from the store soon (see commit.c). */
+    uint64_t stamp = db->fresh_ms;
     rc = s3p_db_page_from_op(db, pgno, &h, &ops[0], out);
     if(rc == SQLITE_OK){
-      s3p_lru_put(db->pages, &h, out, psz, now);
+      s3p_lru_put(db->pages, &h, out, psz, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &h, out, psz);
     }
     /* Pages read ahead are cached only if they check out; an error shows
@@ -564,7 +567,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
                                       ops[k].len, &why)){
         continue;
       }
-      s3p_lru_put(db->pages, &f[k].hash, buf, psz, now);
+      s3p_lru_put(db->pages, &f[k].hash, buf, psz, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &f[k].hash, buf, psz);
     }
   }
