@@ -15,7 +15,9 @@
 **      the pending HEAD hint. The tree nodes a checkpoint rewrites were
 **      fetched while the transaction ran (vfs.c), not here. Objects are named by
 **      their content, so these PUTs are idempotent and invisible to readers
-**      until a record refers to them.
+**      until a record refers to them. The last batch also reads TAIL: a
+**      version N that gc removed must not get a successor (commit_check;
+**      the argument is in docs/history.md, "Why gc is safe").
 **   3. Round trip 2: create wal/<N+1> with create-if-absent. Exactly one
 **      writer wins it. Losing (the record exists) means another writer
 **      committed N+1 first: return SQLITE_BUSY_SNAPSHOT so SQLite rolls back

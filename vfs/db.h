@@ -201,8 +201,9 @@ int s3p_version_asof(s3p_db *db, int64_t ms, uint64_t *version);
 ** new pages (and checkpoint nodes) in one batch, then creates the commit
 ** record with create-if-absent. Returns SQLITE_OK (also when there was
 ** nothing to commit), SQLITE_BUSY_SNAPSHOT when another writer committed
-** first, or an error; on any failure the store is unchanged as far as any
-** reader can tell and the buffer is kept for SQLite's rollback. */
+** first or gc removed the version the transaction read, or an error; on
+** any failure the store is unchanged as far as any reader can tell and the
+** buffer is kept for SQLite's rollback. */
 int s3p_db_commit(s3p_db *db);
 
 /* s3p_db_create_record gives rec a fresh writer nonce, encodes it and
