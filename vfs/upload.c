@@ -51,7 +51,7 @@ int s3p_upload_flush_with(s3p_upload *u, s3p_op *extra, size_t nextra){
   }
   if(src){
     u->rc = s3p_db_store_error(u->db, src, SQLITE_IOERR_WRITE, "PUT",
-                               u->keys[0], NULL);
+                               u->n ? u->keys[0] : extra[0].key, NULL);
   }
   for(size_t i = 0; i < u->n && !u->rc; i++){
     if(u->ops[i].rc == S3P_OK){

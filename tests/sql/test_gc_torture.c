@@ -16,9 +16,9 @@
 ** all earlier ones: no lost update, order kept), PRAGMA integrity_check
 ** and s3page_verify --all pass.
 **
-** Steps: 400 (150 with S3PAGE_TEST_QUICK=1); S3PAGE_GC_TORTURE_SECS=N runs
-** for N seconds instead (make gc-torture). The seed is printed;
-** S3PAGE_TEST_SEED=N repeats a run.
+** Steps: 400 (150 with S3PAGE_TEST_QUICK=1 or on S3). With
+** S3PAGE_GC_TORTURE_SECS=N it runs for N seconds instead (make gc-torture).
+** The seed is printed; S3PAGE_TEST_SEED=N repeats a run.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,7 +278,7 @@ static void torture(void){
   const char *secs_env = getenv("S3PAGE_GC_TORTURE_SECS");
   const char *seed_env = getenv("S3PAGE_TEST_SEED");
   long secs = secs_env ? atol(secs_env) : 0;
-  long steps = tdb_quick() ? 150 : 400;
+  long steps = tdb_quick() || tdb_on_s3() ? 150 : 400;
   uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10)
                            : (uint64_t)time(NULL) ^ (uint64_t)tdb_now_ms();
   printf("# seed %llu (S3PAGE_TEST_SEED to repeat)\n", (unsigned long long)seed);
