@@ -64,10 +64,32 @@ int s3p_db_store_error(s3p_db *db, int rc, int ioerr, const char *op,
                       s3p_errstr(rc));
 }
 
+/* db_gone_tail is asked when an object the view names is missing: if gc
+** removed the view's version (TAIL above it: a long read transaction, a
+** pinned old version), that is why, not damage to a kept version. Returns
+** the oldest version kept, or 0 when the view's version is kept or TAIL
+** cannot be read. One GET, on this error path only. */
+static uint64_t db_gone_tail(s3p_db *db){
+  uint64_t floor = 1;
+  if(db->view.version == 0 || s3p_version_floor(db, &floor) != SQLITE_OK){
+    return 0;
+  }
+  return floor > db->view.version ? floor : 0;
+}
+
 int s3p_db_node_from_op(s3p_db *db, const s3p_hash *h, const s3p_op *op,
                         s3p_node *out){
   const char *why = NULL;
   if(op->rc == S3P_ENOTFOUND){
+    uint64_t kept = db_gone_tail(db);
+    if(kept){
+      return s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s of "
+                          "version %llu is missing: gc removed that version "
+                          "while it was in use (versions from %llu on are "
+                          "kept); start a new transaction", db->store->desc,
+                          op->key, (unsigned long long)db->view.version,
+                          (unsigned long long)kept);
+    }
     return s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s of "
                         "version %llu is missing", db->store->desc, op->key,
                         (unsigned long long)db->view.version);
@@ -375,6 +397,16 @@ int s3p_db_page_from_op(s3p_db *db, uint32_t pgno, const s3p_hash *h,
                         const s3p_op *op, void *out){
   const char *key = op->key;
   if(op->rc == S3P_ENOTFOUND){
+    uint64_t kept = db_gone_tail(db);
+    if(kept){
+      return s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u "
+                          "of version %llu) is missing: gc removed that "
+                          "version while it was in use (versions from %llu "
+                          "on are kept); start a new transaction",
+                          db->store->desc, key, (unsigned)pgno,
+                          (unsigned long long)db->view.version,
+                          (unsigned long long)kept);
+    }
     return s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
                         "version %llu) is missing", db->store->desc, key,
                         (unsigned)pgno, (unsigned long long)db->view.version);

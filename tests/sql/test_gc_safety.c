@@ -17,6 +17,9 @@
 **   - stale_known_page: a page read inside a long read transaction on an
 **     old version, then removed by gc, is uploaded again when a later
 **     commit reproduces its bytes (not skipped as "known present").
+**   - long_read_behind_gc: a read transaction whose version gc removed
+**     gets an error saying so (not a bare "missing object"), and the next
+**     transaction sees the newest version.
 **   - unknown_mtime_is_young: an unreferenced object whose listing gives no
 **     usable modification time (0) is not deleted.
 */
@@ -253,6 +256,36 @@ static void stale_known_page(void){
   free(name);
 }
 
+/* long_read_behind_gc: see the top comment. */
+static void long_read_behind_gc(void){
+  char *name = tdb_name("gcread");
+  sqlite3 *w = tdb_open(name, NULL);
+  CHECK(w != NULL);
+  if(!w){ free(name); return; }
+  CHECK_EQ(tdb_exec(w, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+                       "INSERT INTO t VALUES(1, 'xxxx')"), SQLITE_OK);
+  sqlite3 *r = tdb_open(name, NULL);
+  CHECK(r != NULL);
+  if(!r){ sqlite3_close(w); free(name); return; }
+  CHECK_EQ(tdb_exec(r, "BEGIN"), SQLITE_OK);
+  CHECK_EQ(tdb_int(r, "SELECT count(*) FROM sqlite_master"), 1);
+  CHECK_EQ(tdb_exec(w, "UPDATE t SET v = 'zzzz' WHERE id = 1"), SQLITE_OK);
+  sqlite3_close(w);
+  int64_t newest = advance(name, 2);
+  s3p_test_clock_shift(HOURS(2));
+  s3page_gc_result gr;
+  CHECK_EQ(run_gc(name, 1, &gr), SQLITE_OK);
+  tdb_log_clear();
+  CHECK_EQ(tdb_exec_quiet(r, "SELECT * FROM t"), SQLITE_CORRUPT);
+  CHECK(tdb_log_has("gc removed that version"));
+  if(!tdb_log_has("gc removed that version")) tdb_log_dump();
+  if(!sqlite3_get_autocommit(r)) tdb_exec_quiet(r, "ROLLBACK");
+  CHECK_EQ(tdb_int(r, "SELECT count(*) FROM t WHERE v = 'zzzz'"), 1);
+  CHECK_EQ(tdb_version(r), newest);
+  sqlite3_close(r);
+  free(name);
+}
+
 /* unknown_mtime_is_young: see the top comment. On the directory store an
 ** object's mtime is set to 0, which is what a listing without a usable
 ** LastModified reports. */
@@ -302,6 +335,7 @@ int main(void){
   RUN(long_write_behind_gc);
   RUN(old_head_not_written);
   RUN(stale_known_page);
+  RUN(long_read_behind_gc);
   RUN(unknown_mtime_is_young);
   return CHECK_DONE();
 }
