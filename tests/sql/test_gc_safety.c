@@ -20,9 +20,15 @@
 **   - long_read_behind_gc: a read transaction whose version gc removed
 **     gets an error saying so (not a bare "missing object"), and the next
 **     transaction sees the newest version.
+**   - aged_knowledge_at_commit: when the uploads take so long that what a
+**     commit relied on ages past S3P_TRUST_MS, pages skipped as known
+**     present are uploaded after all, and a commit whose view was last
+**     known to be the newest that long ago fails with SQLITE_BUSY_SNAPSHOT.
+**     (A thread moves the clock while a slow store delays round trip 1.)
 **   - unknown_mtime_is_young: an unreferenced object whose listing gives no
 **     usable modification time (0) is not deleted.
 */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +293,61 @@ static void long_read_behind_gc(void){
   free(name);
 }
 
+/* shift_later is a thread: after 100 ms, shifts the clock by *arg ms. */
+static void *shift_later(void *arg){
+  tdb_sleep_ms(100);
+  s3p_test_clock_shift(*(int64_t *)arg);
+  return NULL;
+}
+
+/* commit_while_shifting runs COMMIT on db while a thread shifts the clock
+** by ms during its first round trip (the store delays each batch by 250
+** ms). Returns COMMIT's code. */
+static int commit_while_shifting(sqlite3 *db, int64_t ms){
+  pthread_t th;
+  if(pthread_create(&th, NULL, shift_later, &ms)) return -1;
+  int rc = tdb_exec_quiet(db, "COMMIT");
+  pthread_join(th, NULL);
+  return rc;
+}
+
+/* aged_knowledge_at_commit: see the top comment. */
+static void aged_knowledge_at_commit(void){
+  char *name = tdb_name("gcaged");
+  sqlite3 *c = tdb_open(name, "fault=delay_ms=250");
+  CHECK(c != NULL);
+  if(!c){ free(name); return; }
+  CHECK_EQ(tdb_exec(c, "CREATE TABLE k(id INTEGER PRIMARY KEY, v TEXT);"
+                       "INSERT INTO k VALUES(1, 'aaaa')"), SQLITE_OK);
+  CHECK_EQ(tdb_exec(c, "UPDATE k SET v = 'bbbb' WHERE id = 1"), SQLITE_OK);
+  /* 9 minutes on, the page of 'aaaa' is still known (committed here). */
+  s3p_test_clock_shift(9 * 60 * 1000);
+  CHECK_EQ(tdb_exec(c, "BEGIN; UPDATE k SET v = 'aaaa' WHERE id = 1"),
+           SQLITE_OK);
+  CHECK_EQ(tdb_stats_reset(c), 0);
+  CHECK_EQ(commit_while_shifting(c, 2 * 60 * 1000), SQLITE_OK);
+  s3page_stats st;
+  CHECK_EQ(tdb_stats(c, &st), 0);
+  /* Page 1, HEAD, the record, and the table page after all. */
+  CHECK_EQ(st.n_put, 4);
+  CHECK_EQ(st.round_trips, 3);
+  /* A view last known to be the newest more than 10 minutes before the
+  ** record would be created: refused. */
+  CHECK_EQ(tdb_exec(c, "BEGIN; UPDATE k SET v = 'cccc' WHERE id = 1"),
+           SQLITE_OK);
+  tdb_log_clear();
+  CHECK_EQ(commit_while_shifting(c, 11 * 60 * 1000), SQLITE_BUSY_SNAPSHOT);
+  CHECK(tdb_log_has("took too long"));
+  if(!sqlite3_get_autocommit(c)) tdb_exec_quiet(c, "ROLLBACK");
+  CHECK_EQ(tdb_exec(c, "UPDATE k SET v = 'cccc' WHERE id = 1"), SQLITE_OK);
+  sqlite3_close(c);
+  sqlite3 *d = tdb_open(name, NULL);
+  CHECK_EQ(tdb_int(d, "SELECT count(*) FROM k WHERE v = 'cccc'"), 1);
+  sqlite3_close(d);
+  CHECK_EQ(verify_all(name), 0);
+  free(name);
+}
+
 /* xml_mtime is the listing callback of unknown_mtime_is_young: keeps the
 ** mtime reported. Returns 0 (go on). */
 static int xml_mtime(void *arg, const char *key, uint64_t size, int64_t mtime){
@@ -368,6 +429,7 @@ int main(void){
   RUN(old_head_not_written);
   RUN(stale_known_page);
   RUN(long_read_behind_gc);
+  RUN(aged_knowledge_at_commit);
   RUN(unknown_mtime_is_young);
   return CHECK_DONE();
 }
