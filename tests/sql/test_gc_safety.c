@@ -10,6 +10,8 @@
 **     the removed version, and HEAD must name an openable version.
 **   - empty_opener_behind_gc: the same for a connection opened when the
 **     database had no version yet.
+**   - failed_replay_behind_gc: the same for a connection whose view was
+**     reset to version 0 by a failed replay (a damaged record, restored).
 **   - long_write_behind_gc: a write transaction open across gc fails its
 **     COMMIT with SQLITE_BUSY_SNAPSHOT saying why; the retry succeeds.
 **   - old_head_not_written: a connection whose last commit gc removed does
@@ -175,6 +177,60 @@ static void empty_opener_behind_gc(void){
   CHECK_EQ(tdb_version(a), newest + 1);
   sqlite3_close(a);
   check_whole(name, newest + 1, 2);
+  free(name);
+}
+
+/* swap_file replaces the content of path by data[0..len), keeping the old
+** content in *old (malloc'd, *oldlen bytes) when old is not NULL. Returns
+** 0 or -1. */
+static int swap_file(const char *path, const void *data, size_t len,
+                     char **old, size_t *oldlen){
+  if(old){
+    FILE *f = fopen(path, "rb");
+    if(!f) return -1;
+    *old = malloc(4096);
+    *oldlen = *old ? fread(*old, 1, 4096, f) : 0;
+    fclose(f);
+    if(!*old) return -1;
+  }
+  FILE *f = fopen(path, "wb");
+  if(!f) return -1;
+  size_t n = fwrite(data, 1, len, f);
+  return fclose(f) == 0 && n == len ? 0 : -1;
+}
+
+/* failed_replay_behind_gc: see the top comment. */
+static void failed_replay_behind_gc(void){
+  if(tdb_on_s3()){
+    printf("# directory store only (damages a record file)\n");
+    return;
+  }
+  char *name = tdb_name("gcreplay");
+  sqlite3 *a = tdb_open(name, NULL);
+  CHECK(a != NULL);
+  if(!a){ free(name); return; }
+  CHECK_EQ(tdb_exec(a, "CREATE TABLE t(id INTEGER PRIMARY KEY, v);"
+                       "INSERT INTO t VALUES(1, 'a')"), SQLITE_OK);
+  sqlite3 *b = tdb_open(name, NULL);
+  CHECK_EQ(tdb_exec(b, "INSERT INTO t VALUES(2, 'b');"
+                       "INSERT INTO t VALUES(3, 'c')"), SQLITE_OK);
+  sqlite3_close(b);
+  /* Record 4 is damaged while a replays it: a's view is reset. */
+  char path[1200], *old = NULL;
+  size_t oldlen = 0;
+  snprintf(path, sizeof path, "%s/wal/%020d", name, 4);
+  CHECK_EQ(swap_file(path, "damaged", 7, &old, &oldlen), 0);
+  CHECK(tdb_exec_quiet(a, "SELECT count(*) FROM t") != SQLITE_OK);
+  CHECK_EQ(swap_file(path, old, oldlen, NULL, NULL), 0);
+  free(old);
+  int64_t newest = advance(name, 3);
+  s3p_test_clock_shift(HOURS(2));
+  s3page_gc_result gr;
+  CHECK_EQ(run_gc(name, 1, &gr), SQLITE_OK);
+  CHECK_EQ(tdb_exec(a, "INSERT INTO t VALUES(4, 'd')"), SQLITE_OK);
+  CHECK_EQ(tdb_version(a), newest + 1);
+  sqlite3_close(a);
+  check_whole(name, newest + 1, 4);
   free(name);
 }
 
@@ -425,6 +481,7 @@ int main(void){
   if(tdb_init()) return 1;
   RUN(idle_writer_behind_gc);
   RUN(empty_opener_behind_gc);
+  RUN(failed_replay_behind_gc);
   RUN(long_write_behind_gc);
   RUN(old_head_not_written);
   RUN(stale_known_page);
