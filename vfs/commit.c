@@ -15,7 +15,9 @@
 **      the pending HEAD hint. The tree nodes a checkpoint rewrites were
 **      fetched while the transaction ran (vfs.c), not here. Objects are named by
 **      their content, so these PUTs are idempotent and invisible to readers
-**      until a record refers to them.
+**      until a record refers to them. The last batch also reads TAIL: a
+**      version N that gc removed must not get a successor (commit_check;
+**      the argument is in docs/history.md, "Why gc is safe").
 **   3. Round trip 2: create wal/<N+1> with create-if-absent. Exactly one
 **      writer wins it. Losing (the record exists) means another writer
 **      committed N+1 first: return SQLITE_BUSY_SNAPSHOT so SQLite rolls back
@@ -34,6 +36,7 @@
 #include <sqlite3.h>
 #include "db.h"
 #include "upload.h"
+#include "hist.h"
 #include "../index/page.h"
 #include "../index/head.h"
 
@@ -110,12 +113,20 @@ static int commit_checkpoint(s3p_upload *b, const s3p_change *ch, size_t n,
                       (unsigned long long)db->view.version + 1, s3p_errstr(rc));
 }
 
+/* Pages a commit did not upload because the store is known to hold them. */
+typedef struct commit_skip {
+  size_t *idx;               /* their indexes in the change list */
+  size_t n;                  /* entries */
+  uint64_t oldest_ms;        /* the oldest knowledge relied on */
+} commit_skip;
+
 /* commit_diff computes the changes of the buffered transaction against
 ** the view: *ch (malloc'd, sorted) and *n. Pages are read from the buffer
 ** into scratch; changed pages with content are queued for upload unless the
-** store is known to hold them. Returns SQLITE_OK or an error. */
+** store is known to hold them (then listed in *sk). Returns SQLITE_OK or an
+** error. */
 static int commit_diff(s3p_upload *b, s3p_change **ch, size_t *n,
-                       unsigned char *scratch){
+                       commit_skip *sk, unsigned char *scratch){
   s3p_db *db = b->db;
   uint32_t psz = s3p_txbuf_page_size(db->tx);
   uint32_t mark = s3p_txbuf_trunc_mark(db->tx);
@@ -126,7 +137,8 @@ static int commit_diff(s3p_upload *b, s3p_change **ch, size_t *n,
   *n = 0;
   if(s3p_txbuf_list(db->tx, &pg, &npg)) goto nomem;
   s3p_change *out = malloc((npg + 1) * sizeof *out);
-  if(!out){ free(pg); goto nomem; }
+  sk->idx = malloc((npg + 1) * sizeof *sk->idx);
+  if(!out || !sk->idx){ free(out); free(pg); goto nomem; }
   s3p_tree_io io = s3p_db_tree_io(db);
   int rc = SQLITE_OK;
   for(size_t i = 0; i < npg && rc == SQLITE_OK; i++){
@@ -148,9 +160,17 @@ static int commit_diff(s3p_upload *b, s3p_change **ch, size_t *n,
     out[k].hash = h;
     k++;
     if(s3p_hash_is_zero(&h)) continue;
+    /* Known present: the page belongs to a version known to be the newest
+    ** less than S3P_TRUST_MS ago (the stamp), which gc keeps for a grace
+    ** period after that. Knowledge that has aged by the time the record
+    ** is created is made good by uploading then (commit_refresh_skipped). */
     uint64_t seen = 0;
-    if(s3p_lru_get(db->pages, &h, NULL, &seen) &&
-       now - seen < S3P_KNOWN_PRESENT_MS) continue;
+    if(s3p_lru_get(db->pages, &h, NULL, &seen) && seen &&
+       now - seen < S3P_TRUST_MS){
+      if(sk->n == 0 || seen < sk->oldest_ms) sk->oldest_ms = seen;
+      sk->idx[sk->n++] = k - 1;
+      continue;
+    }
     /* Same content twice in one commit: upload once. */
     int dup = 0;
     for(size_t d = k - 1; d-- > 0 && !dup && k - d < 64;){
@@ -252,15 +272,15 @@ int s3p_db_create_record(s3p_db *db, s3p_record *rec){
 }
 
 /* commit_remember marks the pages of a successful commit as known to the
-** store, caching their content for later reads. */
+** store as of stamp (when their version was the newest), caching their
+** content for later reads. */
 static void commit_remember(s3p_db *db, const s3p_change *ch, size_t n,
-                            unsigned char *scratch){
+                            unsigned char *scratch, uint64_t stamp){
   uint32_t psz = s3p_txbuf_page_size(db->tx);
-  uint64_t now = s3p_now_ms();
   for(size_t i = 0; i < n; i++){
     if(s3p_hash_is_zero(&ch[i].hash)) continue;
     if(s3p_txbuf_get(db->tx, ch[i].pgno, scratch) == 1){
-      s3p_lru_put(db->pages, &ch[i].hash, scratch, psz, now);
+      s3p_lru_put(db->pages, &ch[i].hash, scratch, psz, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &ch[i].hash, scratch, psz);
     }
   }
@@ -318,6 +338,102 @@ static int commit_shrink(s3p_db *db, uint64_t size, unsigned char *scratch){
   return SQLITE_OK;
 }
 
+/* commit_head_due returns 1 if the pending HEAD hint may still be written,
+** else drops it: a version committed S3P_TRUST_MS ago or more may since
+** have been superseded and removed by gc, and one below a TAIL seen is
+** being removed. */
+static int commit_head_due(s3p_db *db){
+  if(!db->head_pending) return 0;
+  if(s3p_now_ms() - db->head_ms >= S3P_TRUST_MS ||
+     db->head_pending < db->tail_seen){
+    db->head_pending = 0;
+    return 0;
+  }
+  return 1;
+}
+
+/* commit_behind_gc reports that the transaction ran on version v, which gc
+** removed (oldest: the oldest version it keeps): SQLITE_BUSY_SNAPSHOT, so
+** that SQLite rolls back and the application retries on the newest. */
+static int commit_behind_gc(s3p_db *db, uint64_t v, uint64_t oldest){
+  db->n_conflict++;
+  return s3p_db_error(db, SQLITE_BUSY_SNAPSHOT, "%s: version %llu, which "
+                      "this transaction read, was removed by gc (versions "
+                      "from %llu on are kept); retry the transaction",
+                      db->store->desc, (unsigned long long)v,
+                      (unsigned long long)oldest);
+}
+
+/* commit_check decides, from the answers round trip 1 brought (q[0]: TAIL,
+** q[1], asked when old: wal/<v+1>), whether version v+1 may be created:
+** v must still be the newest and not removed by gc. *fresh gets the time
+** from which that is known. A view not known to be the newest within
+** S3P_TRUST_MS (old) reads TAIL once more after the probe: gc writes TAIL
+** before it deletes a record, so a TAIL read after seeing no wal/<v+1>
+** tells whether gc had removed it. Returns SQLITE_OK,
+** SQLITE_BUSY_SNAPSHOT, or an error. */
+static int commit_check(s3p_db *db, const s3p_op *q, int old, uint64_t v,
+                        uint64_t t1, uint64_t *fresh){
+  uint64_t tail = 0;
+  int rc = s3p_tail_from_op(db, &q[0], &tail);
+  if(rc) return rc;
+  *fresh = db->fresh_ms;
+  if(old){
+    if(q[1].rc == S3P_OK){
+      db->n_conflict++;
+      return s3p_db_error(db, SQLITE_BUSY_SNAPSHOT, "%s: version %llu was "
+                          "committed by another writer first; retry the "
+                          "transaction", db->store->desc,
+                          (unsigned long long)v + 1);
+    }
+    if(q[1].rc != S3P_ENOTFOUND){
+      return s3p_db_store_error(db, q[1].rc, SQLITE_IOERR_READ, "HEAD",
+                                q[1].key, q[1].errmsg);
+    }
+    uint64_t floor;
+    rc = s3p_version_floor(db, &floor);
+    if(rc) return rc;
+    *fresh = t1;
+  }
+  if(db->tail_seen > v + 1){
+    uint64_t latest;
+    int behind = 0;
+    rc = s3p_version_behind(db, v, db->tail_seen, &latest, &behind);
+    if(rc) return rc;
+    if(behind) return commit_behind_gc(db, v, db->tail_seen);
+  }
+  return SQLITE_OK;
+}
+
+/* commit_upload_skipped uploads the pages commit_diff skipped as known to
+** the store, for when that knowledge has grown too old to rely on by the
+** time the record is to be created (a long upload). Returns SQLITE_OK or
+** an error. */
+static int commit_upload_skipped(s3p_upload *b, const s3p_change *ch,
+                                 const commit_skip *sk,
+                                 unsigned char *scratch){
+  s3p_db *db = b->db;
+  uint32_t psz = s3p_txbuf_page_size(db->tx);
+  int rc = SQLITE_OK;
+  for(size_t i = 0; i < sk->n && rc == SQLITE_OK; i++){
+    const s3p_change *c = &ch[sk->idx[i]];
+    if(s3p_txbuf_get(db->tx, c->pgno, scratch) != 1){
+      return s3p_db_error(db, SQLITE_IOERR_READ, "reading the transaction's "
+                          "spill file failed");
+    }
+    unsigned char *enc = NULL;
+    size_t elen = 0;
+    if(s3p_page_encode(&enc, &elen, scratch, psz)){
+      return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+    }
+    char key[S3P_KEY_MAX];
+    s3p_hash_key(key, "pages", &c->hash);
+    rc = s3p_upload_put(b, key, enc, elen);
+  }
+  if(rc == SQLITE_OK) rc = s3p_upload_flush(b);
+  return rc;
+}
+
 int s3p_db_commit(s3p_db *db){
   s3p_txbuf *tx = db->tx;
   if(!s3p_txbuf_active(tx)) return SQLITE_OK;
@@ -330,6 +446,11 @@ int s3p_db_commit(s3p_db *db){
   s3p_upload b;
   s3p_change *ch = NULL;
   size_t n = 0;
+  commit_skip sk;
+  memset(&sk, 0, sizeof sk);
+  char nkey[32];
+  s3p_op q[2];
+  memset(q, 0, sizeof q);
   int rc = s3p_upload_init(&b, db, COMMIT_BATCH_OPS, COMMIT_BATCH_BYTES);
   if(!scratch || rc){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
   /* A transaction that shrinks the database (VACUUM, auto_vacuum,
@@ -348,7 +469,7 @@ int s3p_db_commit(s3p_db *db){
     rc = s3p_db_error(db, SQLITE_READONLY, "%s is open read-only", db->name);
     goto out;
   }
-  rc = commit_diff(&b, &ch, &n, scratch);
+  rc = commit_diff(&b, &ch, &n, &sk, scratch);
   if(rc) goto out;
   if(n == 0 && npages == v->page_count && mark >= v->page_count){
     s3p_txbuf_clear(tx);      /* nothing changed: no new version */
@@ -376,27 +497,56 @@ int s3p_db_commit(s3p_db *db){
     rec.ckpt_level = t.level;
     rec.ckpt_root = t.root;
   }
-  if(db->head_pending){
+  if(commit_head_due(db)){
     unsigned char *hb = malloc(S3P_HEAD_LEN);
     if(!hb){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
     s3p_head_encode(hb, db->head_pending);
     rc = s3p_upload_put_hint(&b, "HEAD", hb, S3P_HEAD_LEN);
     if(rc) goto out;
   }
-  rc = s3p_upload_flush(&b);                      /* round trip 1 */
+  /* The last batch of round trip 1 also reads TAIL and, for a view not
+  ** known to be the newest within S3P_TRUST_MS, probes wal/<N+1>. */
+  s3p_record_key(nkey, rec.version);
+  q[0].kind = S3P_OP_GET;
+  q[0].key = "TAIL";
+  q[1].kind = S3P_OP_HEAD;
+  q[1].key = nkey;
+  uint64_t t1 = s3p_now_ms(), fresh = 0;
+  int old = t1 - db->fresh_ms >= S3P_TRUST_MS;
+  rc = s3p_upload_flush_with(&b, q, old ? 2 : 1);      /* round trip 1 */
   if(rc) goto out;
   db->head_pending = 0;
+  rc = commit_check(db, q, old, v->version, t1, &fresh);
+  if(rc) goto out;
+  if(sk.n && s3p_now_ms() - sk.oldest_ms >= S3P_TRUST_MS){
+    rc = commit_upload_skipped(&b, ch, &sk, scratch);
+    if(rc) goto out;
+  }
+  /* Created no later than S3P_TRUST_MS after v was known to be the
+  ** newest, the record cannot land on a version gc removed meanwhile. */
+  uint64_t t2 = s3p_now_ms();
+  if(t2 - fresh >= S3P_TRUST_MS){
+    rc = s3p_db_error(db, SQLITE_BUSY_SNAPSHOT, "%s: the commit of version "
+                      "%llu took too long to be sure gc did not remove the "
+                      "version it read; retry the transaction",
+                      db->store->desc, (unsigned long long)rec.version);
+    goto out;
+  }
   rc = s3p_db_create_record(db, &rec);          /* round trip 2 */
   if(rc) goto out;
+  /* No version after rec can have existed before rec did. */
+  db->fresh_ms = t2;
   const char *why = NULL;
-  commit_remember(db, ch, n, scratch);
+  commit_remember(db, ch, n, scratch, t2);
   if(s3p_view_apply(v, &rec, &why)){
     /* Cannot happen for a record we built on this view; reload to be safe. */
     sqlite3_log(SQLITE_INTERNAL, "s3page: applying own commit: %s", why);
     s3p_view_free(v);
     db->checked_ms = 0;
+    db->fresh_ms = 0;
   }
-  db->head_pending = rec.version;
+  s3p_db_set_head(db, rec.version);
+  db->head_ms = t2;
   db->n_commit++;
   s3p_txbuf_clear(tx);
 out:
@@ -405,15 +555,24 @@ out:
     ** buffer so that those rewrites compare equal and commit nothing. */
     s3p_txbuf_begin(tx, psz, v->page_count);
     db->checked_ms = 0;
+    db->fresh_ms = 0;
   }
+  s3p_op_reset(&q[0]);
+  s3p_op_reset(&q[1]);
+  free(sk.idx);
   free(ch);
   free(scratch);
   s3p_upload_free(&b);
   return rc;
 }
 
+void s3p_db_set_head(s3p_db *db, uint64_t version){
+  db->head_pending = version;
+  db->head_ms = s3p_now_ms();
+}
+
 void s3p_db_flush_head(s3p_db *db){
-  if(!db->head_pending || db->opt.readonly) return;
+  if(db->opt.readonly || !commit_head_due(db)) return;
   unsigned char hb[S3P_HEAD_LEN];
   s3p_head_encode(hb, db->head_pending);
   char *msg = NULL;

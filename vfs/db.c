@@ -3,6 +3,7 @@
 ** the read path (commit records, tree nodes, pages through the caches).
 */
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,10 +13,20 @@
 #include "../index/page.h"
 #include "../index/objlen.h"
 
+/* Added to the wall clock by s3p_now_ms: 0 except in tests that let hours
+** pass in a moment (s3p_test_clock_shift). Atomic: any thread may read the
+** clock while a test moves it. */
+static _Atomic int64_t db_clock_skew_ms;
+
 uint64_t s3p_now_ms(void){
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  return ms + (uint64_t)atomic_load(&db_clock_skew_ms);
+}
+
+int64_t s3p_test_clock_shift(int64_t ms){
+  return atomic_fetch_add(&db_clock_skew_ms, ms) + ms;
 }
 
 int s3p_db_error(s3p_db *db, int code, const char *fmt, ...){
@@ -61,10 +72,32 @@ int s3p_db_store_error(s3p_db *db, int rc, int ioerr, const char *op,
                       s3p_errstr(rc));
 }
 
+/* db_gone_tail is asked when an object the view names is missing: if gc
+** removed the view's version (TAIL above it: a long read transaction, a
+** pinned old version), that is why, not damage to a kept version. Returns
+** the oldest version kept, or 0 when the view's version is kept or TAIL
+** cannot be read. One GET, on this error path only. */
+static uint64_t db_gone_tail(s3p_db *db){
+  uint64_t floor = 1;
+  if(db->view.version == 0 || s3p_version_floor(db, &floor) != SQLITE_OK){
+    return 0;
+  }
+  return floor > db->view.version ? floor : 0;
+}
+
 int s3p_db_node_from_op(s3p_db *db, const s3p_hash *h, const s3p_op *op,
                         s3p_node *out){
   const char *why = NULL;
   if(op->rc == S3P_ENOTFOUND){
+    uint64_t kept = db_gone_tail(db);
+    if(kept){
+      return s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s of "
+                          "version %llu is missing: gc removed that version "
+                          "while it was in use (versions from %llu on are "
+                          "kept); start a new transaction", db->store->desc,
+                          op->key, (unsigned long long)db->view.version,
+                          (unsigned long long)kept);
+    }
     return s3p_db_error(db, SQLITE_CORRUPT, "%s: checkpoint node %s of "
                         "version %llu is missing", db->store->desc, op->key,
                         (unsigned long long)db->view.version);
@@ -271,44 +304,100 @@ int s3p_db_load(s3p_db *db, uint64_t version){
   return rc;
 }
 
+/* db_replay moves the view from version v forward to latest (> v), given
+** record v+1 in *next: by replaying the records in between, or by loading
+** latest when that is shorter. Returns SQLITE_OK or an error (the view is
+** then reset to version 0). */
+static int db_replay(s3p_db *db, uint64_t v, const s3p_record *next,
+                     uint64_t latest){
+  if(latest - v > 2 * (uint64_t)db->opt.ckpt_interval + 2){
+    return s3p_db_load(db, latest);
+  }
+  int rc = db_apply(db, next);
+  if(rc == SQLITE_OK && latest > v + 1){
+    size_t n = (size_t)(latest - v - 1);
+    s3p_record *recs = calloc(n, sizeof *recs);
+    if(!recs) rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+    else rc = s3p_db_get_records(db, v + 2, latest, recs);
+    for(size_t i = 0; recs && i < n; i++){
+      if(rc == SQLITE_OK) rc = db_apply(db, &recs[i]);
+      s3p_record_free(&recs[i]);
+    }
+    free(recs);
+  }
+  /* A failed replay leaves the view part-way: start over next time. */
+  if(rc) s3p_view_free(&db->view);
+  return rc;
+}
+
 int s3p_db_refresh(s3p_db *db){
   if(db->opt.readonly && (db->opt.version || db->opt.has_asof)) return SQLITE_OK;
   uint64_t now = s3p_now_ms();
   if(db->opt.staleness_ms && now - db->checked_ms < db->opt.staleness_ms){
     return SQLITE_OK;
   }
+  /* Probe wal/<v+1>. A miss means v is the newest, unless gc removed that
+  ** record: it does so only after a newer version was the newest for a
+  ** whole grace period, so a view known to be the newest less than
+  ** S3P_TRUST_MS ago cannot be behind; an older one (an idle connection, a
+  ** long read transaction) reads TAIL in the same batch. */
   uint64_t v = db->view.version;
+  int need_tail = now - db->fresh_ms >= S3P_TRUST_MS;
+  char key[32];
+  s3p_record_key(key, v + 1);
+  s3p_op ops[2];
+  memset(ops, 0, sizeof ops);
+  ops[0].kind = S3P_OP_GET;
+  ops[0].key = key;
+  ops[1].kind = S3P_OP_GET;
+  ops[1].key = "TAIL";
+  uint64_t tail = 0;
   s3p_record rec;
-  int rc = s3p_db_get_record(db, v + 1, &rec);
-  if(rc == SQLITE_NOTFOUND){
-    db->checked_ms = now;
-    return SQLITE_OK;
+  memset(&rec, 0, sizeof rec);
+  int src = s3p_store_exec(db->store, ops, need_tail ? 2 : 1);
+  int rc = SQLITE_OK;
+  if(src){
+    rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", key, NULL);
+  }else if(ops[0].rc && ops[0].rc != S3P_ENOTFOUND){
+    rc = s3p_db_store_error(db, ops[0].rc, SQLITE_IOERR_READ, "GET", key,
+                            ops[0].errmsg);
+  }else if(need_tail){
+    rc = s3p_tail_from_op(db, &ops[1], &tail);
   }
-  if(rc) return rc;
-  uint64_t latest;
-  rc = s3p_version_latest(db, v + 1, &latest);
-  if(rc == SQLITE_OK){
-    if(latest - v > 2 * (uint64_t)db->opt.ckpt_interval + 2){
+  if(rc == SQLITE_OK && ops[0].rc == S3P_OK){
+    rc = db_decode_record(db, v + 1, key, ops[0].data, ops[0].len, &rec);
+  }
+  int found = ops[0].rc == S3P_OK;
+  s3p_op_reset(&ops[0]);
+  s3p_op_reset(&ops[1]);
+  uint64_t latest = v;
+  if(rc == SQLITE_OK && tail > v + 1){
+    /* gc is removing the records below TAIL, v+1 among them: move to the
+    ** newest version instead of replaying records that may be gone. */
+    int behind = 0;
+    rc = s3p_version_behind(db, v, tail, &latest, &behind);
+    if(rc == SQLITE_OK && behind){
+      sqlite3_log(SQLITE_NOTICE, "s3page: %s: version %llu was removed by gc "
+                  "(the oldest kept is %llu); moving to version %llu",
+                  db->store->desc, (unsigned long long)v,
+                  (unsigned long long)tail, (unsigned long long)latest);
+      s3p_record_free(&rec);
       rc = s3p_db_load(db, latest);
-    }else{
-      rc = db_apply(db, &rec);
-      if(rc == SQLITE_OK && latest > v + 1){
-        size_t n = (size_t)(latest - v - 1);
-        s3p_record *recs = calloc(n, sizeof *recs);
-        if(!recs) rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
-        else rc = s3p_db_get_records(db, v + 2, latest, recs);
-        for(size_t i = 0; recs && i < n; i++){
-          if(rc == SQLITE_OK) rc = db_apply(db, &recs[i]);
-          s3p_record_free(&recs[i]);
-        }
-        free(recs);
-      }
-      /* A failed replay leaves the view part-way: start over next time. */
-      if(rc) s3p_view_free(&db->view);
+      goto done;
     }
   }
+  if(rc == SQLITE_OK && found){
+    rc = s3p_version_latest(db, v + 1, &latest);
+    if(rc == SQLITE_OK) rc = db_replay(db, v, &rec, latest);
+  }
+done:
   s3p_record_free(&rec);
-  if(rc == SQLITE_OK) db->checked_ms = now;
+  if(rc == SQLITE_OK){
+    db->checked_ms = now;
+    db->fresh_ms = now;
+  }else{
+    db->fresh_ms = 0;
+  }
   return rc;
 }
 
@@ -316,6 +405,16 @@ int s3p_db_page_from_op(s3p_db *db, uint32_t pgno, const s3p_hash *h,
                         const s3p_op *op, void *out){
   const char *key = op->key;
   if(op->rc == S3P_ENOTFOUND){
+    uint64_t kept = db_gone_tail(db);
+    if(kept){
+      return s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u "
+                          "of version %llu) is missing: gc removed that "
+                          "version while it was in use (versions from %llu "
+                          "on are kept); start a new transaction",
+                          db->store->desc, key, (unsigned)pgno,
+                          (unsigned long long)db->view.version,
+                          (unsigned long long)kept);
+    }
     return s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page %u of "
                         "version %llu) is missing", db->store->desc, key,
                         (unsigned)pgno, (unsigned long long)db->view.version);
@@ -491,10 +590,13 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   if(src){
     rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", f[0].key, NULL);
   }else{
-    uint64_t now = s3p_now_ms();
+    /* The stamp is when the view's version was last known to be the
+    ** newest, not now: a page fetched late in a long read transaction on a
+    ** superseded version may be gone from the store soon (see commit.c). */
+    uint64_t stamp = db->fresh_ms;
     rc = s3p_db_page_from_op(db, pgno, &h, &ops[0], out);
     if(rc == SQLITE_OK){
-      s3p_lru_put(db->pages, &h, out, psz, now);
+      s3p_lru_put(db->pages, &h, out, psz, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &h, out, psz);
     }
     /* Pages read ahead are cached only if they check out; an error shows
@@ -505,7 +607,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
                                       ops[k].len, &why)){
         continue;
       }
-      s3p_lru_put(db->pages, &f[k].hash, buf, psz, now);
+      s3p_lru_put(db->pages, &f[k].hash, buf, psz, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &f[k].hash, buf, psz);
     }
   }
@@ -567,6 +669,7 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
     }
   }
   uint64_t v = db->opt.version;
+  uint64_t start = s3p_now_ms();
   int rc = SQLITE_OK;
   if(db->opt.has_asof){
     rc = s3p_version_asof(db, db->opt.asof_ms, &v);
@@ -601,6 +704,9 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
            ? SQLITE_CANTOPEN : code;
   }
   db->checked_ms = s3p_now_ms();
+  /* The newest-version search ended with a miss after start (a pinned
+  ** version never commits, so this only matters for the newest). */
+  if(!db->opt.version && !db->opt.has_asof) db->fresh_ms = start;
   *out = db;
   return SQLITE_OK;
 }

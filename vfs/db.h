@@ -25,10 +25,15 @@
 #include "../index/record.h"
 #include "../index/tree.h"
 
-/* Skip re-uploading a page the store is known to hold only if that was
-** confirmed this recently: gc may delete unreferenced objects older than its
-** grace period (one hour by default), so knowledge must be younger. */
-#define S3P_KNOWN_PRESENT_MS (10 * 60 * 1000)
+/* How long a fact about the store is relied on: that the view's version
+** was the newest (no wal/<version+1>, none removed by gc), or that a page
+** object is there. gc removes a record only once a newer version has been
+** the newest for a whole grace period, and an unreferenced object only
+** once it is older than the grace period, so knowledge younger than this
+** cannot have been made false by gc whose grace period exceeds it plus
+** clock skew and the length of a commit (docs/history.md). The default
+** grace is one hour. */
+#define S3P_TRUST_MS (10 * 60 * 1000)
 
 /* Besides every K-th version, a commit writes a checkpoint when it changes
 ** at least this many pages itself (a bulk load: its record is large, and
@@ -46,12 +51,19 @@ typedef struct s3p_db {
   s3p_options opt;           /* options (owned) */
   s3p_store *store;          /* object store (owned) */
   s3p_view view;             /* the version this handle shows */
-  s3p_lru *pages;            /* page bytes by hash; stamp: ms last known in store */
+  s3p_lru *pages;            /* page bytes by hash; stamp: when a version
+                             ** whose map names the page was last known
+                             ** to be the newest (0: unknown) */
   s3p_lru *nodes;            /* decoded s3p_node by hash */
   s3p_diskcache *disk;       /* persistent page cache, or NULL */
   s3p_txbuf *tx;             /* writes of the transaction in progress */
   uint64_t checked_ms;       /* when the newest version was last looked up */
+  uint64_t fresh_ms;         /* when the view's version was last known to
+                             ** be the newest: wal/<version+1> absent and
+                             ** not removed by gc (0: unknown) */
+  uint64_t tail_seen;        /* highest version TAIL was seen to name */
   uint64_t head_pending;     /* version to record in HEAD on the next batch */
+  uint64_t head_ms;          /* when head_pending was the newest version */
   uint64_t n_commit;         /* commits made through this handle */
   uint64_t n_conflict;       /* commits lost to another writer */
   uint32_t ra_last;          /* last page fetched from the store on a miss */
@@ -147,8 +159,16 @@ int s3p_db_checkpoint_due(const s3p_db *db);
 /* s3p_db_errmsg returns the last error message or NULL. */
 const char *s3p_db_errmsg(const s3p_db *db);
 
-/* s3p_now_ms returns the wall-clock time in Unix milliseconds. */
+/* s3p_now_ms returns the wall-clock time in Unix milliseconds, plus the
+** shift tests set with s3p_test_clock_shift. Every age decision of the
+** library (gc's grace period, how old a fact about the store is) uses it. */
 uint64_t s3p_now_ms(void);
+
+/* s3p_test_clock_shift moves the library's clock (s3p_now_ms) by ms
+** (thread-safe) and returns the total shift. For tests only: it lets a
+** grace period pass in a moment. Objects' modification times in the store
+** stay real, so after a shift forward they look that much older. */
+int64_t s3p_test_clock_shift(int64_t ms);
 
 /* version.c */
 
@@ -161,6 +181,15 @@ int s3p_version_exists(s3p_db *db, uint64_t v, int *yes);
 ** forward, never listing. Returns SQLITE_OK or an error. */
 int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest);
 
+/* s3p_version_behind is called when TAIL (tail > v + 1) says that gc is
+** removing the records below tail, the record after version v among them:
+** a view of v fell behind gc. It finds the newest version (*latest) and
+** sets *behind to 1 if that is at or above tail, else 0 (a TAIL above every
+** record was not written by gc for this history: logged and ignored).
+** Returns SQLITE_OK or an error. */
+int s3p_version_behind(s3p_db *db, uint64_t v, uint64_t tail,
+                       uint64_t *latest, int *behind);
+
 /* s3p_version_asof sets *version to the newest version committed at or
 ** before ms, by binary search over commit times (O(log n) GETs). Returns
 ** SQLITE_OK, or SQLITE_NOTFOUND with a message when there is none. */
@@ -172,8 +201,9 @@ int s3p_version_asof(s3p_db *db, int64_t ms, uint64_t *version);
 ** new pages (and checkpoint nodes) in one batch, then creates the commit
 ** record with create-if-absent. Returns SQLITE_OK (also when there was
 ** nothing to commit), SQLITE_BUSY_SNAPSHOT when another writer committed
-** first, or an error; on any failure the store is unchanged as far as any
-** reader can tell and the buffer is kept for SQLite's rollback. */
+** first or gc removed the version the transaction read, or an error; on
+** any failure the store is unchanged as far as any reader can tell and the
+** buffer is kept for SQLite's rollback. */
 int s3p_db_commit(s3p_db *db);
 
 /* s3p_db_create_record gives rec a fresh writer nonce, encodes it and
@@ -182,6 +212,12 @@ int s3p_db_commit(s3p_db *db);
 ** is ours, SQLITE_BUSY_SNAPSHOT if another writer made that version first,
 ** or an error. */
 int s3p_db_create_record(s3p_db *db, s3p_record *rec);
+
+/* s3p_db_set_head records that version, just committed (or found the
+** newest), is to be named by the HEAD hint, written with the next commit's
+** first batch or at close, and only while it is younger than S3P_TRUST_MS
+** and not below a TAIL seen: HEAD never names a version gc may remove. */
+void s3p_db_set_head(s3p_db *db, uint64_t version);
 
 /* s3p_db_flush_head writes the pending HEAD hint now (best effort). */
 void s3p_db_flush_head(s3p_db *db);

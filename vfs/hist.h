@@ -102,6 +102,12 @@ int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t);
 
 /* hist_tail.c */
 
+/* s3p_tail_from_op turns a finished GET of TAIL into the version it names
+** in *tail: 0 when there is none or it is damaged (logged: a damaged TAIL
+** only costs probes), and raises db->tail_seen. Returns SQLITE_OK or the
+** error of a failed GET. */
+int s3p_tail_from_op(s3p_db *db, const s3p_op *op, uint64_t *tail);
+
 /* s3p_version_floor sets *floor to the version named by TAIL (1 when
 ** there is none or it is unreadable; a damaged TAIL is logged). One GET. */
 int s3p_version_floor(s3p_db *db, uint64_t *floor);

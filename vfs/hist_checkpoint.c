@@ -97,7 +97,7 @@ int s3page_checkpoint(const char *name, uint64_t *version, int *created,
     if(rc == SQLITE_OK){
       if(version) *version = rec.version;
       if(created) *created = 1;
-      db->head_pending = rec.version;
+      s3p_db_set_head(db, rec.version);
       break;
     }
     if(rc != SQLITE_BUSY_SNAPSHOT) break;

@@ -188,7 +188,9 @@ static int gc_list_objects(void *arg, const char *key, uint64_t size,
     g->res.objects_kept++;
     return 0;
   }
-  if(g->cutoff_s != INT64_MAX && mtime >= g->cutoff_s){
+  /* A listing may give no usable time (S3 without a LastModified we can
+  ** parse: 0, or negative): an object of unknown age counts as young. */
+  if(g->cutoff_s != INT64_MAX && (mtime <= 0 || mtime >= g->cutoff_s)){
     g->res.objects_young++;
     return 0;
   }
@@ -286,7 +288,7 @@ static int gc_write_hints(gc_state *g){
   uint64_t floor = 1;
   int rc = s3p_version_floor(db, &floor);
   if(rc) return rc;
-  db->head_pending = g->newest;
+  s3p_db_set_head(db, g->newest);
   s3p_db_flush_head(db);
   if(floor < g->keep_from) rc = s3p_tail_write(db, g->keep_from);
   return rc;

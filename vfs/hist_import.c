@@ -341,7 +341,7 @@ static int import_commit(import_state *st, int force){
     if(rc == SQLITE_OK){
       st->res.version = rec.version;
       st->res.bytes_put += S3P_RECORD_HDR + 8;
-      db->head_pending = rec.version;
+      s3p_db_set_head(db, rec.version);
       return SQLITE_OK;
     }
     if(rc != SQLITE_BUSY_SNAPSHOT) return rc;

@@ -10,28 +10,38 @@
 #include "hist.h"
 #include "../index/tail.h"
 
-int s3p_version_floor(s3p_db *db, uint64_t *floor){
-  unsigned char *data = NULL;
-  size_t len = 0;
-  char *msg = NULL;
-  *floor = 1;
-  int rc = s3p_store_get(db->store, "TAIL", &data, &len, &msg);
-  int out = SQLITE_OK;
-  if(rc == S3P_OK){
-    const char *why = NULL;
-    uint64_t v;
-    if(s3p_tail_decode(&v, data, len, &why)){
-      sqlite3_log(SQLITE_CORRUPT, "s3page: %s: TAIL is corrupt (%s); "
-                  "ignoring it", db->store->desc, why ? why : "?");
-    }else{
-      *floor = v;
-    }
-  }else if(rc != S3P_ENOTFOUND){
-    out = s3p_db_store_error(db, rc, SQLITE_IOERR_READ, "GET", "TAIL", msg);
+int s3p_tail_from_op(s3p_db *db, const s3p_op *op, uint64_t *tail){
+  *tail = 0;
+  if(op->rc == S3P_ENOTFOUND) return SQLITE_OK;
+  if(op->rc){
+    return s3p_db_store_error(db, op->rc, SQLITE_IOERR_READ, "GET", "TAIL",
+                              op->errmsg);
   }
-  free(data);
-  free(msg);
-  return out;
+  const char *why = NULL;
+  uint64_t v;
+  if(s3p_tail_decode(&v, op->data, op->len, &why)){
+    sqlite3_log(SQLITE_CORRUPT, "s3page: %s: TAIL is corrupt (%s); "
+                "ignoring it", db->store->desc, why ? why : "?");
+    return SQLITE_OK;
+  }
+  *tail = v;
+  if(v > db->tail_seen) db->tail_seen = v;
+  return SQLITE_OK;
+}
+
+int s3p_version_floor(s3p_db *db, uint64_t *floor){
+  s3p_op op;
+  memset(&op, 0, sizeof op);
+  op.kind = S3P_OP_GET;
+  op.key = "TAIL";
+  uint64_t tail = 0;
+  int src = s3p_store_exec(db->store, &op, 1);
+  int rc = src ? s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", "TAIL",
+                                    NULL)
+               : s3p_tail_from_op(db, &op, &tail);
+  s3p_op_reset(&op);
+  *floor = tail ? tail : 1;
+  return rc;
 }
 
 int s3p_version_oldest(s3p_db *db, uint64_t latest, uint64_t *oldest){

@@ -234,7 +234,9 @@ typedef struct s3page_gc_opts {
   int64_t keep_since_ms;     /* from keep_since_ms on */
   int64_t grace_ms;          /* objects younger than this are never deleted,
                              ** nor versions that were the newest within it;
-                             ** < 0: the default, one hour */
+                             ** < 0: the default, one hour. While others use
+                             ** the database it must exceed 10 minutes plus
+                             ** clock skew (docs/history.md); 0: no one does */
   int dry_run;               /* report what would be deleted, delete nothing */
 } s3page_gc_opts;
 

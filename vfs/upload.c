@@ -1,6 +1,7 @@
 /*
 ** upload.c: the batched PUT queue of the commit and the history tools.
 */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@ int s3p_upload_init(s3p_upload *u, s3p_db *db, size_t max_ops,
   u->db = db;
   u->max_ops = max_ops;
   u->max_bytes = max_bytes;
-  u->ops = calloc(max_ops, sizeof *u->ops);
+  u->ops = calloc(max_ops + S3P_UPLOAD_EXTRA, sizeof *u->ops);
   u->keys = calloc(max_ops, sizeof *u->keys);
   u->bodies = calloc(max_ops, sizeof *u->bodies);
   u->hint = calloc(max_ops, 1);
@@ -35,11 +36,22 @@ static void upload_clear(s3p_upload *u){
 }
 
 int s3p_upload_flush(s3p_upload *u){
-  if(u->n == 0 || u->rc) goto out;
-  int src = s3p_store_exec(u->db->store, u->ops, u->n);
+  return s3p_upload_flush_with(u, NULL, 0);
+}
+
+int s3p_upload_flush_with(s3p_upload *u, s3p_op *extra, size_t nextra){
+  assert(nextra <= S3P_UPLOAD_EXTRA);
+  if((u->n == 0 && nextra == 0) || u->rc) goto out;
+  /* The extra operations ride in the slots after the queue's own. */
+  if(nextra) memcpy(&u->ops[u->n], extra, nextra * sizeof *extra);
+  int src = s3p_store_exec(u->db->store, u->ops, u->n + nextra);
+  if(nextra){
+    memcpy(extra, &u->ops[u->n], nextra * sizeof *extra);
+    memset(&u->ops[u->n], 0, nextra * sizeof *extra);
+  }
   if(src){
     u->rc = s3p_db_store_error(u->db, src, SQLITE_IOERR_WRITE, "PUT",
-                               u->keys[0], NULL);
+                               u->n ? u->keys[0] : extra[0].key, NULL);
   }
   for(size_t i = 0; i < u->n && !u->rc; i++){
     if(u->ops[i].rc == S3P_OK){

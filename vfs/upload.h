@@ -45,6 +45,16 @@ int s3p_upload_put_hint(s3p_upload *u, const char *key, unsigned char *body,
 /* s3p_upload_flush sends what is pending as one batch. Returns u->rc. */
 int s3p_upload_flush(s3p_upload *u);
 
+/* Most operations s3p_upload_flush_with adds to a batch. */
+#define S3P_UPLOAD_EXTRA 4
+
+/* s3p_upload_flush_with sends what is pending plus extra[0..nextra) (any
+** kind, at most S3P_UPLOAD_EXTRA; their outputs are set, the caller checks
+** and resets them) as one batch, even when nothing is pending: the commit
+** asks its questions in the round trip of its last uploads. Returns u->rc
+** (an error of an extra operation is not counted there). */
+int s3p_upload_flush_with(s3p_upload *u, s3p_op *extra, size_t nextra);
+
 /* s3p_upload_node_store is an s3p_tree_io store callback (ctx: the queue):
 ** queues a new tree node, and keeps it decoded in the node cache, since
 ** the next checkpoint starts from it. Returns an S3P_* code. */

@@ -7,6 +7,7 @@
 ** probing forward: exponentially until a miss, then by bisection. With a
 ** fresh hint that is one GET of HEAD and one probe.
 */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
@@ -93,23 +94,39 @@ int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest){
     if(lo == hint) return SQLITE_OK;
   }
   if(lo == 0){
-    /* No usable hint. If wal/1 is gone, gc removed the first versions (and
-    ** HEAD lags below them): start from the oldest kept, named by TAIL. */
-    rc = s3p_version_exists(db, 1, &yes);
-    if(rc) return rc;
-    if(yes){
-      lo = 1;
+    /* No usable hint. Start from TAIL when gc wrote one (the records below
+    ** it are going, or gone), else from wal/1; both are asked in one batch
+    ** so that a database never collected pays no round trip for this. */
+    s3p_op ops[2];
+    char k1[32];
+    s3p_record_key(k1, 1);
+    memset(ops, 0, sizeof ops);
+    ops[0].kind = S3P_OP_HEAD;
+    ops[0].key = k1;
+    ops[1].kind = S3P_OP_GET;
+    ops[1].key = "TAIL";
+    uint64_t tail = 0;
+    int src = s3p_store_exec(db->store, ops, 2);
+    if(src){
+      rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "HEAD", k1, NULL);
+    }else if(ops[0].rc != S3P_OK && ops[0].rc != S3P_ENOTFOUND){
+      rc = s3p_db_store_error(db, ops[0].rc, SQLITE_IOERR_READ, "HEAD", k1,
+                              ops[0].errmsg);
     }else{
-      uint64_t floor;
-      rc = s3p_version_floor(db, &floor);
-      if(rc) return rc;
-      if(floor > 1){
-        rc = s3p_version_exists(db, floor, &yes);
-        if(rc) return rc;
-        if(yes) lo = floor;
-      }
-      if(lo == 0){ *latest = 0; return SQLITE_OK; }
+      rc = s3p_tail_from_op(db, &ops[1], &tail);
     }
+    yes = ops[0].rc == S3P_OK;
+    s3p_op_reset(&ops[0]);
+    s3p_op_reset(&ops[1]);
+    if(rc) return rc;
+    if(tail > 1){
+      int there;
+      rc = s3p_version_exists(db, tail, &there);
+      if(rc) return rc;
+      if(there) lo = tail;
+    }
+    if(lo == 0 && yes) lo = 1;
+    if(lo == 0){ *latest = 0; return SQLITE_OK; }
   }
   /* lo exists. Gallop: lo+1, lo+2, lo+4, ... */
   uint64_t step = 1, hi;
@@ -128,6 +145,24 @@ int s3p_version_latest(s3p_db *db, uint64_t from, uint64_t *latest){
     if(yes) lo = mid; else hi = mid;
   }
   *latest = lo;
+  return SQLITE_OK;
+}
+
+int s3p_version_behind(s3p_db *db, uint64_t v, uint64_t tail,
+                       uint64_t *latest, int *behind){
+  *behind = 0;
+  *latest = v;
+  assert(tail > v + 1);
+  int rc = s3p_version_latest(db, 0, latest);
+  if(rc) return rc;
+  if(*latest >= tail){
+    *behind = 1;
+  }else{
+    /* No record at or above TAIL: not written by gc for this history. */
+    sqlite3_log(SQLITE_WARNING, "s3page: %s: TAIL names version %llu but the "
+                "newest is %llu; ignoring it", db->store->desc,
+                (unsigned long long)tail, (unsigned long long)*latest);
+  }
   return SQLITE_OK;
 }
 
