@@ -93,6 +93,8 @@ int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
   s = opt_param(zName, "cache_dir", "S3PAGE_CACHE_DIR");
   o->cache_dir = s && *s ? strdup(s) : NULL;
   o->fault = opt_strdup(opt_param(zName, "fault", "S3PAGE_FAULT"));
+  s = opt_param(zName, "lock_dir", "S3PAGE_LOCK_DIR");
+  o->lock_dir = s && *s ? strdup(s) : NULL;
   o->endpoint = opt_strdup(opt_param(zName, "endpoint", NULL));
   o->region = opt_strdup(opt_param(zName, "region", NULL));
   return S3P_OK;
@@ -100,6 +102,7 @@ int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
 
 void s3p_options_free(s3p_options *o){
   free(o->fault);
+  free(o->lock_dir);
   free(o->cache_dir);
   free(o->endpoint);
   free(o->region);
