@@ -31,6 +31,11 @@ int tdb_quick(void);
 /* tdb_name returns a fresh database name (malloc'd) containing tag. */
 char *tdb_name(const char *tag);
 
+/* tdb_elsewhere returns URI parameters (malloc'd) that make a connection
+** act as if on another machine: "lock_dir=" a fresh local directory, so
+** it shares no local lock with the connections opened without them. */
+char *tdb_elsewhere(void);
+
 /* tdb_uri returns "file:NAME?vfs=s3page[&PARAMS]" (malloc'd); params may
 ** be NULL or "". */
 char *tdb_uri(const char *name, const char *params);

@@ -261,7 +261,7 @@ static void two_processes(void){
 static void exclusive_mode(void){
   char *name = tdb_name("exclusive");
   make_db(name);
-  char *elsewhere = lock_dir_param("elsewhere");
+  char *elsewhere = tdb_elsewhere();
   sqlite3 *x = tdb_open(name, NULL), *local = tdb_open(name, NULL);
   sqlite3 *remote = tdb_open(name, elsewhere);
   CHECK(x && local && remote);
@@ -381,6 +381,9 @@ static void lock_dirs(void){
   char *mem = NULL, *xdg = NULL, *xdg_dir = NULL;
   const char *old = getenv("XDG_RUNTIME_DIR");
   char *saved = old ? strdup(old) : NULL;
+  old = getenv("S3PAGE_LOCK_DIR");
+  char *saved_ld = old ? strdup(old) : NULL;
+  unsetenv("S3PAGE_LOCK_DIR");
   if(asprintf(&mem, "mem:locks-%ld", (long)getpid()) < 0) abort();
   if(asprintf(&xdg, "%s/xdg", lock_tmp) < 0) abort();
   if(asprintf(&xdg_dir, "%s/xdg/s3page", lock_tmp) < 0) abort();
@@ -406,7 +409,9 @@ static void lock_dirs(void){
   sqlite3_close(a);
   if(saved) setenv("XDG_RUNTIME_DIR", saved, 1);
   else unsetenv("XDG_RUNTIME_DIR");
+  if(saved_ld) setenv("S3PAGE_LOCK_DIR", saved_ld, 1);
   free(saved);
+  free(saved_ld);
   free(mem);
   free(xdg);
   free(xdg_dir);
