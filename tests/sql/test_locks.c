@@ -226,6 +226,7 @@ static void two_processes(void){
     if(read(down[0], &x, 1) != 1) ok = 0;
     if(ok) ok = tdb_exec(c, "COMMIT") == SQLITE_OK;
     sqlite3_close(c);
+    free(name);                   /* valgrind checks the child too */
     _exit(ok ? 0 : 1);
   }
   CHECK(kid > 0);
