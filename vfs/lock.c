@@ -259,6 +259,62 @@ static int lock_file_open(int dirfd, const char *file, int readonly){
   return fd;
 }
 
+/* lock_root_tmp opens ROOT/tmp of directory store name (making it, as the
+** backend does lazily) and sets lk->path to ROOT/tmp/lock. Returns the
+** directory fd, or -1 with *why set. */
+static int lock_root_tmp(s3p_lock *lk, const char *name, char **why){
+  char buf[128];
+  int dirfd = -1;
+  lk->path = sqlite3_mprintf("%s/tmp/lock", name);
+  int root = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if(root >= 0){
+    (void)mkdirat(root, "tmp", 0777);     /* exists already: fine */
+    dirfd = openat(root, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                O_CLOEXEC);
+    int e = errno;
+    close(root);
+    errno = e;
+  }
+  if(dirfd < 0){
+    *why = sqlite3_mprintf("lock file %s: %s", lk->path ? lk->path : name,
+                           lock_errstr(errno, buf, sizeof buf));
+  }
+  return dirfd;
+}
+
+/* lock_named opens the lock directory (lock_dir, else the default one),
+** writes the lock file's name for database name into fname[40] and sets
+** lk->path. Returns the directory fd, or -1 with *why set. */
+static int lock_named(s3p_lock *lk, const char *name, const char *lock_dir,
+                      const char *endpoint, char *fname, char **why){
+  char *dflt = NULL;
+  if(!lock_dir){
+    const char *x = getenv("XDG_RUNTIME_DIR");
+    dflt = x && x[0] == '/' ? sqlite3_mprintf("%s/s3page", x)
+                            : sqlite3_mprintf("/tmp/s3page-locks-%u",
+                                              (unsigned)geteuid());
+  }
+  char *id = lock_identity(name, endpoint);
+  if(!id || (!lock_dir && !dflt)){
+    sqlite3_free(id);
+    sqlite3_free(dflt);
+    *why = sqlite3_mprintf("lock file: out of memory");
+    return -1;
+  }
+  s3p_hash h;
+  char hex[33];
+  s3p_hash_bytes(&h, id, strlen(id));
+  sqlite3_free(id);
+  s3p_hash_hex(hex, &h);
+  memcpy(fname, hex, 32);
+  memcpy(fname + 32, ".lock", 6);
+  const char *dir = lock_dir ? lock_dir : dflt;
+  lk->path = sqlite3_mprintf("%s/%s", dir, fname);
+  int dirfd = lock_dir_open(dir, dflt != NULL, why);
+  sqlite3_free(dflt);
+  return dirfd;
+}
+
 void s3p_lock_open(s3p_lock *lk, const char *name, const char *lock_dir,
                    const char *endpoint, int none, int readonly,
                    char **why){
@@ -266,50 +322,17 @@ void s3p_lock_open(s3p_lock *lk, const char *name, const char *lock_dir,
   lk->fd = -1;
   *why = NULL;
   if(none) return;
-  char buf[128];
-  int dirfd = -1;
-  const char *file = "lock";
-  char hex[33], fname[40];
+  char buf[128], fname[40];
+  const char *file = fname;
+  int dirfd;
   if(lock_dir && !*lock_dir) lock_dir = NULL;
   if(!lock_dir && strncmp(name, "s3://", 5) && strncmp(name, "mem:", 4)){
-    /* A directory store: ROOT/tmp/lock, shared by every user of ROOT. */
-    lk->path = sqlite3_mprintf("%s/tmp/lock", name);
-    int root = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if(root >= 0){
-      (void)mkdirat(root, "tmp", 0777);    /* the backend makes it lazily */
-      dirfd = openat(root, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                  O_CLOEXEC);
-      close(root);
-    }
-    if(dirfd < 0){
-      *why = sqlite3_mprintf("lock file %s: %s", lk->path ? lk->path : name,
-                             lock_errstr(errno, buf, sizeof buf));
-      goto fail;
-    }
+    file = "lock";
+    dirfd = lock_root_tmp(lk, name, why);
   }else{
-    char *dflt = NULL;
-    if(!lock_dir){
-      const char *x = getenv("XDG_RUNTIME_DIR");
-      dflt = x && x[0] == '/' ? sqlite3_mprintf("%s/s3page", x)
-                              : sqlite3_mprintf("/tmp/s3page-locks-%u",
-                                                (unsigned)geteuid());
-      if(!dflt) goto nomem;
-    }
-    char *id = lock_identity(name, endpoint);
-    if(!id){ sqlite3_free(dflt); goto nomem; }
-    s3p_hash h;
-    s3p_hash_bytes(&h, id, strlen(id));
-    sqlite3_free(id);
-    s3p_hash_hex(hex, &h);
-    memcpy(fname, hex, 32);
-    memcpy(fname + 32, ".lock", 6);
-    file = fname;
-    const char *dir = lock_dir ? lock_dir : dflt;
-    lk->path = sqlite3_mprintf("%s/%s", dir, fname);
-    dirfd = lock_dir_open(dir, dflt != NULL, why);
-    sqlite3_free(dflt);
-    if(dirfd < 0) goto fail;
+    dirfd = lock_named(lk, name, lock_dir, endpoint, fname, why);
   }
+  if(dirfd < 0) goto fail;
   lk->fd = lock_file_open(dirfd, file, readonly);
   if(lk->fd < 0){
     *why = sqlite3_mprintf("lock file %s: open: %s", lk->path ? lk->path : file,
@@ -329,8 +352,6 @@ void s3p_lock_open(s3p_lock *lk, const char *name, const char *lock_dir,
     goto fail;
   }
   return;
-nomem:
-  *why = sqlite3_mprintf("lock file: out of memory");
 fail:
   sqlite3_free(lk->path);
   lk->path = NULL;
