@@ -101,6 +101,14 @@ int tdb_init(void){
       return -1;
     }
   }
+  if(tdb_s3_base && !getenv("S3PAGE_LOCK_DIR")){
+    /* Lock files of s3:// test databases go with the root, not into the
+    ** default lock directory, where they would stay after the run. */
+    char *ld = NULL;
+    if(asprintf(&ld, "%s/locks", tdb_root) < 0) return -1;
+    setenv("S3PAGE_LOCK_DIR", ld, 1);
+    free(ld);
+  }
   atexit(cleanup_root);
   return 0;
 }

@@ -5,7 +5,9 @@
 ** sqlite3_log messages (before SQLite initializes), registers the s3page
 ** VFS and prepares where test databases live:
 **   - if S3PAGE_TEST_STORE is set (e.g. s3://bucket/prefix), databases are
-**     named S3PAGE_TEST_STORE/<tag>-<pid>-<n>;
+**     named S3PAGE_TEST_STORE/<tag>-<pid>-<n>, and S3PAGE_LOCK_DIR (if
+**     unset) is set to a directory under a private local root removed at
+**     exit, so their local lock files do not outlive the run;
 **   - else they are fresh directories under a private mkdtemp root that
 **     is removed when the process that called tdb_init exits.
 ** Helpers print "# " diagnostics on failure and never abort, so the

@@ -188,6 +188,10 @@ static void busy_timeout_waits(void){
     CHECK_EQ(tdb_exec_quiet(b, "BEGIN IMMEDIATE"), SQLITE_BUSY);
     int64_t waited = tdb_now_ms() - t0;
     CHECK(waited >= 150);
+    /* a's commit needs EXCLUSIVE, which b's brief SHARED locks (each try
+    ** of b's BEGIN IMMEDIATE) can delay: a waits too, as applications
+    ** should. */
+    sqlite3_busy_timeout(a, 10000);
     late_commit lc = { a, 300, -1 };
     pthread_t th;
     CHECK_EQ(pthread_create(&th, NULL, late_commit_main, &lc), 0);
