@@ -186,6 +186,25 @@ int s3p_lock_reserved(s3p_lock *lk, int *out, char **why){
   return SQLITE_OK;
 }
 
+uint64_t s3p_lock_hint_get(s3p_lock *lk){
+  unsigned char b[8];
+  if(lk->fd < 0 || pread(lk->fd, b, sizeof b, 0) != (ssize_t)sizeof b){
+    return 0;
+  }
+  uint64_t v = 0;
+  for(int i = 7; i >= 0; i--) v = v << 8 | b[i];
+  return v;
+}
+
+void s3p_lock_hint_put(s3p_lock *lk, uint64_t v){
+  if(lk->fd < 0 || lk->level != SQLITE_LOCK_EXCLUSIVE) return;
+  unsigned char b[8];
+  for(int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+  /* Best effort: a missing hint only delays seeing the version until the
+  ** staleness window ends. */
+  if(pwrite(lk->fd, b, sizeof b, 0) != (ssize_t)sizeof b) return;
+}
+
 /* lock_dir_open opens directory dir (making it, mode 0700, if missing).
 ** A default directory must be a directory owned by this user that no one
 ** else can write to. Returns the fd, or -1 with *why set. */

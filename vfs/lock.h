@@ -26,6 +26,11 @@
 **   a directory ROOT     ROOT/tmp/lock (the backend's private tmp/, which
 **                        listings, gc and verify never look at)
 **
+** The file's first 8 bytes (locks and content do not interact) hold the
+** newest version committed through it, little-endian, so that connections
+** with a staleness window (staleness=MS) still see this machine's commits
+** at once: local writers then never lose a commit to each other.
+**
 ** A handle that cannot open its lock file (read-only file system,
 ** unwritable or unsafe lock directory) works without local locks, as a
 ** separate machine would: create-if-absent still arbitrates every commit.
@@ -37,6 +42,8 @@
 */
 #ifndef S3P_LOCK_H
 #define S3P_LOCK_H
+
+#include <stdint.h>
 
 typedef struct s3p_lock {
   int fd;                    /* lock file, -1: no local locks */
@@ -73,5 +80,15 @@ int s3p_lock_down(s3p_lock *lk, int level, char **why);
 ** file only this handle's own lock is known. Returns SQLITE_OK or
 ** SQLITE_IOERR_CHECKRESERVEDLOCK with *why set. */
 int s3p_lock_reserved(s3p_lock *lk, int *out, char **why);
+
+/* s3p_lock_hint_get returns the newest version that a connection of this
+** machine recorded in the lock file (0: none, or no lock file). Call it
+** holding SHARED, so no commit of this machine is half recorded. The value
+** is only a hint that a newer version may exist: garbage costs a lookup. */
+uint64_t s3p_lock_hint_get(s3p_lock *lk);
+
+/* s3p_lock_hint_put records version v in the lock file, holding EXCLUSIVE,
+** after committing v. Best effort. */
+void s3p_lock_hint_put(s3p_lock *lk, uint64_t v);
 
 #endif

@@ -300,7 +300,11 @@ static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
 ** and a version made on another machine makes every commit lose: say so,
 ** and what to do. Returns an SQLite code. */
 static int main_commit(s3p_file *p){
+  uint64_t before = p->db->view.version;
   int rc = s3p_db_commit(p->db);
+  if(rc == SQLITE_OK && p->db->view.version > before){
+    s3p_lock_hint_put(&p->lk, p->db->view.version);
+  }
   if(rc == SQLITE_BUSY_SNAPSHOT && p->excl_mode){
     s3p_db_error(p->db, rc, "%s: version %llu was committed by another "
                  "writer while this connection held its lock with PRAGMA "
@@ -372,6 +376,9 @@ static int main_lock(sqlite3_file *f, int level){
   if(rc) return main_lock_error(p, rc, why);
   if(was == SQLITE_LOCK_NONE){
     if(s3p_txbuf_active(p->db->tx)) s3p_txbuf_clear(p->db->tx);
+    /* A newer version made on this machine is looked up even within the
+    ** staleness window. */
+    if(s3p_lock_hint_get(&p->lk) > p->db->view.version) p->db->checked_ms = 0;
     rc = s3p_db_refresh(p->db);
   }
   if(rc == SQLITE_OK && was < SQLITE_LOCK_RESERVED &&

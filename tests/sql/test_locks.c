@@ -305,6 +305,38 @@ static void exclusive_mode(void){
   free(name);
 }
 
+/* staleness_local: with a staleness window, a connection still sees at
+** once what another connection of this machine committed (the lock file
+** records the newest local version), so a local writer never loses its
+** commit to another; a commit from another machine is seen only when the
+** window ends, as documented. */
+static void staleness_local(void){
+  char *name = tdb_name("staleness");
+  make_db(name);
+  const char *win = "staleness=600000";
+  sqlite3 *a = tdb_open(name, win), *b = tdb_open(name, win);
+  char *elsewhere = tdb_elsewhere(), *params = NULL;
+  if(asprintf(&params, "%s&%s", win, elsewhere) < 0) abort();
+  sqlite3 *r = tdb_open(name, params);
+  CHECK(a && b && r);
+  if(a && b && r){
+    CHECK_EQ(tdb_int(b, "SELECT count(*) FROM t"), 1);
+    CHECK_EQ(tdb_int(r, "SELECT count(*) FROM t"), 1);
+    CHECK_EQ(tdb_exec(a, "INSERT INTO t VALUES(2)"), SQLITE_OK);
+    CHECK_EQ(tdb_int(b, "SELECT count(*) FROM t"), 2);
+    CHECK_EQ(tdb_exec(b, "BEGIN IMMEDIATE; INSERT INTO t VALUES(3); COMMIT"),
+             SQLITE_OK);
+    CHECK_EQ(tdb_int(a, "SELECT count(*) FROM t"), 3);
+    CHECK_EQ(tdb_int(r, "SELECT count(*) FROM t"), 1);   /* in its window */
+  }
+  sqlite3_close(a);
+  sqlite3_close(b);
+  sqlite3_close(r);
+  free(params);
+  free(elsewhere);
+  free(name);
+}
+
 /* pinned_no_lock: a read transaction on a pinned version (version=) does
 ** not delay a writer: the snapshot never changes, so it needs no lock. */
 static void pinned_no_lock(void){
@@ -440,6 +472,7 @@ int main(void){
   RUN(busy_timeout_waits);
   RUN(two_processes);
   RUN(exclusive_mode);
+  RUN(staleness_local);
   RUN(pinned_no_lock);
   RUN(unusable_lock_dir);
   RUN(lock_dirs);
