@@ -25,7 +25,8 @@
 #include "store/s3conf.h"
 #include "../index/hash.h"
 
-/* Byte offsets in the lock file (which holds no data at all). */
+/* Byte offsets of the locks in the lock file (its content, the version
+** hint, does not interact with them). */
 #define LOCK_PENDING_BYTE  0
 #define LOCK_RESERVED_BYTE 1
 #define LOCK_SHARED_FIRST  2
