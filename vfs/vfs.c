@@ -42,6 +42,7 @@ typedef struct s3p_file {
   int lock;                  /* SQLITE_LOCK_* held (main database) */
   s3p_lock lk;               /* its local lock file (main database) */
   int excl_mode;             /* PRAGMA locking_mode=EXCLUSIVE was set */
+  int nolock;                /* opened with nolock=1: SQLite never locks */
   int journal;               /* private rollback journal: skip syncs */
   sqlite3_file *real;        /* other files: the default VFS's file */
 } s3p_file;
@@ -296,9 +297,10 @@ static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
 }
 
 /* main_commit commits the buffered transaction (the sync point). In
-** locking_mode=EXCLUSIVE SQLite never unlocks, so the view never moves on
-** and a version made on another machine makes every commit lose: say so,
-** and what to do. Returns an SQLite code. */
+** locking_mode=EXCLUSIVE SQLite never unlocks, and with nolock=1 it never
+** locks, so the view never moves on and a version made by another writer
+** makes every commit lose: say so, and what to do. Returns an SQLite
+** code. */
 static int main_commit(s3p_file *p){
   uint64_t before = p->db->view.version;
   int rc = s3p_db_commit(p->db);
@@ -315,6 +317,15 @@ static int main_commit(s3p_file *p){
                  "transaction and run any statement (SQLite then releases "
                  "the lock), then retry; or reopen the database",
                  p->db->store->desc,
+                 (unsigned long long)p->db->view.version + 1,
+                 (unsigned long long)p->db->view.version);
+  }else if(rc == SQLITE_BUSY_SNAPSHOT && p->nolock){
+    s3p_db_error(p->db, rc, "%s: version %llu was committed by another "
+                 "writer; this connection was opened with nolock=1, so "
+                 "SQLite never takes the SHARED lock at which s3page moves "
+                 "to the newest version: it still sees version %llu and no "
+                 "commit of it can succeed. Reopen the database without "
+                 "nolock=1", p->db->store->desc,
                  (unsigned long long)p->db->view.version + 1,
                  (unsigned long long)p->db->view.version);
   }
@@ -608,6 +619,7 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
                    SQLITE_OPEN_READONLY;
     }
   }
+  p->nolock = sqlite3_uri_boolean(name, "nolock", 0);
   char *why = NULL;
   s3p_lock_open(&p->lk, name, p->db->opt.lock_dir, p->db->opt.endpoint,
                 p->db->opt.version || p->db->opt.has_asof,

@@ -6,9 +6,11 @@
 ** xCheckReservedLock tell the truth, closing one connection never drops
 ** another's locks. Also: locking_mode=EXCLUSIVE against a writer on
 ** "another machine" (a connection with its own lock directory) fails with
-** a message naming the cause and the remedy, and the remedy works; pinned
-** snapshots take no locks; an unusable lock directory means no local
-** locks (logged), and the default lock directory must be private.
+** a message naming the cause and the remedy, and the remedy works (as for a
+** connection opened with nolock=1); a staleness window does not hide this
+** machine's commits; pinned snapshots take no locks; an unusable lock
+** directory means no local locks (logged); the default lock directory
+** must be private.
 */
 #include <pthread.h>
 #include <stdio.h>
@@ -305,6 +307,36 @@ static void exclusive_mode(void){
   free(name);
 }
 
+/* nolock_explained: with nolock=1 SQLite never locks, so the connection
+** never moves to a newer version; after another writer's commit, its
+** commit fails with SQLITE_BUSY_SNAPSHOT and a message naming nolock=1 and
+** the remedy (reopen without it), which works. */
+static void nolock_explained(void){
+  char *name = tdb_name("nolock");
+  make_db(name);
+  sqlite3 *n = tdb_open(name, "nolock=1"), *w = tdb_open(name, NULL);
+  CHECK(n && w);
+  if(n && w){
+    CHECK_EQ(tdb_int(n, "SELECT count(*) FROM t"), 1);
+    CHECK_EQ(tdb_exec(w, "INSERT INTO t VALUES(2)"), SQLITE_OK);
+    CHECK_EQ(tdb_exec_quiet(n, "INSERT INTO t VALUES(3)"),
+             SQLITE_BUSY_SNAPSHOT);
+    char *err = tdb_text(n, "PRAGMA s3page_error");
+    CHECK(err && strstr(err, "nolock=1") && strstr(err, "Reopen"));
+    free(err);
+    sqlite3_close(n);
+    n = tdb_open(name, NULL);
+    CHECK(n != NULL);
+    if(n){
+      CHECK_EQ(tdb_exec(n, "INSERT INTO t VALUES(3)"), SQLITE_OK);
+      CHECK_EQ(tdb_int(w, "SELECT count(*) FROM t"), 3);
+    }
+  }
+  sqlite3_close(n);
+  sqlite3_close(w);
+  free(name);
+}
+
 /* staleness_local: with a staleness window, a connection still sees at
 ** once what another connection of this machine committed (the lock file
 ** records the newest local version), so a local writer never loses its
@@ -472,6 +504,7 @@ int main(void){
   RUN(busy_timeout_waits);
   RUN(two_processes);
   RUN(exclusive_mode);
+  RUN(nolock_explained);
   RUN(staleness_local);
   RUN(pinned_no_lock);
   RUN(unusable_lock_dir);
