@@ -106,9 +106,12 @@ int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
     *errmsg = sqlite3_mprintf("s3page: fault injection (option fault= or "
                               "S3PAGE_FAULT) is for tests and is refused: "
                               "set S3PAGE_ALLOW_FAULTS=1 to allow it");
+    s3p_options_free(o);      /* cache_dir is already set */
     return S3P_EINVAL;
   }
   o->fault = opt_strdup(s);
+  s = opt_param(zName, "lock_dir", "S3PAGE_LOCK_DIR");
+  o->lock_dir = s && *s ? strdup(s) : NULL;
   o->endpoint = opt_strdup(opt_param(zName, "endpoint", NULL));
   o->region = opt_strdup(opt_param(zName, "region", NULL));
   return S3P_OK;
@@ -116,6 +119,7 @@ int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
 
 void s3p_options_free(s3p_options *o){
   free(o->fault);
+  free(o->lock_dir);
   free(o->cache_dir);
   free(o->endpoint);
   free(o->region);

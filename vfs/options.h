@@ -18,6 +18,10 @@
 **   cache_max_mb=N    its size (S3PAGE_CACHE_MAX_MB, default 1024)
 **   txbuf_mb=N        transaction memory before spilling to a temporary
 **                     file (S3PAGE_TXBUF_MB, default 64)
+**   lock_dir=DIR      where the local lock files of s3:// databases live
+**                     (S3PAGE_LOCK_DIR, default $XDG_RUNTIME_DIR/s3page or
+**                     /tmp/s3page-locks-<uid>; see lock.h); given, it is
+**                     used for every kind of database
 **   fault=SPEC        inject store faults, for tests (S3PAGE_FAULT)
 **                     refused unless S3PAGE_ALLOW_FAULTS=1
 **   endpoint=URL, region=R, concurrency=N   S3 settings (see store.h)
@@ -41,6 +45,7 @@ typedef struct s3p_options {
   char *cache_dir;           /* persistent page cache or NULL (malloc'd) */
   uint64_t cache_max_bytes;  /* its budget */
   char *fault;               /* fault spec or NULL (malloc'd) */
+  char *lock_dir;            /* lock directory or NULL (malloc'd) */
   char *endpoint;            /* S3 endpoint or NULL (malloc'd) */
   char *region;              /* S3 region or NULL (malloc'd) */
   int concurrency;           /* S3 parallel requests, 0 = default */

@@ -13,10 +13,13 @@
 ** own connection. The VFS therefore reports journals as absent to every
 ** other connection, and never syncs them.
 **
-** Locks are local state only. Writers on many machines are kept apart by
-** the create-if-absent commit record: a writer that loses gets
+** Locks are real among the connections of one machine (lock.c: a local
+** lock file per database), so local writers queue through SQLite's busy
+** handler. Writers on different machines are kept apart by the
+** create-if-absent commit record: a writer that loses gets
 ** SQLITE_BUSY_SNAPSHOT at commit. Taking the SHARED lock is where a
-** connection moves to the newest version, and SQLite then notices the
+** connection moves to the newest version (after the lock is held, so a
+** local commit is never seen half done), and SQLite then notices the
 ** changed file change counter and drops its page cache.
 */
 #include <assert.h>
@@ -29,6 +32,7 @@
 #include <sqlite3.h>
 #include "s3page.h"
 #include "db.h"
+#include "lock.h"
 #include "../index/page.h"
 
 /* An open file of the s3page VFS. */
@@ -36,6 +40,9 @@ typedef struct s3p_file {
   sqlite3_file base;         /* SQLite's part; must be first */
   s3p_db *db;                /* main database: its state, else NULL */
   int lock;                  /* SQLITE_LOCK_* held (main database) */
+  s3p_lock lk;               /* its local lock file (main database) */
+  int excl_mode;             /* PRAGMA locking_mode=EXCLUSIVE was set */
+  int nolock;                /* opened with nolock=1: SQLite never locks */
   int journal;               /* private rollback journal: skip syncs */
   sqlite3_file *real;        /* other files: the default VFS's file */
 } s3p_file;
@@ -150,6 +157,7 @@ static int main_get_page(s3p_file *p, uint32_t pgno, unsigned char *out){
 /* main_close closes the database state. */
 static int main_close(sqlite3_file *f){
   s3p_file *p = (s3p_file *)f;
+  s3p_lock_close(&p->lk);
   s3p_db_close(p->db);
   p->db = NULL;
   return SQLITE_OK;
@@ -297,9 +305,40 @@ static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
   return SQLITE_OK;
 }
 
-/* main_commit commits the buffered transaction (the sync point). */
+/* main_commit commits the buffered transaction (the sync point). In
+** locking_mode=EXCLUSIVE SQLite never unlocks, and with nolock=1 it never
+** locks, so the view never moves on and a version made by another writer
+** makes every commit lose: say so, and what to do. Returns an SQLite
+** code. */
 static int main_commit(s3p_file *p){
-  return s3p_db_commit(p->db);
+  uint64_t before = p->db->view.version;
+  int rc = s3p_db_commit(p->db);
+  if(rc == SQLITE_OK && p->db->view.version > before){
+    s3p_lock_hint_put(&p->lk, p->db->view.version);
+  }
+  if(rc == SQLITE_BUSY_SNAPSHOT && p->excl_mode){
+    s3p_db_error(p->db, rc, "%s: version %llu was committed by another "
+                 "writer while this connection held its lock with PRAGMA "
+                 "locking_mode=EXCLUSIVE, which keeps out only the "
+                 "connections of this machine: this connection still sees "
+                 "version %llu and no commit of it can succeed until it lets "
+                 "go of the lock. Run PRAGMA locking_mode=NORMAL, end the "
+                 "transaction and run any statement (SQLite then releases "
+                 "the lock), then retry; or reopen the database",
+                 p->db->store->desc,
+                 (unsigned long long)p->db->view.version + 1,
+                 (unsigned long long)p->db->view.version);
+  }else if(rc == SQLITE_BUSY_SNAPSHOT && p->nolock){
+    s3p_db_error(p->db, rc, "%s: version %llu was committed by another "
+                 "writer; this connection was opened with nolock=1, so "
+                 "SQLite never takes the SHARED lock at which s3page moves "
+                 "to the newest version: it still sees version %llu and no "
+                 "commit of it can succeed. Reopen the database without "
+                 "nolock=1", p->db->store->desc,
+                 (unsigned long long)p->db->view.version + 1,
+                 (unsigned long long)p->db->view.version);
+  }
+  return rc;
 }
 
 /* main_sync: the commit normally ran at SQLITE_FCNTL_SYNC just before;
@@ -334,42 +373,68 @@ static int main_warm_overlay(s3p_file *p){
   return rc;
 }
 
-/* main_lock raises the lock; taking SHARED from nothing moves the view to
-** the newest version (unless pinned). */
+/* main_lock_error records a lock failure why (may be NULL) and frees it.
+** Returns rc. */
+static int main_lock_error(s3p_file *p, int rc, char *why){
+  if(why) s3p_db_error(p->db, rc, "%s", why);
+  sqlite3_free(why);
+  return rc;
+}
+
+/* main_lock raises the lock (lock.c); taking SHARED from nothing then
+** moves the view to the newest version (unless pinned), and taking
+** RESERVED warms the tree paths a checkpoint commit will need. If either
+** fails, the lock goes back to where it was. Returns SQLITE_OK,
+** SQLITE_BUSY, or an error. */
 static int main_lock(sqlite3_file *f, int level){
   s3p_file *p = (s3p_file *)f;
-  if(p->lock == SQLITE_LOCK_NONE && level >= SQLITE_LOCK_SHARED){
+  int was = p->lock;
+  char *why = NULL;
+  if(level <= was) return SQLITE_OK;
+  int rc = s3p_lock_up(&p->lk, level, &why);
+  p->lock = p->lk.level;
+  if(rc) return main_lock_error(p, rc, why);
+  if(was == SQLITE_LOCK_NONE){
     if(s3p_txbuf_active(p->db->tx)) s3p_txbuf_clear(p->db->tx);
-    int rc = s3p_db_refresh(p->db);
-    if(rc){
-      return (rc & 0xff) == SQLITE_IOERR ? SQLITE_IOERR_LOCK : rc;
-    }
+    /* A newer version made on this machine is looked up even within the
+    ** staleness window. */
+    if(s3p_lock_hint_get(&p->lk) > p->db->view.version) p->db->checked_ms = 0;
+    rc = s3p_db_refresh(p->db);
   }
-  if(p->lock < SQLITE_LOCK_RESERVED && level >= SQLITE_LOCK_RESERVED &&
-     s3p_db_checkpoint_due(p->db)){
-    int rc = main_warm_overlay(p);
-    if(rc) return (rc & 0xff) == SQLITE_IOERR ? SQLITE_IOERR_LOCK : rc;
+  if(rc == SQLITE_OK && was < SQLITE_LOCK_RESERVED &&
+     level >= SQLITE_LOCK_RESERVED && s3p_db_checkpoint_due(p->db)){
+    rc = main_warm_overlay(p);
   }
-  if(level > p->lock) p->lock = level;
+  if(rc){
+    assert(was <= SQLITE_LOCK_SHARED);
+    s3p_lock_down(&p->lk, was, &why);
+    sqlite3_free(why);
+    p->lock = p->lk.level;
+    return (rc & 0xff) == SQLITE_IOERR ? SQLITE_IOERR_LOCK : rc;
+  }
   return SQLITE_OK;
 }
 
 /* main_unlock lowers the lock; a transaction buffer still open then held
-** only rolled-back writes and is dropped. */
+** only rolled-back writes and is dropped. Returns an SQLite code. */
 static int main_unlock(sqlite3_file *f, int level){
   s3p_file *p = (s3p_file *)f;
+  char *why = NULL;
   if(level <= SQLITE_LOCK_SHARED && s3p_txbuf_active(p->db->tx)){
     s3p_txbuf_clear(p->db->tx);
   }
-  if(level < p->lock) p->lock = level;
-  return SQLITE_OK;
+  int rc = s3p_lock_down(&p->lk, level, &why);
+  p->lock = p->lk.level;
+  return rc ? main_lock_error(p, rc, why) : SQLITE_OK;
 }
 
-/* main_check_reserved: no other connection's lock is visible to us. */
+/* main_check_reserved: whether any connection of this machine holds
+** RESERVED or more (writers elsewhere are not visible). */
 static int main_check_reserved(sqlite3_file *f, int *out){
-  (void)f;
-  *out = 0;
-  return SQLITE_OK;
+  s3p_file *p = (s3p_file *)f;
+  char *why = NULL;
+  int rc = s3p_lock_reserved(&p->lk, out, &why);
+  return rc ? main_lock_error(p, rc, why) : SQLITE_OK;
 }
 
 /* main_stats fills out from the database's counters. */
@@ -403,6 +468,10 @@ static int main_pragma(s3p_file *p, char **a){
                            "machine); s3page commits atomically in any "
                            "rollback-journal mode");
     return SQLITE_ERROR;
+  }
+  if(!strcasecmp(name, "locking_mode") && val){
+    p->excl_mode = !strcasecmp(val, "exclusive");
+    return SQLITE_NOTFOUND;          /* SQLite itself sets the mode */
   }
   if(!strcasecmp(name, "s3page_version")){
     if(p->lock == SQLITE_LOCK_NONE){
@@ -457,6 +526,9 @@ static int main_fcntl(sqlite3_file *f, int op, void *arg){
       return SQLITE_OK;
     case S3PAGE_FCNTL_STATS:
       main_stats(p, (s3page_stats *)arg);
+      return SQLITE_OK;
+    case SQLITE_FCNTL_LOCKSTATE:
+      *(int *)arg = p->lock;
       return SQLITE_OK;
     case SQLITE_FCNTL_HAS_MOVED:
       *(int *)arg = 0;
@@ -517,6 +589,7 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
                     int flags, int *out_flags){
   s3p_file *p = (s3p_file *)f;
   memset(p, 0, sizeof *p);
+  p->lk.fd = -1;
   p->real = (sqlite3_file *)(p + 1);
   if(!(flags & SQLITE_OPEN_MAIN_DB)){
     if(flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL)){
@@ -555,6 +628,17 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
       *out_flags = (flags & ~(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
                    SQLITE_OPEN_READONLY;
     }
+  }
+  p->nolock = sqlite3_uri_boolean(name, "nolock", 0);
+  char *why = NULL;
+  s3p_lock_open(&p->lk, name, p->db->opt.lock_dir, p->db->opt.endpoint,
+                p->db->opt.version || p->db->opt.has_asof,
+                p->db->opt.readonly, &why);
+  if(why){
+    sqlite3_log(SQLITE_WARNING, "s3page: %s: no local locks (%s): this "
+                "connection is kept apart from others on this machine only "
+                "when it commits, as if it ran on another machine", name, why);
+    sqlite3_free(why);
   }
   p->base.pMethods = &main_methods;
   (void)vfs;

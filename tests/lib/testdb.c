@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include "testdb.h"
 
-static char *tdb_root;              /* mkdtemp root, NULL on S3 */
+static char *tdb_root;              /* local mkdtemp root (also on S3) */
 static const char *tdb_s3_base;     /* S3PAGE_TEST_STORE or NULL */
 static pid_t tdb_owner;             /* process that removes the root */
 static unsigned tdb_seq;            /* names handed out */
@@ -87,9 +87,10 @@ int tdb_init(void){
     return -1;
   }
   tdb_owner = getpid();
-  if(s3 && *s3){
-    tdb_s3_base = s3;
-  }else{
+  if(s3 && *s3) tdb_s3_base = s3;
+  {
+    /* Databases live here unless on S3; local files (lock directories)
+    ** always do. */
     const char *t = getenv("TMPDIR");
     if(asprintf(&tdb_root, "%s/s3p-sql-XXXXXX", t && *t ? t : "/tmp") < 0){
       tdb_root = NULL;
@@ -101,6 +102,14 @@ int tdb_init(void){
       tdb_root = NULL;
       return -1;
     }
+  }
+  if(tdb_s3_base && !getenv("S3PAGE_LOCK_DIR")){
+    /* Lock files of s3:// test databases go with the root, not into the
+    ** default lock directory, where they would stay after the run. */
+    char *ld = NULL;
+    if(asprintf(&ld, "%s/locks", tdb_root) < 0) return -1;
+    setenv("S3PAGE_LOCK_DIR", ld, 1);
+    free(ld);
   }
   atexit(cleanup_root);
   return 0;
@@ -132,6 +141,13 @@ char *tdb_name(const char *tag){
   }
   if(r < 0) abort();
   return n;
+}
+
+/* tdb_elsewhere: see testdb.h. Returns malloc'd URI parameters. */
+char *tdb_elsewhere(void){
+  char *p = NULL;
+  if(asprintf(&p, "lock_dir=%s/locks-%u", tdb_root, ++tdb_seq) < 0) abort();
+  return p;
 }
 
 /* tdb_uri: see testdb.h. Returns a malloc'd URI. */

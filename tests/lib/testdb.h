@@ -5,7 +5,9 @@
 ** sqlite3_log messages (before SQLite initializes), registers the s3page
 ** VFS and prepares where test databases live:
 **   - if S3PAGE_TEST_STORE is set (e.g. s3://bucket/prefix), databases are
-**     named S3PAGE_TEST_STORE/<tag>-<pid>-<n>;
+**     named S3PAGE_TEST_STORE/<tag>-<pid>-<n>, and S3PAGE_LOCK_DIR (if
+**     unset) is set to a directory under a private local root removed at
+**     exit, so their local lock files do not outlive the run;
 **   - else they are fresh directories under a private mkdtemp root that
 **     is removed when the process that called tdb_init exits.
 ** Helpers print "# " diagnostics on failure and never abort, so the
@@ -30,6 +32,11 @@ int tdb_quick(void);
 
 /* tdb_name returns a fresh database name (malloc'd) containing tag. */
 char *tdb_name(const char *tag);
+
+/* tdb_elsewhere returns URI parameters (malloc'd) that make a connection
+** act as if on another machine: "lock_dir=" a fresh local directory, so
+** it shares no local lock with the connections opened without them. */
+char *tdb_elsewhere(void);
 
 /* tdb_uri returns "file:NAME?vfs=s3page[&PARAMS]" (malloc'd); params may
 ** be NULL or "". */

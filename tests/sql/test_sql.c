@@ -337,14 +337,17 @@ static void finish_busy(sqlite3 *db){
   if(!sqlite3_get_autocommit(db)) tdb_exec(db, "ROLLBACK");
 }
 
-/* two_connections: both read version N and write; the second to commit
-** gets SQLITE_BUSY_SNAPSHOT, and its retry on the new version succeeds
-** without losing the first update. */
+/* two_connections: two writers on different machines (the second has
+** its own lock directory, so local locks do not keep them apart) both read
+** version N and write; the second to commit gets SQLITE_BUSY_SNAPSHOT, and
+** its retry on the new version succeeds without losing the first update. */
 static void two_connections(void){
   char *name = tdb_name("conflict");
   sqlite3 *a = tdb_open(name, NULL);
   CHECK_EQ(tdb_exec(a, "CREATE TABLE c(n); INSERT INTO c VALUES(0)"), SQLITE_OK);
-  sqlite3 *b = tdb_open(name, NULL);
+  char *elsewhere = tdb_elsewhere();
+  sqlite3 *b = tdb_open(name, elsewhere);
+  free(elsewhere);
   if(!a || !b){ CHECK(0); sqlite3_close(a); sqlite3_close(b); free(name); return; }
 
   /* Explicit transactions: both read, A commits, B's COMMIT fails. */

@@ -30,6 +30,7 @@ static void *thread_main(void *arg){
   sqlite3 *db = tdb_open(job->name, NULL);
   unsigned seed = (unsigned)job->id * 7919u;
   if(!db){ job->failed = 1; return NULL; }
+  sqlite3_busy_timeout(db, 10000);   /* local locks: queue, do not spin */
   for(int i = 0; i < N_INCR && !job->failed; i++){
     for(int attempt = 0;; attempt++){
       int rc = tdb_exec_quiet(db, "BEGIN IMMEDIATE");
