@@ -130,6 +130,8 @@ struct s3_job {
   CURLcode last_curl;           /* last failed attempt: curl result */
   char last_code[48];           /* last failed attempt: S3 error Code */
   char last_detail[CURL_ERROR_SIZE];  /* last failed attempt: curl detail */
+  unsigned cred_gen;            /* s3_store.cred_gen it was signed with */
+  int cred_retried;             /* retried once after ExpiredToken */
 };
 
 /* The store handle. */
@@ -144,6 +146,7 @@ typedef struct s3_store {
                                 ** batches) */
   uint64_t rng;                 /* xorshift state for jitter and probe keys */
   int probed;                   /* 1: create-if-absent verified or trusted */
+  unsigned cred_gen;            /* bumped when conf.cred is replaced */
 } s3_store;
 
 /* Process-wide state: curl's global init, and the probe verdicts. */
@@ -370,11 +373,37 @@ static int s3_hdr(struct curl_slist **list, const char *name,
   return 0;
 }
 
+/* s3_cred_update replaces s->conf.cred with what the shared source says
+** to sign with now (refreshing due credentials; with failed, replacing
+** ones the store refused as expired). Returns 1 if they changed. */
+static int s3_cred_update(s3_store *s, int failed){
+  s3p_cred *c;
+  if(s->conf.cred_src == NULL) return 0;
+  c = s3p_cred_current(s->conf.cred_src, s->conf.cred, failed, NULL);
+  if(c == NULL) return 0;           /* refresh failed; we keep ours */
+  if(c == s->conf.cred){
+    s3p_cred_release(c);            /* the same: drop the extra reference */
+    return 0;
+  }
+  s->conf.cred = c;
+  s->cred_gen++;
+  return 1;
+}
+
+/* s3_cred_due returns 1 if the credentials of s are within their refresh
+** margin (read without the lock: our reference keeps them unchanged). */
+static int s3_cred_due(const s3_store *s){
+  const s3p_cred *c = s->conf.cred;
+  return s->conf.cred_src && c->expires
+      && s3p_cred_now() >= c->expires - s3p_cred_refresh_margin(c);
+}
+
 /* s3_start begins one attempt of job j: builds and signs the request and
 ** adds it to the multi handle. Returns S3P_OK, or an error (the job is
 ** then failed and DONE). */
 static int s3_start(s3_store *s, s3_job *j){
   const s3p_s3conf *cf = &s->conf;
+  const s3p_cred *cr;
   s3p_op *op = j->op;
   int kind = j->verifying ? S3P_OP_GET : j->kind;
   const char *method = s3_method(kind);
@@ -389,6 +418,9 @@ static int s3_start(s3_store *s, s3_job *j){
   CURLMcode mrc;
   int bad = 0;
 
+  if(s3_cred_due(s)) s3_cred_update(s, 0);
+  cr = cf->cred;
+  j->cred_gen = s->cred_gen;
   c = s3_conn_get(s);
   if(c == NULL){
     s3_fail(s, j, S3P_ENOMEM, "out of memory");
@@ -443,8 +475,8 @@ static int s3_start(s3_store *s, s3_job *j){
   sh[nsh].name = "host"; sh[nsh++].value = host;
   sh[nsh].name = "x-amz-content-sha256"; sh[nsh++].value = payload;
   sh[nsh].name = "x-amz-date"; sh[nsh++].value = date;
-  if(cf->session_token){
-    sh[nsh].name = "x-amz-security-token"; sh[nsh++].value = cf->session_token;
+  if(cr->session_token){
+    sh[nsh].name = "x-amz-security-token"; sh[nsh++].value = cr->session_token;
   }
   if(kind == S3P_OP_PUT_NEW){
     sh[nsh].name = "if-none-match"; sh[nsh++].value = "*";
@@ -474,8 +506,8 @@ static int s3_start(s3_store *s, s3_job *j){
     r.amz_date = date;
     r.region = cf->region;
     r.service = "s3";
-    r.access_key = cf->access_key;
-    r.secret_key = cf->secret_key;
+    r.access_key = cr->access_key;
+    r.secret_key = cr->secret_key;
     c->auth = s3p_sigv4_sign(&r, sig);
     if(c->auth == NULL) bad = 1;
     for(i = 0; i < nsh && !bad; i++){
@@ -632,6 +664,20 @@ static void s3_take_body(s3_job *j){
   j->op->rc = S3P_OK;
 }
 
+/* s3_expired returns 1 if the answer st/code of job j says that the
+** credentials it was signed with have expired: an ExpiredToken-like code,
+** or a 403 for credentials past their expiry. */
+static int s3_expired(const s3_store *s, const s3_job *j, long st,
+                      const char *code){
+  if(st != 400 && st != 403) return 0;
+  if(strcmp(code, "ExpiredToken") == 0 || strcmp(code, "TokenRefreshRequired")
+     == 0 || strcmp(code, "ExpiredTokenException") == 0){
+    return 1;
+  }
+  return st == 403 && j->cred_gen == s->cred_gen && s->conf.cred->expires
+      && s3p_cred_now() >= s->conf.cred->expires;
+}
+
 /* s3_done handles the end of an attempt of j (curl result res): sets the
 ** op's final rc, or schedules a retry or the next step. */
 static void s3_done(s3_store *s, s3_job *j, CURLcode res, uint64_t now){
@@ -746,10 +792,27 @@ static void s3_done(s3_store *s, s3_job *j, CURLcode res, uint64_t now){
     s3_take_body(j);
     return;
   }
+  if(s3_expired(s, j, st, code)){
+    if(s->conf.cred_src && !j->cred_retried){
+      /* Refresh (once for all the jobs signed with the same ones) and
+      ** retry this request once. */
+      j->cred_retried = 1;
+      if(j->cred_gen == s->cred_gen) s3_cred_update(s, 1);
+      j->state = S3_JOB_READY;
+      j->wake_ms = now;
+      s->base.stats.n_retry++;
+      return;
+    }
+    s3_fail(s, j, S3P_EAUTH, "HTTP %ld%s%s: the credentials (from %s) have "
+            "expired%s", st, code[0] ? " " : "", code, s->conf.cred->source,
+            s->conf.cred_src ? " and a refresh did not help" : "");
+    return;
+  }
   if(st == 401 || st == 403){
     s3_fail(s, j, S3P_EAUTH, "HTTP %ld%s%s: the store refused our "
-            "credentials (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
-            "the region and the clock)", st, code[0] ? " " : "", code);
+            "credentials (from %s; check AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY, the region and the clock)", st,
+            code[0] ? " " : "", code, s->conf.cred->source);
     return;
   }
   if(st >= 500 || st == 429 || strcmp(code, "SlowDown") == 0
