@@ -48,23 +48,34 @@ def hmac256(key, msg):
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 
 
-def signature_ok(command, raw_path, headers, body):
+def env_lookup(key_id):
+    """The credentials of our environment, if key_id is theirs."""
+    if key_id != os.environ.get("AWS_ACCESS_KEY_ID"):
+        return None
+    return (os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+            os.environ.get("AWS_SESSION_TOKEN"))
+
+
+def signature_ok(command, raw_path, headers, body, lookup=env_lookup):
     """Recomputes the SigV4 signature of a request (AWS's algorithm, written
-    from its description) and compares it with the Authorization header."""
+    from its description) and compares it with the Authorization header.
+    lookup(key_id) gives (secret, token or None), or None for a stranger.
+    Returns the key id on success, else False."""
     auth = headers.get("Authorization") or ""
     if not auth.startswith("AWS4-HMAC-SHA256 "):
         return False
     fields = dict(f.strip().split("=", 1) for f in auth[17:].split(","))
     cred = fields["Credential"].split("/")
     signed = fields["SignedHeaders"].split(";")
-    if cred[0] != os.environ.get("AWS_ACCESS_KEY_ID"):
+    known = lookup(cred[0])
+    if known is None:
         return False
-    token = os.environ.get("AWS_SESSION_TOKEN")
+    secret, token = known
     if token and (headers.get("x-amz-security-token") != token
                   or "x-amz-security-token" not in signed):
         return False
     payload = headers.get("x-amz-content-sha256") or ""
-    if command == "PUT" and payload != sha256_hex(body):
+    if command in ("PUT", "POST") and payload != sha256_hex(body):
         return False
     path, _, query = raw_path.partition("?")
     lines = [command, path, query]
@@ -75,11 +86,11 @@ def signature_ok(command, raw_path, headers, body):
     date, scope = headers.get("x-amz-date") or "", "/".join(cred[1:])
     sts = "\n".join(["AWS4-HMAC-SHA256", date, scope,
                      sha256_hex(creq.encode())])
-    key = ("AWS4" + os.environ.get("AWS_SECRET_ACCESS_KEY", "")).encode()
+    key = ("AWS4" + secret).encode()
     for part in cred[1:]:
         key = hmac256(key, part)
     want = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(want, fields["Signature"])
+    return cred[0] if hmac.compare_digest(want, fields["Signature"]) else False
 
 
 class State:

@@ -380,10 +380,8 @@ static int s3_cred_update(s3_store *s, int failed){
   s3p_cred *c;
   if(s->conf.cred_src == NULL) return 0;
   c = s3p_cred_current(s->conf.cred_src, s->conf.cred, failed, NULL);
-  if(c == NULL) return 0;           /* refresh failed; we keep ours */
-  if(c == s->conf.cred){
-    s3p_cred_release(c);            /* the same: drop the extra reference */
-    return 0;
+  if(c == NULL || c == s->conf.cred){
+    return 0;                       /* ours still (or a failed refresh) */
   }
   s->conf.cred = c;
   s->cred_gen++;
