@@ -6,7 +6,8 @@
 ** wins); the "what was tried" message and its time with an unreachable
 ** metadata endpoint; refresh before expiry with credentials that live a
 ** few seconds, shared by stores and threads; one refresh and retry on
-** ExpiredToken; no secret in any message. Nothing but 127.0.0.1 is
+** ExpiredToken; no secret in any message; a bucket in another region
+** (301 / 400 with x-amz-bucket-region) followed once. Nothing but 127.0.0.1 is
 ** contacted: the metadata provider is disabled or pointed at the fake.
 ** S3PAGE_TEST_QUICK=1 shortens the refresh cases.
 */
@@ -550,6 +551,43 @@ static void test_long_token(void){
   fakes3_stop(&f);
 }
 
+/* region_case runs two GETs on a store signing for us-east-1 when the
+** fake's bucket is in eu-west-1 (answering with opt): the first follows
+** the region once, the second goes there directly. */
+static void region_case(const char *opt){
+  fakes3 f;
+  char *msg = NULL;
+  clean();
+  if(start(&f, "--bucket-region", "eu-west-1", opt, NULL, NULL, NULL) != 0){
+    return;
+  }
+  setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "envsecret", 1);
+  setenv("AWS_REGION", "us-east-1", 1);
+  s3p_store *st = open_store(&f, NULL);
+  CHECK(st != NULL);
+  if(st){
+    CHECK_EQ(get_rc(st, "pages/a", &msg), S3P_ENOTFOUND);
+    if(msg) printf("# %s\n", msg);
+    free(msg);
+    CHECK_EQ(st->stats.n_retry, 1);
+    CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "pages/a",
+                           (const unsigned char *)"x", 1, NULL), S3P_OK);
+    CHECK_EQ(get_rc(st, "pages/a", NULL), S3P_OK);
+    CHECK_EQ(st->stats.n_retry, 1);          /* remembered */
+    s3p_store_close(st);
+  }
+  fakes3_stop(&f);
+}
+
+/* A bucket in another region: 301 PermanentRedirect and 400
+** AuthorizationHeaderMalformed with x-amz-bucket-region are followed once
+** and remembered by the store. */
+static void test_region_redirect(void){
+  region_case(NULL);
+  region_case("--redirect-400");
+}
+
 int main(int argc, char **argv){
   (void)argc;
   if(fakes3_find_script(argv[0]) != 0){
@@ -571,6 +609,7 @@ int main(int argc, char **argv){
   RUN(test_refresh_threads);
   RUN(test_expired_token);
   RUN(test_long_token);
+  RUN(test_region_redirect);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
   if(system(cmd) != 0) return 1;

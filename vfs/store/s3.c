@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +133,10 @@ struct s3_job {
   char last_detail[CURL_ERROR_SIZE];  /* last failed attempt: curl detail */
   unsigned cred_gen;            /* s3_store.cred_gen it was signed with */
   int cred_retried;             /* retried once after ExpiredToken */
+  char signed_region[65];       /* region the current attempt is signed
+                                ** for */
+  char bucket_region[65];       /* x-amz-bucket-region of the answer */
+  int region_retried;           /* retried once in the bucket's region */
 };
 
 /* The store handle. */
@@ -306,6 +311,25 @@ static size_t s3_write_cb(char *ptr, size_t size, size_t nmemb, void *arg){
   return size * nmemb;
 }
 
+/* s3_header_cb is curl's header callback: keeps x-amz-bucket-region
+** (the region of a bucket we addressed in the wrong one). Returns the
+** bytes taken. */
+static size_t s3_header_cb(char *ptr, size_t size, size_t nmemb, void *arg){
+  static const char name[] = "x-amz-bucket-region:";
+  s3_job *j = arg;
+  size_t n = size * nmemb, k = sizeof(name) - 1;
+  if(n > k && strncasecmp(ptr, name, k) == 0){
+    const char *v = ptr + k, *e = ptr + n;
+    while(v < e && (*v == ' ' || *v == '\t')) v++;
+    while(e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ')) e--;
+    if(e - v > 0 && (size_t)(e - v) < sizeof(j->bucket_region)){
+      memcpy(j->bucket_region, v, (size_t)(e - v));
+      j->bucket_region[e - v] = 0;
+    }
+  }
+  return n;
+}
+
 /* s3_conn_get returns an idle easy handle of s (reset for a new request),
 ** or a new one, or NULL when out of memory. */
 static s3_conn *s3_conn_get(s3_store *s){
@@ -419,6 +443,8 @@ static int s3_start(s3_store *s, s3_job *j){
   if(s3_cred_due(s)) s3_cred_update(s, 0);
   cr = cf->cred;
   j->cred_gen = s->cred_gen;
+  snprintf(j->signed_region, sizeof(j->signed_region), "%s", cf->region);
+  j->bucket_region[0] = 0;
   c = s3_conn_get(s);
   if(c == NULL){
     s3_fail(s, j, S3P_ENOMEM, "out of memory");
@@ -553,6 +579,8 @@ static int s3_start(s3_store *s, s3_job *j){
                      : (long)S3_LOW_SPEED_SECS);
   curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, s3_write_cb);
   curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, j);
+  curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, s3_header_cb);
+  curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, j);
   curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, cf->insecure ? 0L : 1L);
   curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, cf->insecure ? 0L : 2L);
   if(cf->ca_file) curl_easy_setopt(c->easy, CURLOPT_CAINFO, cf->ca_file);
@@ -660,6 +688,37 @@ static void s3_take_body(s3_job *j){
   j->cap = 0;
   j->len = 0;
   j->op->rc = S3P_OK;
+}
+
+/* s3_region_follow makes region the store's signing region (and, with
+** the default AWS endpoint, its regional endpoint). Returns S3P_OK, or
+** S3P_EINVAL for a name that is not a region, or S3P_ENOMEM. */
+static int s3_region_follow(s3_store *s, const char *region){
+  s3p_s3conf *cf = &s->conf;
+  char *r, *auth = NULL, *ep = NULL;
+  if(strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-")
+     != strlen(region)){
+    return S3P_EINVAL;
+  }
+  if(strcmp(region, cf->region) == 0) return S3P_OK;   /* done already */
+  r = strdup(region);
+  if(r == NULL) return S3P_ENOMEM;
+  if(cf->default_endpoint){
+    auth = s3p_store_msg("s3.%s.amazonaws.com", region);
+    ep = auth ? s3p_store_msg("%s://%s", cf->scheme, auth) : NULL;
+    if(ep == NULL){
+      free(r);
+      free(auth);
+      return S3P_ENOMEM;
+    }
+    free(cf->authority);
+    free(cf->endpoint);
+    cf->authority = auth;
+    cf->endpoint = ep;
+  }
+  free(cf->region);
+  cf->region = r;
+  return S3P_OK;
 }
 
 /* s3_expired returns 1 if the answer st/code of job j says that the
@@ -820,6 +879,27 @@ static void s3_done(s3_store *s, s3_job *j, CURLcode res, uint64_t now){
     if(j->kind == S3P_OP_PUT_NEW && !j->verifying) j->ambiguous = 1;
     s3_retry(s, j, now);
     return;
+  }
+  if(st == 301 || st == 307 || strcmp(code, "AuthorizationHeaderMalformed")
+     == 0 || strcmp(code, "PermanentRedirect") == 0){
+    if(j->bucket_region[0] && !j->region_retried
+       && strcmp(j->bucket_region, j->signed_region) != 0
+       && s3_region_follow(s, j->bucket_region) == S3P_OK){
+      /* The bucket is elsewhere: sign for its region (and go to its
+      ** endpoint on AWS) from now on, and retry once. */
+      j->region_retried = 1;
+      j->state = S3_JOB_READY;
+      j->wake_ms = now;
+      s->base.stats.n_retry++;
+      return;
+    }
+    if(j->bucket_region[0]){
+      s3_fail(s, j, S3P_EIO, "HTTP %ld%s%s: bucket %s is in region %s, not "
+              "%s (set AWS_REGION=%s or region=%s)", st, code[0] ? " " : "",
+              code, s->conf.bucket, j->bucket_region, j->signed_region,
+              j->bucket_region, j->bucket_region);
+      return;
+    }
   }
   s3_fail(s, j, S3P_EIO, "HTTP %ld%s%s%s", st, code[0] ? " " : "", code,
           (st == 301 || strcmp(code, "AuthorizationHeaderMalformed") == 0)

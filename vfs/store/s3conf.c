@@ -382,6 +382,7 @@ static int s3conf_resolve(s3p_s3conf *c, const char *name,
     if(def == NULL) return S3P_ENOMEM;
     rc = s3conf_endpoint(c, def, "the default", errmsg);
     free(def);
+    c->default_endpoint = 1;
     c->path_style = !s3conf_dns_label(c->bucket);
   }
   if(rc != S3P_OK) return rc;

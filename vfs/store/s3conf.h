@@ -47,6 +47,8 @@ typedef struct s3p_s3conf {
   char *authority;              /* endpoint host[:port], without bucket */
   char *endpoint;               /* scheme://authority, for messages */
   int path_style;               /* 1: /BUCKET/KEY, 0: BUCKET.host/KEY */
+  int default_endpoint;         /* 1: https://s3.REGION.amazonaws.com, which
+                                ** follows the region */
   int insecure;                 /* 1: do not verify the TLS peer */
   char *ca_file;                /* CA bundle path or NULL (system default) */
   int trust_conditional;        /* 1: skip the create-if-absent probe */
