@@ -9,7 +9,9 @@
 ** batch costs one round trip whatever its size (up to the concurrency).
 **
 ** Requests are signed with our own SigV4 (sigv4.c), payload SHA-256
-** included. Keys given to exec are relative to PREFIX: "pages/x" is the
+** included, with the credentials the handle holds a reference to; before
+** each attempt, credentials within their refresh margin are swapped for
+** the source's current ones (cred_chain.c). Keys given to exec are relative to PREFIX: "pages/x" is the
 ** object PREFIX/pages/x of BUCKET.
 **
 ** Answers:
@@ -18,6 +20,14 @@
 **   If-None-Match: * and 412/409 -> EEXISTS; 401/403 -> EAUTH; other
 **   failures -> EIO with a message naming bucket, key, HTTP status and the
 **   S3 error code.
+**   400/403 ExpiredToken (or TokenRefreshRequired, or a 403 for
+**   credentials past their expiry) -> the shared credentials source
+**   (cred.h) refreshes once for all jobs signed with the same credentials
+**   and the request is retried once, then EAUTH.
+**   301 PermanentRedirect / 400 AuthorizationHeaderMalformed with
+**   x-amz-bucket-region -> the handle signs for that region from now on
+**   (and moves to its endpoint when it uses the default AWS one) and the
+**   request is retried once; otherwise EIO naming the bucket's region.
 **   A GET of more than op->max_len bytes -> ECORRUPT, not retried:
 **   refused from its Content-Length before any of the body is kept, or
 **   aborted once the limit is passed when there is no Content-Length.
