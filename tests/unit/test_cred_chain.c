@@ -400,10 +400,18 @@ static void test_provider_errors(void){
   free(msg);
 
   clean();
-  setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1/creds", 1);
-  CHECK(open_store(&f, &msg) == NULL);
-  CHECK(msg && strstr(msg, "must be https or http to a loopback") != NULL);
-  free(msg);
+  static const char *const strangers[] = {
+    "http://192.0.2.1/creds", "http://127.0.0.1.example.com/creds",
+    "http://127.0.0.1@192.0.2.1/creds", "http://localhost.example/x",
+    "ftp://127.0.0.1/creds",
+  };
+  for(size_t i = 0; i < sizeof strangers / sizeof strangers[0]; i++){
+    setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", strangers[i], 1);
+    CHECK(open_store(&f, &msg) == NULL);
+    CHECK(msg && strstr(msg, "must be https or http to a loopback") != NULL);
+    if(!msg || !strstr(msg, "loopback")) printf("#   for %s\n", strangers[i]);
+    free(msg);
+  }
   fakes3_stop(&f);
 }
 

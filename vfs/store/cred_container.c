@@ -35,11 +35,18 @@ static int cont_host_ok(const char *url){
   if(strncasecmp(url, "https://", 8) == 0) return 1;
   if(strncasecmp(url, "http://", 7) != 0) return 0;
   h = url + 7;
-  n = strcspn(h, ":/?#");
+  if(memchr(h, '@', strcspn(h, "/?#"))) return 0;   /* no user part */
+  n = h[0] == '[' ? strcspn(h, "]/?#") + (h[strcspn(h, "]/?#")] == ']')
+                  : strcspn(h, ":/?#");
   for(size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++){
     size_t m = strlen(ok[i]);
-    if(ok[i][m - 1] == '.' ? (n > m && strncmp(h, ok[i], m) == 0)
-                           : (n == m && strncmp(h, ok[i], m) == 0)){
+    if(ok[i][m - 1] == '.'){
+      /* 127.0.0.0/8, written as an address, not a name that starts so */
+      if(n > m && strncmp(h, ok[i], m) == 0
+         && strspn(h, "0123456789.") == n){
+        return 1;
+      }
+    }else if(n == m && strncmp(h, ok[i], m) == 0){
       return 1;
     }
   }

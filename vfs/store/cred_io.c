@@ -123,6 +123,9 @@ int s3p_credhttp_run(const s3p_credhttp *r, long *status, char **body,
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, credio_write);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
   if(r->no_proxy) curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+  if(s3p_cred_env_get("AWS_CA_BUNDLE")){
+    curl_easy_setopt(e, CURLOPT_CAINFO, s3p_cred_env_get("AWS_CA_BUNDLE"));
+  }
   if(strcmp(r->method, "GET") != 0){
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
