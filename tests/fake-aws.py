@@ -8,7 +8,8 @@ One server answers them all:
                                  by known credentials) and
                                  AssumeRoleWithWebIdentity (--web-token)
   GET /federation/credentials    SSO GetRoleCredentials (--sso-token)
-  GET /container/...             container credentials (--auth)
+  GET /container/...             container credentials (under
+                                 /container/auth/, Authorization: --auth)
   PUT /latest/api/token, GET /latest/meta-data/iam/security-credentials/...
                                  EC2 instance metadata, IMDSv2 only
   GET /__log                     what happened: "issued PROVIDER N" lines,
@@ -26,7 +27,7 @@ Options:
   --expired-token N    answer 400 ExpiredToken to the first N S3 requests
   --web-token T        the web identity token STS accepts
   --sso-token T        the SSO access token the portal accepts
-  --auth T             the Authorization the container endpoint wants
+  --auth T             the Authorization /container/auth/ wants
   --bucket-region R    the bucket is in region R: S3 requests signed for
                        another region get 301 PermanentRedirect (400
                        AuthorizationHeaderMalformed with --redirect-400)
@@ -224,7 +225,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(401, "{}", "application/json")
             return self.creds_json("sso", sso=True)
         if path.startswith("/container/") and self.command == "GET":
-            if st.args.auth and self.headers.get("Authorization") != st.args.auth:
+            # Paths under /container/auth/ want --auth (full-URI agents);
+            # others want no Authorization at all (the ECS agent).
+            want = st.args.auth if path.startswith("/container/auth/") else None
+            if self.headers.get("Authorization") != want:
                 return self.reply(401, "{}", "application/json")
             return self.creds_json("container")
         if path == "/latest/api/token" and self.command == "PUT":

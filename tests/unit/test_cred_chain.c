@@ -282,17 +282,23 @@ static void test_each_provider(void){
   clean();                                  /* ECS / App Runner */
   setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/container/v2/x", 1);
   setenv("S3PAGE_CONTAINER_ENDPOINT", f.endpoint, 1);
+  setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "not-for-ecs", 1);
+  signed_by(&f, "ASIACONTAINE");            /* no token sent to the agent */
+
+  clean();                                  /* Lambda SnapStart */
+  snprintf(path, sizeof path, "%s/container/auth/snap", f.endpoint);
+  setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", path, 1);
   setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "pod-token", 1);
   signed_by(&f, "ASIACONTAINE");
 
   clean();                                  /* EKS Pod Identity */
-  snprintf(path, sizeof path, "%s/container/pod", f.endpoint);
+  snprintf(path, sizeof path, "%s/container/auth/pod", f.endpoint);
   setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", path, 1);
   snprintf(path, sizeof path, "%s/.aws/podtoken", home);
   put_file(".aws/podtoken", "pod-token\n");
   setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path, 1);
   signed_by(&f, "ASIACONTAINE");
-  CHECK_EQ(issued(&f, "container"), 2);
+  CHECK_EQ(issued(&f, "container"), 3);
 
   clean();                                  /* EC2 IMDSv2 */
   unsetenv("AWS_EC2_METADATA_DISABLED");

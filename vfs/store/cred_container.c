@@ -7,9 +7,9 @@
 ** tests); AWS_CONTAINER_CREDENTIALS_FULL_URI is a whole URL, which must be
 ** https or point to a loopback address or to the ECS / EKS agents
 ** (169.254.170.2, 169.254.170.23, fd00:ec2::23) so that no token goes to
-** a stranger in clear. The Authorization header is the content of
-** AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (read anew each time: it
-** rotates), else AWS_CONTAINER_AUTHORIZATION_TOKEN. The answer is JSON:
+** a stranger in clear. With FULL_URI, the Authorization header is the
+** content of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (read anew each time:
+** it rotates), else AWS_CONTAINER_AUTHORIZATION_TOKEN. The answer is JSON:
 ** AccessKeyId, SecretAccessKey, Token, Expiration. Two attempts of 2 s.
 */
 #include <stdlib.h>
@@ -87,6 +87,11 @@ int s3p_cred_container(const s3p_credenv *e, s3p_cred *out, char **msg){
     url = strdup(full);
   }
   if(url == NULL) return S3P_ENOMEM;
+  if(rel){
+    /* The ECS agent wants no token (the SDKs send one only with
+    ** FULL_URI). */
+    tokfile = tokenv = NULL;
+  }
   if(tokfile){
     size_t tl = 0;
     rc = s3p_cred_read_file(tokfile, CONT_TOKEN_MAX, &token, &tl);
