@@ -6,6 +6,8 @@ PUT answers 200 and If-None-Match is ignored. Options turn it into other
 test doubles:
 
   --cond            honour If-None-Match: * (412 when the key exists)
+  --cond-status N   answer N instead of 412 (409: AWS's
+                    ConditionalRequestConflict)
   --fail N          answer 503 SlowDown to the first N requests
   --ambiguous N     apply the first N conditional PUTs, then answer 500
                     (a write that landed although the client saw an error)
@@ -186,7 +188,9 @@ class Handler(BaseHTTPRequestHandler):
                     st.fail_cond -= 1
                     return self.error(500)
                 if cond and st.args.cond and path in st.objects:
-                    return self.error(412)
+                    if st.args.cond_status == 409:
+                        return self.error(409, "ConditionalRequestConflict")
+                    return self.error(st.args.cond_status)
                 st.objects[path] = body
                 if cond and not exempt and st.ambiguous > 0:
                     st.ambiguous -= 1
@@ -219,6 +223,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", nargs="?", type=int, default=0)
     ap.add_argument("--cond", action="store_true")
+    ap.add_argument("--cond-status", type=int, default=412)
     ap.add_argument("--fail", type=int, default=0)
     ap.add_argument("--ambiguous", type=int, default=0)
     ap.add_argument("--fail-cond", type=int, default=0)
