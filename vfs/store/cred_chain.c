@@ -35,11 +35,12 @@
 struct s3p_credsrc {
   char key[65];                 /* SHA-256 hex of the settings */
   s3p_cred_provider provider;   /* the provider that answered */
-  char *profile;                /* copies of the settings, for refresh */
-  char *region;
-  char *config_path;
-  char *creds_path;
-  int explicit_profile;
+  char *profile;                /* profile name (copies of the settings,
+                                ** for refreshing) */
+  char *region;                 /* region, or NULL */
+  char *config_path;            /* config file path, or NULL */
+  char *creds_path;             /* credentials file path, or NULL */
+  int explicit_profile;         /* the profile was named explicitly */
   s3p_cred *cur;                /* current credentials (one reference) */
   int refreshing;               /* a caller is fetching new ones */
   int64_t failed_at;            /* time of the last failed refresh */
