@@ -6,6 +6,8 @@ PUT answers 200 and If-None-Match is ignored. Options turn it into other
 test doubles:
 
   --cond            honour If-None-Match: * (412 when the key exists)
+  --cond-status N   answer N instead of 412 (409: AWS's
+                    ConditionalRequestConflict)
   --fail N          answer 503 SlowDown to the first N requests
   --ambiguous N     apply the first N conditional PUTs, then answer 500
                     (a write that landed although the client saw an error)
@@ -48,23 +50,34 @@ def hmac256(key, msg):
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
 
 
-def signature_ok(command, raw_path, headers, body):
+def env_lookup(key_id):
+    """The credentials of our environment, if key_id is theirs."""
+    if key_id != os.environ.get("AWS_ACCESS_KEY_ID"):
+        return None
+    return (os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+            os.environ.get("AWS_SESSION_TOKEN"))
+
+
+def signature_ok(command, raw_path, headers, body, lookup=env_lookup):
     """Recomputes the SigV4 signature of a request (AWS's algorithm, written
-    from its description) and compares it with the Authorization header."""
+    from its description) and compares it with the Authorization header.
+    lookup(key_id) gives (secret, token or None), or None for a stranger.
+    Returns the key id on success, else False."""
     auth = headers.get("Authorization") or ""
     if not auth.startswith("AWS4-HMAC-SHA256 "):
         return False
     fields = dict(f.strip().split("=", 1) for f in auth[17:].split(","))
     cred = fields["Credential"].split("/")
     signed = fields["SignedHeaders"].split(";")
-    if cred[0] != os.environ.get("AWS_ACCESS_KEY_ID"):
+    known = lookup(cred[0])
+    if known is None:
         return False
-    token = os.environ.get("AWS_SESSION_TOKEN")
+    secret, token = known
     if token and (headers.get("x-amz-security-token") != token
                   or "x-amz-security-token" not in signed):
         return False
     payload = headers.get("x-amz-content-sha256") or ""
-    if command == "PUT" and payload != sha256_hex(body):
+    if command in ("PUT", "POST") and payload != sha256_hex(body):
         return False
     path, _, query = raw_path.partition("?")
     lines = [command, path, query]
@@ -75,11 +88,11 @@ def signature_ok(command, raw_path, headers, body):
     date, scope = headers.get("x-amz-date") or "", "/".join(cred[1:])
     sts = "\n".join(["AWS4-HMAC-SHA256", date, scope,
                      sha256_hex(creq.encode())])
-    key = ("AWS4" + os.environ.get("AWS_SECRET_ACCESS_KEY", "")).encode()
+    key = ("AWS4" + secret).encode()
     for part in cred[1:]:
         key = hmac256(key, part)
     want = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(want, fields["Signature"])
+    return cred[0] if hmac.compare_digest(want, fields["Signature"]) else False
 
 
 class State:
@@ -175,7 +188,9 @@ class Handler(BaseHTTPRequestHandler):
                     st.fail_cond -= 1
                     return self.error(500)
                 if cond and st.args.cond and path in st.objects:
-                    return self.error(412)
+                    if st.args.cond_status == 409:
+                        return self.error(409, "ConditionalRequestConflict")
+                    return self.error(st.args.cond_status)
                 st.objects[path] = body
                 if cond and not exempt and st.ambiguous > 0:
                     st.ambiguous -= 1
@@ -208,6 +223,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("port", nargs="?", type=int, default=0)
     ap.add_argument("--cond", action="store_true")
+    ap.add_argument("--cond-status", type=int, default=412)
     ap.add_argument("--fail", type=int, default=0)
     ap.add_argument("--ambiguous", type=int, default=0)
     ap.add_argument("--fail-cond", type=int, default=0)

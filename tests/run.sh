@@ -15,6 +15,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 # Fault injection (fault=, S3PAGE_FAULT) is refused without this opt-in.
 export S3PAGE_ALLOW_FAULTS=1
+# No test may wait on a real EC2 metadata endpoint.
+export AWS_EC2_METADATA_DISABLED=true
 log=$(mktemp -d)
 passed=0
 failed=0

@@ -3,7 +3,8 @@
 # Run as root (CI is); as another user it only reports what is missing.
 set -e
 PKGS="build-essential libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libxxhash-dev
-libcurl4-openssl-dev pkg-config clang libclang-rt-14-dev valgrind python3"
+libcurl4-openssl-dev pkg-config clang libclang-rt-14-dev valgrind python3
+python3-apsw"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

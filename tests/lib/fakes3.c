@@ -35,19 +35,17 @@ int fakes3_find_script(const char *argv0){
   return -1;
 }
 
-/* fakes3_start: see fakes3.h. Returns 0 or -1. */
-int fakes3_start(fakes3 *f, ...){
-  const char *argv[16];
+/* fakes3_vstart runs python3 script with the options in ap. Returns 0
+** or -1. */
+static int fakes3_vstart(fakes3 *f, const char *script, va_list ap){
+  const char *argv[32];
   char line[32];
   int pfd[2], n = 0;
-  va_list ap;
   memset(f, 0, sizeof *f);
   if(fakes3_script[0] == 0) return -1;
   argv[n++] = "python3";
-  argv[n++] = fakes3_script;
-  va_start(ap, f);
-  while(n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL) n++;
-  va_end(ap);
+  argv[n++] = script;
+  while(n < 31 && (argv[n] = va_arg(ap, const char *)) != NULL) n++;
   argv[n] = NULL;
   if(pipe(pfd) != 0) return -1;
   fflush(stdout);
@@ -73,6 +71,32 @@ int fakes3_start(fakes3 *f, ...){
   snprintf(f->endpoint, sizeof f->endpoint, "http://127.0.0.1:%d",
            atoi(line));
   return 0;
+}
+
+/* fakes3_start: see fakes3.h. Returns 0 or -1. */
+int fakes3_start(fakes3 *f, ...){
+  va_list ap;
+  int rc;
+  va_start(ap, f);
+  rc = fakes3_vstart(f, fakes3_script, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* fakes3_start_aws: see fakes3.h. Returns 0 or -1. */
+int fakes3_start_aws(fakes3 *f, ...){
+  char script[sizeof fakes3_script];
+  size_t n = strlen(fakes3_script);
+  va_list ap;
+  int rc;
+  /* fake-aws.py sits next to fake-s3-nocond.py. */
+  if(n < strlen("fake-s3-nocond.py")) return -1;
+  snprintf(script, sizeof script, "%.*sfake-aws.py",
+           (int)(n - strlen("fake-s3-nocond.py")), fakes3_script);
+  va_start(ap, f);
+  rc = fakes3_vstart(f, script, ap);
+  va_end(ap);
+  return rc;
 }
 
 /* fakes3_stop: see fakes3.h. */

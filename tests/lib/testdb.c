@@ -73,6 +73,9 @@ int tdb_init(void){
   const char *s3 = getenv("S3PAGE_TEST_STORE");
   /* Tests use fault= (refused unless this opt-in is set). */
   setenv("S3PAGE_ALLOW_FAULTS", "1", 1);
+  /* No test waits on a real EC2 metadata endpoint (one that needs it
+  ** points AWS_EC2_METADATA_SERVICE_ENDPOINT at a fake). */
+  setenv("AWS_EC2_METADATA_DISABLED", "true", 0);
   if(sqlite3_config(SQLITE_CONFIG_LOG, log_callback, (void *)0) != SQLITE_OK){
     printf("# sqlite3_config(SQLITE_CONFIG_LOG) failed (called too late?)\n");
     return -1;

@@ -171,6 +171,33 @@ static void test_get_limits(void){
   }
 }
 
+/* AWS answers a create that lost the race with 409
+** ConditionalRequestConflict, not 412: the loser learns it all the same,
+** also after an ambiguous first attempt whose write did land (read back,
+** found to be ours). */
+static void test_conflict_409(void){
+  static const unsigned char a[] = "record a", b[] = "record b";
+  fakes3 f;
+  if(fakes3_start(&f, "--cond", "--cond-status", "409", "--ambiguous", "1",
+                  NULL) != 0){
+    CHECK(!"fake server did not start");
+    return;
+  }
+  s3p_store *st = open_fake(&f);
+  CHECK(st != NULL);
+  if(st){
+    /* the first create lands but answers 500; the retry gets 409 */
+    CHECK_EQ(s3p_store_put(st, S3P_OP_PUT_NEW, "wal/1", a, sizeof a, NULL),
+             S3P_OK);
+    CHECK_EQ(s3p_store_put(st, S3P_OP_PUT_NEW, "wal/1", b, sizeof b, NULL),
+             S3P_EEXISTS);
+    CHECK_EQ(s3p_store_put(st, S3P_OP_PUT_NEW, "wal/2", b, sizeof b, NULL),
+             S3P_OK);
+    s3p_store_close(st);
+  }
+  fakes3_stop(&f);
+}
+
 int main(int argc, char **argv){
   (void)argc;
   if(fakes3_find_script(argv[0]) != 0){
@@ -185,6 +212,7 @@ int main(int argc, char **argv){
   signal(SIGPIPE, SIG_IGN);
   RUN(test_long_token_ops);
   RUN(test_get_limits);
+  RUN(test_conflict_409);
   curl_global_cleanup();
   return CHECK_DONE();
 }

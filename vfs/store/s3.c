@@ -9,7 +9,9 @@
 ** batch costs one round trip whatever its size (up to the concurrency).
 **
 ** Requests are signed with our own SigV4 (sigv4.c), payload SHA-256
-** included. Keys given to exec are relative to PREFIX: "pages/x" is the
+** included, with the credentials the handle holds a reference to; before
+** each attempt, credentials within their refresh margin are swapped for
+** the source's current ones (cred_chain.c). Keys given to exec are relative to PREFIX: "pages/x" is the
 ** object PREFIX/pages/x of BUCKET.
 **
 ** Answers:
@@ -18,6 +20,14 @@
 **   If-None-Match: * and 412/409 -> EEXISTS; 401/403 -> EAUTH; other
 **   failures -> EIO with a message naming bucket, key, HTTP status and the
 **   S3 error code.
+**   400/403 ExpiredToken (or TokenRefreshRequired, or a 403 for
+**   credentials past their expiry) -> the shared credentials source
+**   (cred.h) refreshes once for all jobs signed with the same credentials
+**   and the request is retried once, then EAUTH.
+**   301 PermanentRedirect / 400 AuthorizationHeaderMalformed with
+**   x-amz-bucket-region -> the handle signs for that region from now on
+**   (and moves to its endpoint when it uses the default AWS one) and the
+**   request is retried once; otherwise EIO naming the bucket's region.
 **   A GET of more than op->max_len bytes -> ECORRUPT, not retried:
 **   refused from its Content-Length before any of the body is kept, or
 **   aborted once the limit is passed when there is no Content-Length.
@@ -59,6 +69,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,6 +141,12 @@ struct s3_job {
   CURLcode last_curl;           /* last failed attempt: curl result */
   char last_code[48];           /* last failed attempt: S3 error Code */
   char last_detail[CURL_ERROR_SIZE];  /* last failed attempt: curl detail */
+  unsigned cred_gen;            /* s3_store.cred_gen it was signed with */
+  int cred_retried;             /* retried once after ExpiredToken */
+  char signed_region[65];       /* region the current attempt is signed
+                                ** for */
+  char bucket_region[65];       /* x-amz-bucket-region of the answer */
+  int region_retried;           /* retried once in the bucket's region */
 };
 
 /* The store handle. */
@@ -144,6 +161,7 @@ typedef struct s3_store {
                                 ** batches) */
   uint64_t rng;                 /* xorshift state for jitter and probe keys */
   int probed;                   /* 1: create-if-absent verified or trusted */
+  unsigned cred_gen;            /* bumped when conf.cred is replaced */
 } s3_store;
 
 /* Process-wide state: curl's global init, and the probe verdicts. */
@@ -303,6 +321,25 @@ static size_t s3_write_cb(char *ptr, size_t size, size_t nmemb, void *arg){
   return size * nmemb;
 }
 
+/* s3_header_cb is curl's header callback: keeps x-amz-bucket-region
+** (the region of a bucket we addressed in the wrong one). Returns the
+** bytes taken. */
+static size_t s3_header_cb(char *ptr, size_t size, size_t nmemb, void *arg){
+  static const char name[] = "x-amz-bucket-region:";
+  s3_job *j = arg;
+  size_t n = size * nmemb, k = sizeof(name) - 1;
+  if(n > k && strncasecmp(ptr, name, k) == 0){
+    const char *v = ptr + k, *e = ptr + n;
+    while(v < e && (*v == ' ' || *v == '\t')) v++;
+    while(e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ')) e--;
+    if(e - v > 0 && (size_t)(e - v) < sizeof(j->bucket_region)){
+      memcpy(j->bucket_region, v, (size_t)(e - v));
+      j->bucket_region[e - v] = 0;
+    }
+  }
+  return n;
+}
+
 /* s3_conn_get returns an idle easy handle of s (reset for a new request),
 ** or a new one, or NULL when out of memory. */
 static s3_conn *s3_conn_get(s3_store *s){
@@ -370,11 +407,35 @@ static int s3_hdr(struct curl_slist **list, const char *name,
   return 0;
 }
 
+/* s3_cred_update replaces s->conf.cred with what the shared source says
+** to sign with now (refreshing due credentials; with failed, replacing
+** ones the store refused as expired). Returns 1 if they changed. */
+static int s3_cred_update(s3_store *s, int failed){
+  s3p_cred *c;
+  if(s->conf.cred_src == NULL) return 0;
+  c = s3p_cred_current(s->conf.cred_src, s->conf.cred, failed, NULL);
+  if(c == NULL || c == s->conf.cred){
+    return 0;                       /* ours still (or a failed refresh) */
+  }
+  s->conf.cred = c;
+  s->cred_gen++;
+  return 1;
+}
+
+/* s3_cred_due returns 1 if the credentials of s are within their refresh
+** margin (read without the lock: our reference keeps them unchanged). */
+static int s3_cred_due(const s3_store *s){
+  const s3p_cred *c = s->conf.cred;
+  return s->conf.cred_src && c->expires
+      && s3p_cred_now() >= c->expires - s3p_cred_refresh_margin(c);
+}
+
 /* s3_start begins one attempt of job j: builds and signs the request and
 ** adds it to the multi handle. Returns S3P_OK, or an error (the job is
 ** then failed and DONE). */
 static int s3_start(s3_store *s, s3_job *j){
   const s3p_s3conf *cf = &s->conf;
+  const s3p_cred *cr;
   s3p_op *op = j->op;
   int kind = j->verifying ? S3P_OP_GET : j->kind;
   const char *method = s3_method(kind);
@@ -389,6 +450,11 @@ static int s3_start(s3_store *s, s3_job *j){
   CURLMcode mrc;
   int bad = 0;
 
+  if(s3_cred_due(s)) s3_cred_update(s, 0);
+  cr = cf->cred;
+  j->cred_gen = s->cred_gen;
+  snprintf(j->signed_region, sizeof(j->signed_region), "%s", cf->region);
+  j->bucket_region[0] = 0;
   c = s3_conn_get(s);
   if(c == NULL){
     s3_fail(s, j, S3P_ENOMEM, "out of memory");
@@ -443,8 +509,8 @@ static int s3_start(s3_store *s, s3_job *j){
   sh[nsh].name = "host"; sh[nsh++].value = host;
   sh[nsh].name = "x-amz-content-sha256"; sh[nsh++].value = payload;
   sh[nsh].name = "x-amz-date"; sh[nsh++].value = date;
-  if(cf->session_token){
-    sh[nsh].name = "x-amz-security-token"; sh[nsh++].value = cf->session_token;
+  if(cr->session_token){
+    sh[nsh].name = "x-amz-security-token"; sh[nsh++].value = cr->session_token;
   }
   if(kind == S3P_OP_PUT_NEW){
     sh[nsh].name = "if-none-match"; sh[nsh++].value = "*";
@@ -474,8 +540,8 @@ static int s3_start(s3_store *s, s3_job *j){
     r.amz_date = date;
     r.region = cf->region;
     r.service = "s3";
-    r.access_key = cf->access_key;
-    r.secret_key = cf->secret_key;
+    r.access_key = cr->access_key;
+    r.secret_key = cr->secret_key;
     c->auth = s3p_sigv4_sign(&r, sig);
     if(c->auth == NULL) bad = 1;
     for(i = 0; i < nsh && !bad; i++){
@@ -523,6 +589,8 @@ static int s3_start(s3_store *s, s3_job *j){
                      : (long)S3_LOW_SPEED_SECS);
   curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, s3_write_cb);
   curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, j);
+  curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, s3_header_cb);
+  curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, j);
   curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER, cf->insecure ? 0L : 1L);
   curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST, cf->insecure ? 0L : 2L);
   if(cf->ca_file) curl_easy_setopt(c->easy, CURLOPT_CAINFO, cf->ca_file);
@@ -630,6 +698,51 @@ static void s3_take_body(s3_job *j){
   j->cap = 0;
   j->len = 0;
   j->op->rc = S3P_OK;
+}
+
+/* s3_region_follow makes region the store's signing region (and, with
+** the default AWS endpoint, its regional endpoint). Returns S3P_OK, or
+** S3P_EINVAL for a name that is not a region, or S3P_ENOMEM. */
+static int s3_region_follow(s3_store *s, const char *region){
+  s3p_s3conf *cf = &s->conf;
+  char *r, *auth = NULL, *ep = NULL;
+  if(strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-")
+     != strlen(region)){
+    return S3P_EINVAL;
+  }
+  if(strcmp(region, cf->region) == 0) return S3P_OK;   /* done already */
+  r = strdup(region);
+  if(r == NULL) return S3P_ENOMEM;
+  if(cf->default_endpoint){
+    auth = s3p_store_msg("s3.%s.amazonaws.com", region);
+    ep = auth ? s3p_store_msg("%s://%s", cf->scheme, auth) : NULL;
+    if(ep == NULL){
+      free(r);
+      free(auth);
+      return S3P_ENOMEM;
+    }
+    free(cf->authority);
+    free(cf->endpoint);
+    cf->authority = auth;
+    cf->endpoint = ep;
+  }
+  free(cf->region);
+  cf->region = r;
+  return S3P_OK;
+}
+
+/* s3_expired returns 1 if the answer st/code of job j says that the
+** credentials it was signed with have expired: an ExpiredToken-like code,
+** or a 403 for credentials past their expiry. */
+static int s3_expired(const s3_store *s, const s3_job *j, long st,
+                      const char *code){
+  if(st != 400 && st != 403) return 0;
+  if(strcmp(code, "ExpiredToken") == 0 || strcmp(code, "TokenRefreshRequired")
+     == 0 || strcmp(code, "ExpiredTokenException") == 0){
+    return 1;
+  }
+  return st == 403 && j->cred_gen == s->cred_gen && s->conf.cred->expires
+      && s3p_cred_now() >= s->conf.cred->expires;
 }
 
 /* s3_done handles the end of an attempt of j (curl result res): sets the
@@ -746,10 +859,27 @@ static void s3_done(s3_store *s, s3_job *j, CURLcode res, uint64_t now){
     s3_take_body(j);
     return;
   }
+  if(s3_expired(s, j, st, code)){
+    if(s->conf.cred_src && !j->cred_retried){
+      /* Refresh (once for all the jobs signed with the same ones) and
+      ** retry this request once. */
+      j->cred_retried = 1;
+      if(j->cred_gen == s->cred_gen) s3_cred_update(s, 1);
+      j->state = S3_JOB_READY;
+      j->wake_ms = now;
+      s->base.stats.n_retry++;
+      return;
+    }
+    s3_fail(s, j, S3P_EAUTH, "HTTP %ld%s%s: the credentials (from %s) have "
+            "expired%s", st, code[0] ? " " : "", code, s->conf.cred->source,
+            s->conf.cred_src ? " and a refresh did not help" : "");
+    return;
+  }
   if(st == 401 || st == 403){
     s3_fail(s, j, S3P_EAUTH, "HTTP %ld%s%s: the store refused our "
-            "credentials (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
-            "the region and the clock)", st, code[0] ? " " : "", code);
+            "credentials (from %s; check AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY, the region and the clock)", st,
+            code[0] ? " " : "", code, s->conf.cred->source);
     return;
   }
   if(st >= 500 || st == 429 || strcmp(code, "SlowDown") == 0
@@ -759,6 +889,27 @@ static void s3_done(s3_store *s, s3_job *j, CURLcode res, uint64_t now){
     if(j->kind == S3P_OP_PUT_NEW && !j->verifying) j->ambiguous = 1;
     s3_retry(s, j, now);
     return;
+  }
+  if(st == 301 || st == 307 || strcmp(code, "AuthorizationHeaderMalformed")
+     == 0 || strcmp(code, "PermanentRedirect") == 0){
+    if(j->bucket_region[0] && !j->region_retried
+       && strcmp(j->bucket_region, j->signed_region) != 0
+       && s3_region_follow(s, j->bucket_region) == S3P_OK){
+      /* The bucket is elsewhere: sign for its region (and go to its
+      ** endpoint on AWS) from now on, and retry once. */
+      j->region_retried = 1;
+      j->state = S3_JOB_READY;
+      j->wake_ms = now;
+      s->base.stats.n_retry++;
+      return;
+    }
+    if(j->bucket_region[0]){
+      s3_fail(s, j, S3P_EIO, "HTTP %ld%s%s: bucket %s is in region %s, not "
+              "%s (set AWS_REGION=%s or region=%s)", st, code[0] ? " " : "",
+              code, s->conf.bucket, j->bucket_region, j->signed_region,
+              j->bucket_region, j->bucket_region);
+      return;
+    }
   }
   s3_fail(s, j, S3P_EIO, "HTTP %ld%s%s%s", st, code[0] ? " " : "", code,
           (st == 301 || strcmp(code, "AuthorizationHeaderMalformed") == 0)

@@ -27,9 +27,6 @@
 
 /* What a profile of the shared files gives us (all malloc'd or NULL). */
 typedef struct s3conf_profile {
-  char *access_key;             /* aws_access_key_id */
-  char *secret_key;             /* aws_secret_access_key */
-  char *session_token;          /* aws_session_token */
   char *region;                 /* region */
   char *endpoint_url;           /* endpoint_url */
   char *s3_endpoint_url;        /* endpoint_url under "s3 =" */
@@ -46,9 +43,6 @@ static const char *s3conf_env(const char *name){
 
 /* s3conf_profile_free frees what p owns and zeroes it. */
 static void s3conf_profile_free(s3conf_profile *p){
-  free(p->access_key);
-  s3p_wipe_str(p->secret_key);
-  s3p_wipe_str(p->session_token);
   free(p->region);
   free(p->endpoint_url);
   free(p->s3_endpoint_url);
@@ -162,13 +156,7 @@ static int s3conf_parse_ini(char *text, const char *profile, int is_config,
       in_s3 = strcmp(k, "s3") == 0;
       continue;
     }
-    if(strcmp(k, "aws_access_key_id") == 0){
-      rc = s3conf_set(&p->access_key, v);
-    }else if(strcmp(k, "aws_secret_access_key") == 0){
-      rc = s3conf_set(&p->secret_key, v);
-    }else if(strcmp(k, "aws_session_token") == 0){
-      rc = s3conf_set(&p->session_token, v);
-    }else if(strcmp(k, "region") == 0){
+    if(strcmp(k, "region") == 0){
       rc = s3conf_set(&p->region, v);
     }else if(strcmp(k, "endpoint_url") == 0){
       rc = s3conf_set(&p->endpoint_url, v);
@@ -177,23 +165,27 @@ static int s3conf_parse_ini(char *text, const char *profile, int is_config,
   return rc;
 }
 
-/* s3conf_load_file parses the shared file named by environment variable
-** env_name, else $HOME/.aws/leaf, into p. Returns S3P_OK or S3P_ENOMEM. */
-static int s3conf_load_file(const char *env_name, const char *leaf,
-                            const char *profile, int is_config,
-                            s3conf_profile *p){
+/* s3conf_path returns the malloc'd path of a shared file: environment
+** variable env_name, else $HOME/.aws/leaf; NULL when neither is set (or
+** out of memory, with *nomem set). */
+static char *s3conf_path(const char *env_name, const char *leaf, int *nomem){
   const char *path = s3conf_env(env_name), *home = s3conf_env("HOME");
-  char *alloc = NULL, *text = NULL;
+  char *p;
+  if(path == NULL && home == NULL) return NULL;
+  p = path ? strdup(path) : s3p_store_msg("%s/.aws/%s", home, leaf);
+  if(p == NULL) *nomem = 1;
+  return p;
+}
+
+/* s3conf_load_file parses the shared file at path (NULL: none) into p.
+** Returns S3P_OK or S3P_ENOMEM. */
+static int s3conf_load_file(const char *path, const char *profile,
+                            int is_config, s3conf_profile *p){
+  char *text = NULL;
   size_t len = 0;
   int rc;
-  if(path == NULL){
-    if(home == NULL) return S3P_OK;
-    alloc = s3p_store_msg("%s/.aws/%s", home, leaf);
-    if(alloc == NULL) return S3P_ENOMEM;
-    path = alloc;
-  }
+  if(path == NULL) return S3P_OK;
   rc = s3conf_read_file(path, &text, &len);
-  free(alloc);
   if(rc != S3P_OK || text == NULL) return rc;
   rc = s3conf_parse_ini(text, profile, is_config, p);
   /* The text holds secrets, and parsing put NULs into it: wipe it all. */
@@ -345,44 +337,13 @@ static int s3conf_endpoint(s3p_s3conf *c, const char *url, const char *src,
 ** loaded profile). Returns S3P_OK or an error with *errmsg set. */
 static int s3conf_resolve(s3p_s3conf *c, const char *name,
                           const s3p_store_opts *opts,
-                          const s3conf_profile *prof, const char *profile,
-                          char **errmsg){
-  const char *v, *src, *ak, *sk;
+                          const s3conf_profile *prof, char **errmsg){
+  const char *v, *src;
   long x;
   int rc;
 
   rc = s3p_s3conf_parse_name(name, &c->bucket, &c->prefix, errmsg);
   if(rc != S3P_OK) return rc;
-
-  /* Credentials: the environment's pair, else the profile's. */
-  ak = s3conf_env("AWS_ACCESS_KEY_ID");
-  sk = s3conf_env("AWS_SECRET_ACCESS_KEY");
-  if(ak && sk){
-    c->access_key = strdup(ak);
-    c->secret_key = strdup(sk);
-    v = s3conf_env("AWS_SESSION_TOKEN");
-    if(v && (c->session_token = strdup(v)) == NULL) return S3P_ENOMEM;
-  }else if(prof->access_key && prof->secret_key){
-    c->access_key = strdup(prof->access_key);
-    c->secret_key = strdup(prof->secret_key);
-    if(prof->session_token
-       && (c->session_token = strdup(prof->session_token)) == NULL){
-      return S3P_ENOMEM;
-    }
-  }else{
-    *errmsg = s3p_store_msg("%s: no AWS credentials: set AWS_ACCESS_KEY_ID and "
-                         "AWS_SECRET_ACCESS_KEY, or aws_access_key_id and "
-                         "aws_secret_access_key in profile \"%s\" of "
-                         "~/.aws/credentials", name, profile);
-    return S3P_EAUTH;
-  }
-  if(c->access_key == NULL || c->secret_key == NULL) return S3P_ENOMEM;
-  if(strpbrk(c->access_key, "\r\n/ ,") || strpbrk(c->secret_key, "\r\n")
-     || (c->session_token && strpbrk(c->session_token, "\r\n"))){
-    *errmsg = s3p_store_msg("%s: malformed AWS credentials (line breaks or "
-                         "separators in the key id or secret)", name);
-    return S3P_EAUTH;
-  }
 
   /* Region. */
   v = opts && opts->region && opts->region[0] ? opts->region : NULL;
@@ -421,6 +382,7 @@ static int s3conf_resolve(s3p_s3conf *c, const char *name,
     if(def == NULL) return S3P_ENOMEM;
     rc = s3conf_endpoint(c, def, "the default", errmsg);
     free(def);
+    c->default_endpoint = 1;
     c->path_style = !s3conf_dns_label(c->bucket);
   }
   if(rc != S3P_OK) return rc;
@@ -476,7 +438,8 @@ int s3p_s3conf_load(s3p_s3conf *c, const char *name,
                     const s3p_store_opts *opts, char **errmsg){
   s3conf_profile prof;
   const char *profile;
-  int explicit_profile, rc;
+  char *creds_path, *config_path, *msg = NULL;
+  int explicit_profile, rc, nomem = 0;
 
   memset(c, 0, sizeof(*c));
   memset(&prof, 0, sizeof(prof));
@@ -486,19 +449,34 @@ int s3p_s3conf_load(s3p_s3conf *c, const char *name,
   explicit_profile = profile != NULL;
   if(profile == NULL) profile = "default";
 
-  rc = s3conf_load_file("AWS_SHARED_CREDENTIALS_FILE", "credentials",
-                        profile, 0, &prof);
-  if(rc == S3P_OK){
-    rc = s3conf_load_file("AWS_CONFIG_FILE", "config", profile, 1, &prof);
-  }
+  creds_path = s3conf_path("AWS_SHARED_CREDENTIALS_FILE", "credentials",
+                           &nomem);
+  config_path = s3conf_path("AWS_CONFIG_FILE", "config", &nomem);
+  rc = nomem ? S3P_ENOMEM : s3conf_load_file(creds_path, profile, 0, &prof);
+  if(rc == S3P_OK) rc = s3conf_load_file(config_path, profile, 1, &prof);
   if(rc == S3P_OK && explicit_profile && !prof.found){
     *errmsg = s3p_store_msg("%s: AWS profile \"%s\" is in neither "
                          "~/.aws/credentials nor ~/.aws/config", name,
                          profile);
     rc = S3P_EINVAL;
   }
-  if(rc == S3P_OK) rc = s3conf_resolve(c, name, opts, &prof, profile, errmsg);
+  if(rc == S3P_OK) rc = s3conf_resolve(c, name, opts, &prof, errmsg);
+  if(rc == S3P_OK){
+    s3p_credenv e;
+    e.profile = profile;
+    e.explicit_profile = explicit_profile;
+    e.region = c->region;
+    e.config_path = config_path;
+    e.creds_path = creds_path;
+    rc = s3p_cred_open(&e, &c->cred_src, &c->cred, &msg);
+    /* Not prefixed with the name: whoever reports the failed open names
+    ** it, and SQLite's log cuts messages at about 200 bytes. */
+    if(rc != S3P_OK) *errmsg = msg;
+    else free(msg);
+  }
   s3conf_profile_free(&prof);
+  free(creds_path);
+  free(config_path);
   if(rc != S3P_OK){
     s3p_s3conf_free(c);
     if(*errmsg == NULL){
@@ -515,9 +493,7 @@ void s3p_s3conf_free(s3p_s3conf *c){
   if(c == NULL) return;
   free(c->bucket);
   free(c->prefix);
-  free(c->access_key);
-  s3p_wipe_str(c->secret_key);
-  s3p_wipe_str(c->session_token);
+  s3p_cred_release(c->cred);
   free(c->region);
   free(c->scheme);
   free(c->authority);

@@ -3,12 +3,12 @@
 ** AWS tools do it.
 **
 **   bucket, prefix  from the name "s3://BUCKET/PREFIX" (PREFIX may be empty)
-**   credentials     AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ optional
-**                   AWS_SESSION_TOKEN); else aws_access_key_id,
-**                   aws_secret_access_key, aws_session_token of the profile
-**                   (AWS_PROFILE, else AWS_DEFAULT_PROFILE, else "default")
-**                   in ~/.aws/credentials, then in ~/.aws/config
-**                   (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE move them)
+**   credentials     the AWS provider chain (cred.h): environment, web
+**                   identity, the profile (AWS_PROFILE, else
+**                   AWS_DEFAULT_PROFILE, else "default") of
+**                   ~/.aws/credentials and ~/.aws/config
+**                   (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE move
+**                   them), container credentials, EC2 instance metadata
 **   region          opts->region, AWS_REGION, AWS_DEFAULT_REGION, the
 **                   profile's region, else us-east-1
 **   endpoint        opts->endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
@@ -33,19 +33,22 @@
 #define S3P_S3CONF_H
 
 #include "store.h"
+#include "cred.h"
 
 typedef struct s3p_s3conf {
   char *bucket;                 /* bucket name */
   char *prefix;                 /* key prefix without slashes at the ends,
                                 ** "" for the bucket's root */
-  char *access_key;             /* access key id */
-  char *secret_key;             /* secret access key (never in messages) */
-  char *session_token;          /* session token or NULL */
+  s3p_credsrc *cred_src;        /* shared source to refresh from, NULL
+                                ** for credentials that do not expire */
+  s3p_cred *cred;               /* a reference to the credentials */
   char *region;                 /* signing region, e.g. "us-east-1" */
   char *scheme;                 /* "http" or "https" */
   char *authority;              /* endpoint host[:port], without bucket */
   char *endpoint;               /* scheme://authority, for messages */
   int path_style;               /* 1: /BUCKET/KEY, 0: BUCKET.host/KEY */
+  int default_endpoint;         /* 1: https://s3.REGION.amazonaws.com, which
+                                ** follows the region */
   int insecure;                 /* 1: do not verify the TLS peer */
   char *ca_file;                /* CA bundle path or NULL (system default) */
   int trust_conditional;        /* 1: skip the create-if-absent probe */
@@ -69,7 +72,8 @@ int s3p_s3conf_parse_name(const char *name, char **bucket, char **prefix,
 int s3p_s3conf_load(s3p_s3conf *c, const char *name,
                     const s3p_store_opts *opts, char **errmsg);
 
-/* s3p_s3conf_free frees what c owns (wiping the secrets) and zeroes it. */
+/* s3p_s3conf_free frees what c owns (dropping its reference to the
+** credentials, which are wiped with the last one) and zeroes it. */
 void s3p_s3conf_free(s3p_s3conf *c);
 
 #endif
