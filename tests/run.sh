@@ -8,7 +8,9 @@
 #   2. script tests (tests/*.test.sh) on the local-directory store
 #   3. the same C tests under ASan+UBSan (build/asan/tests/...)
 #   4. some SQL tests under valgrind, and the fuzz targets, briefly
-#   5. the SQL-level tests again on a real S3 server (started here)
+#   5. a subset of SQLite's own TCL tests (tests/sqlite/ci.list) with
+#      s3page as the default VFS, if build/sqlite/testfixture is built
+#   6. the SQL-level tests again on a real S3 server (started here)
 # S3PAGE_TEST_QUICK=1 runs only 1 and 2.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +79,9 @@ if [ "${S3PAGE_TEST_QUICK:-0}" != 1 ]; then
     [ -x "$f" ] || continue
     run_one "$f" sh tests/fuzz-run.sh "$f"
   done
+  if [ -x build/sqlite/testfixture ]; then
+    run_one "tests/sqlite/ci.list" sh tests/sqlite/run.sh -j 2 tests/sqlite/ci.list
+  fi
   if [ -x tests/s3-server.sh ]; then
     sdir="$log/s3"
     if eval "$(sh tests/s3-server.sh start "$sdir")"; then

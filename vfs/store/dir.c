@@ -2,25 +2,37 @@
 ** dir.c: the local-directory backend, the embedded default.
 **
 ** The store is a directory ROOT; key "wal/0001" is the file ROOT/wal/0001
-** and subdirectories are made as needed. Writes are atomic and durable:
+** and subdirectories are made as needed. Writes are atomic; durability is
+** ordered rather than immediate:
 **
 **   PUT      write ROOT/tmp/<pid>.<counter>.<random>, rename() it over
-**            the target; after the whole batch, one syncfs() of the root's
-**            filesystem makes every PUT of the batch durable at once (far
-**            cheaper than an fsync of each file and directory), and only
-**            then do the PUTs report success. Until then a crash may leave
-**            a PUT's file empty or partial: harmless, since nothing refers
-**            to an object before its batch has succeeded, and a later PUT
-**            of the same key replaces it.
-**   PUT_NEW  the same, but link() the temp file to the target, so exactly
-**            one of several racing processes creates it (EEXIST means
-**            S3P_EEXISTS), then unlink the temp file and fsync the
-**            directory. Filesystems without hard links fall back to
-**            renameat2(RENAME_NOREPLACE), which is just as atomic.
+**            the target, and report success without syncing anything. The
+**            handle notes that it has unsynced writes.
+**   PUT_NEW  write the temp file the same way; then make it durable
+**            together with every unsynced write of the handle before it
+**            (one syncfs() of the root's filesystem if there are any, else
+**            an fdatasync of the file); then link() it to the target, so
+**            exactly one of several racing processes creates it (EEXIST
+**            means S3P_EEXISTS), unlink the temp name and fsync the
+**            target's directory. Filesystems without hard links fall back
+**            to renameat2(RENAME_NOREPLACE), which is just as atomic.
+**   DELETE   unlink (absent is fine), after the same sync if the handle
+**            has unsynced writes, and without a directory fsync: nothing
+**            depends on a delete being durable.
+**   close    syncs what is still unsynced.
 **
-** A reader thus sees either no file or a whole one. DELETE is unlink
-** (absent is fine) without a directory fsync: nothing depends on a delete
-** being durable. A crash can leave files in ROOT/tmp; they are never read.
+** So every object PUT through a handle is durable before any record the
+** handle creates afterwards (a commit's pages and tree nodes before its
+** commit record), and a created record is durable when PUT_NEW returns,
+** which is what the protocol needs: nothing refers to an object but a
+** record. A commit costs two syncs (the syncfs before the link and the
+** fsync of wal/ after it), whatever the number of objects; the former
+** scheme (a syncfs per batch of PUTs, then an fsync of the record's file
+** and of its directory) cost three, and new directories an fsync each.
+** Until its sync a crash may leave a PUT's file empty or partial: harmless,
+** since nothing refers to it yet, and a later PUT of the same key replaces
+** it. A reader sees either no file or a whole one. A crash can leave files
+** in ROOT/tmp; they are never read.
 **
 ** Confinement: the root is opened once as a directory fd and every access
 ** is relative to it (openat, linkat, renameat, unlinkat, mkdirat), one
@@ -61,6 +73,8 @@ typedef struct dir_store {
   int readonly;                 /* refuse writes */
   uint64_t tmp_counter;         /* temp files made by this handle */
   uint64_t tmp_rand;            /* random part of temp names */
+  int unsynced;                 /* PUTs or new directories made since the
+                                ** last sync: not yet durable */
 } dir_store;
 
 /* dir_op_fail sets op's rc from errno value e (ENOMEM -> S3P_ENOMEM, else
@@ -80,9 +94,18 @@ static void dir_fd_close(dir_store *ds, int fd){
   if(fd >= 0 && fd != ds->root_fd) close(fd);
 }
 
+/* dir_sync makes every write of the filesystem holding the root durable,
+** if the handle has unsynced writes. Returns 0 or an errno value. */
+static int dir_sync(dir_store *ds){
+  if(!ds->unsynced) return 0;
+  if(syncfs(ds->root_fd) != 0) return errno;
+  ds->unsynced = 0;
+  return 0;
+}
+
 /* dir_walk opens the directory holding key's file, one component at a time
 ** without following symlinks, making missing directories when create is
-** set (and fsyncing their parent). On success returns 0, sets *out_fd (the
+** set (their entries are then unsynced writes of the handle). On success returns 0, sets *out_fd (the
 ** root fd itself or a new fd: release with dir_fd_close) and *out_base
 ** (points into key). On failure returns the errno value and sets *what to
 ** the failed step. */
@@ -111,7 +134,7 @@ static int dir_walk(dir_store *ds, const char *key, int create, int *out_fd,
         *what = "mkdir";
         return e;
       }
-      (void)fsync(fd);    /* make the new directory entry durable */
+      ds->unsynced = 1;   /* durable with the next sync */
     }
     if(nfd < 0){
       int e = errno;
@@ -256,11 +279,16 @@ static void dir_head(dir_store *ds, s3p_op *op){
   }
 }
 
-/* dir_delete runs a DELETE: unlinks the file; an absent one is fine. */
+/* dir_delete runs a DELETE: unlinks the file; an absent one is fine. The
+** handle's unsynced writes are synced first, so that a delete never
+** reaches the disk before a PUT that was made before it (gc writes TAIL,
+** then deletes what TAIL puts out of reach). */
 static void dir_delete(dir_store *ds, s3p_op *op){
   const char *base, *what;
   int pfd, e;
 
+  e = dir_sync(ds);
+  if(e){ dir_op_fail(ds, op, "syncfs", e); return; }
   e = dir_walk(ds, op->key, 0, &pfd, &base, &what);
   if(e == ENOENT || e == ENOTDIR){ op->rc = S3P_OK; return; }
   if(e){ dir_op_fail(ds, op, what, e); return; }
@@ -304,29 +332,71 @@ static int dir_tmp_create(dir_store *ds, char *name, size_t cap,
   return -1;
 }
 
+/* dir_same returns 1 if key's file exists and holds exactly the n bytes
+** of body, else 0 (also on any error: the caller then writes the file). */
+static int dir_same(dir_store *ds, const char *key, const unsigned char *body,
+                    size_t n){
+  unsigned char buf[4096];
+  const char *base, *what;
+  struct stat sb;
+  size_t done = 0;
+  int pfd, fd, same = 0;
+
+  if(dir_walk(ds, key, 0, &pfd, &base, &what) != 0) return 0;
+  fd = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  dir_fd_close(ds, pfd);
+  if(fd < 0) return 0;
+  if(fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == n){
+    same = 1;
+    while(same && done < n){
+      size_t want = n - done < sizeof(buf) ? n - done : sizeof(buf);
+      ssize_t got = dir_read_all(fd, buf, want, (off_t)done);
+      if(got != (ssize_t)want || memcmp(buf, body + done, want) != 0) same = 0;
+      done += want;
+    }
+  }
+  close(fd);
+  return same;
+}
+
 /* dir_put runs a PUT or PUT_NEW through a temp file (see the top
-** comment): PUT_NEW syncs the file and its directory itself, PUT leaves
-** that to the syncfs at the end of the batch. Sets op->rc. */
+** comment): a PUT is left unsynced; a PUT_NEW syncs its file with every
+** unsynced write before linking it, and its directory after. A PUT of
+** exactly the bytes the file already holds (a content-addressed object
+** stored before) leaves the file alone: replacing it would put a file
+** whose bytes are not yet durable under a name a durable record may
+** already refer to. Sets op->rc. */
 static void dir_put(dir_store *ds, s3p_op *op){
   char tmp[96];
   const char *base, *what;
   int tfd, fd, pfd, e;
 
+  if(op->kind == S3P_OP_PUT && dir_same(ds, op->key, op->body, op->body_len)){
+    ds->unsynced = 1;   /* its writer's sync may not have happened yet */
+    op->rc = S3P_OK;
+    return;
+  }
   fd = dir_tmp_create(ds, tmp, sizeof(tmp), &tfd);
   if(fd < 0){ dir_op_fail(ds, op, "create temp file", errno); return; }
   if(dir_write_all(fd, op->body, op->body_len) != 0){
     e = errno; what = "write";
     goto fail_fd;
   }
-  if(op->kind == S3P_OP_PUT_NEW && fsync(fd) != 0){
-    e = errno; what = "fsync";
-    goto fail_fd;
-  }
-  if(close(fd) != 0){ e = errno; what = "close"; fd = -1; goto fail_fd; }
-  fd = -1;
-
   e = dir_walk(ds, op->key, 1, &pfd, &base, &what);
   if(e) goto fail_fd;
+  if(op->kind == S3P_OP_PUT_NEW){
+    /* Whatever this record may refer to, and its own bytes and
+    ** directory, become durable before its name appears. */
+    what = ds->unsynced ? "syncfs" : "fdatasync";
+    e = ds->unsynced ? dir_sync(ds) : fdatasync(fd) != 0 ? errno : 0;
+    if(e){ dir_fd_close(ds, pfd); goto fail_fd; }
+  }
+  if(close(fd) != 0){
+    e = errno; what = "close"; fd = -1;
+    dir_fd_close(ds, pfd);
+    goto fail_fd;
+  }
+  fd = -1;
   if(op->kind == S3P_OP_PUT){
     e = renameat(tfd, tmp, pfd, base) != 0 ? errno : 0;
     what = "rename";
@@ -347,6 +417,7 @@ static void dir_put(dir_store *ds, s3p_op *op){
       return;
     }
   }
+  if(e == 0 && op->kind == S3P_OP_PUT) ds->unsynced = 1;
   if(e == 0 && op->kind == S3P_OP_PUT_NEW && fsync(pfd) != 0){
     e = errno;
     what = "fsync directory";
@@ -368,7 +439,7 @@ fail_fd:
 ** gets its own rc). */
 static int dir_exec(s3p_store *st, s3p_op *ops, size_t n){
   dir_store *ds = (dir_store *)st;
-  size_t i, puts = 0;
+  size_t i;
   for(i = 0; i < n; i++){
     s3p_op *op = &ops[i];
     int is_write = op->kind == S3P_OP_PUT || op->kind == S3P_OP_PUT_NEW
@@ -397,14 +468,6 @@ static int dir_exec(s3p_store *st, s3p_op *ops, size_t n){
         op->rc = S3P_EINVAL;
         op->errmsg = s3p_store_msg("%s: %s: bad operation", st->desc, op->key);
         break;
-    }
-    if(op->kind == S3P_OP_PUT && op->rc == S3P_OK) puts++;
-  }
-  if(puts && syncfs(ds->root_fd) != 0){
-    int e = errno;
-    for(i = 0; i < n; i++){
-      if(ops[i].kind != S3P_OP_PUT || ops[i].rc != S3P_OK) continue;
-      dir_op_fail(ds, &ops[i], "syncfs", e);
     }
   }
   return S3P_OK;
@@ -512,10 +575,15 @@ static int dir_list(s3p_store *st, const char *prefix, s3p_list_fn fn,
   return dir_list_dir(&ls, fd, "");
 }
 
-/* dir_close closes the root fd and frees the handle. */
+/* dir_close syncs what the handle left unsynced (no caller needs it, as
+** no record refers to those objects, but a closed store should be on
+** disk), closes the root fd and frees the handle. */
 static void dir_close(s3p_store *st){
   dir_store *ds = (dir_store *)st;
-  if(ds->root_fd >= 0) close(ds->root_fd);
+  if(ds->root_fd >= 0){
+    (void)dir_sync(ds);
+    close(ds->root_fd);
+  }
   free(st->desc);
   free(ds);
 }
