@@ -197,6 +197,15 @@ done
 sql "$db" ".dump" >"$tmp/gdump"
 "$s3page" gc "$db" --keep-versions 5 >"$tmp/out" 2>&1 && grep -q 'deleted 0 records' "$tmp/out"
 ok_if "gc keeps versions younger than the grace period" $?
+"$s3page" gc "$db" --keep-versions 5 --grace 5m >"$tmp/out" 2>&1
+st=$?
+[ $st -eq 2 ] && grep -q 'too short.*at least 900 s' "$tmp/out" &&
+  "$s3page" verify "$db" --version 1 >/dev/null 2>&1
+ok_if "gc refuses --grace 5m, deleting nothing" $?
+"$s3page" gc --help | grep -q 'must be at least 15m'
+ok_if "gc --help says what grace is needed" $?
+"$s3page" gc "$db" --keep-versions 5 --grace 15m --dry-run >"$tmp/out" 2>&1
+ok_if "gc accepts --grace 15m" $?
 "$s3page" gc "$db" --keep-versions 5 --grace 0 --dry-run --json >"$tmp/out" 2>&1 &&
   grep -q '"records_deleted":[1-9]' "$tmp/out" && "$s3page" verify "$db" --version 1 >/dev/null 2>&1
 ok_if "gc --dry-run deletes nothing" $?

@@ -113,7 +113,10 @@ int cmd_gc(int argc, char **argv){
              "(default 1h; DURATION like 90s, 15m, 2h, 7d). Versions that were\n"
              "the newest within the grace period are always kept, and so are\n"
              "the versions back to the previous checkpoint. Safe while others\n"
-             "read and write (see docs/history.md). --dry-run deletes nothing.\n");
+             "read and write (see docs/history.md). --dry-run deletes nothing.\n"
+             "--grace must be at least %dm (connections trust what they know\n"
+             "of the store for 10m, plus clock skew), or 0 if nothing else\n"
+             "uses NAME.\n", S3PAGE_GC_MIN_GRACE_MS / 60000);
       return 0;
     }
     if(!strcmp(argv[i], "--dry-run")) o.dry_run = 1;
@@ -154,7 +157,7 @@ int cmd_gc(int argc, char **argv){
   if(rc != SQLITE_OK){
     tool_error("%s", err ? err : sqlite3_errstr(rc));
     sqlite3_free(err);
-    return 1;
+    return rc == SQLITE_MISUSE ? 2 : 1;   /* bad options: a usage error */
   }
   const char *verb = o.dry_run ? "would delete" : "deleted";
   if(json){

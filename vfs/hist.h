@@ -22,6 +22,16 @@
 #include "upload.h"
 #include "s3page.h"
 
+/* What the gc safety argument allows for clock skew between machines and
+** the store, and for the time one record creation takes (docs/history.md,
+** "Why gc is safe"). */
+#define S3P_GC_MARGIN_MS (5 * 60 * 1000)
+/* The shortest grace period gc accepts other than 0: what a connection
+** knows about the store may be S3P_TRUST_MS old, plus the margin. */
+#define S3P_GC_MIN_GRACE_MS (S3P_TRUST_MS + S3P_GC_MARGIN_MS)
+_Static_assert(S3P_GC_MIN_GRACE_MS == S3PAGE_GC_MIN_GRACE_MS,
+               "s3page.h states the minimum grace period gc accepts");
+
 /* Operations per store batch (one round trip). */
 #define S3P_HIST_BATCH 256
 /* ... and at most this many bytes of uploads. */

@@ -306,6 +306,21 @@ int s3page_gc(const char *name, const s3page_gc_opts *opts,
                               "--keep-versions N (N >= 1) or --keep-since TIME");
   }
   int64_t grace = opts->grace_ms < 0 ? GC_DEFAULT_GRACE_MS : opts->grace_ms;
+  if(grace > 0 && grace < S3P_GC_MIN_GRACE_MS){
+    /* Shorter breaks the safety argument silently: an idle connection, a
+    ** skipped upload or a bulk writer could lose what gc deletes. */
+    int whole_s = grace % 1000 == 0;
+    return s3p_hist_set_error(errmsg, SQLITE_MISUSE, "gc: a grace period of "
+                              "%lld %s is too short: other connections rely "
+                              "on what they learned about the store for up "
+                              "to %d s, so gc needs at least %d s (%d min; "
+                              "the default is 1 h), or 0 only when nothing "
+                              "else uses the database",
+                              (long long)(whole_s ? grace / 1000 : grace),
+                              whole_s ? "s" : "ms", S3P_TRUST_MS / 1000,
+                              S3P_GC_MIN_GRACE_MS / 1000,
+                              S3P_GC_MIN_GRACE_MS / 60000);
+  }
   g.dry_run = opts->dry_run;
   g.progress = progress;
   g.parg = arg;

@@ -227,6 +227,11 @@ int s3page_verify(const char *name, const s3page_at *at, int all,
                   s3page_progress_fn progress, void *arg,
                   s3page_verify_result *res, char **errmsg);
 
+/* The shortest grace period s3page_gc accepts other than 0: connections
+** rely on what they learned about the store for up to 10 minutes, plus 5
+** minutes for clock skew and the length of a commit (docs/history.md). */
+#define S3PAGE_GC_MIN_GRACE_MS (15 * 60 * 1000)
+
 /* Options of s3page_gc: set exactly one of keep_versions, has_keep_since. */
 typedef struct s3page_gc_opts {
   uint64_t keep_versions;    /* keep at least the newest N versions */
@@ -234,9 +239,10 @@ typedef struct s3page_gc_opts {
   int64_t keep_since_ms;     /* from keep_since_ms on */
   int64_t grace_ms;          /* objects younger than this are never deleted,
                              ** nor versions that were the newest within it;
-                             ** < 0: the default, one hour. While others use
-                             ** the database it must exceed 10 minutes plus
-                             ** clock skew (docs/history.md); 0: no one does */
+                             ** < 0: the default, one hour; else at least
+                             ** S3PAGE_GC_MIN_GRACE_MS (less is refused with
+                             ** SQLITE_MISUSE), or 0 when nothing else uses
+                             ** the database at all */
   int dry_run;               /* report what would be deleted, delete nothing */
 } s3page_gc_opts;
 
