@@ -6,6 +6,8 @@
 **   hist_common.c     opening, a hash set, batched tree walks, the page 1
 **                     stamp of versions made outside SQLite
 **   hist_tail.c       TAIL: reading, writing, finding the oldest version
+**   hist_lease.c      in-progress markers of bulk writers (lease/), for
+**                     the writers and for gc
 **   hist_import.c     s3page_import          hist_export.c  s3page_export
 **   hist_log.c        s3page_log             hist_verify.c  s3page_verify
 **   hist_checkpoint.c s3page_checkpoint      hist_gc.c      s3page_gc
@@ -108,6 +110,72 @@ typedef struct s3p_hwalk {
 /* s3p_hist_walk walks tree t (every node fetched is decoded against its
 ** name). Returns SQLITE_OK, a callback's value, or an error. */
 int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t);
+
+
+/* hist_lease.c: in-progress markers of bulk writers (docs/history.md,
+** "Bulk writers"). A history operation that uploads objects and only then
+** creates the record naming them (import, copy, revert, ...) does:
+**
+**     s3p_lease lease;
+**     rc = s3p_lease_begin(&lease, db);         before the first upload
+**     ... s3p_lease_keep(&lease) between upload batches (cheap: a clock
+**         read; one PUT every S3P_LEASE_RENEW_MS) ...
+**     rc = s3p_lease_keep(&lease);              right before the record
+**     rc = s3p_db_create_record(db, &rec);
+**     s3p_lease_end(&lease);                    always, once begun
+**
+** and stops without creating its record when s3p_lease_keep fails. The
+** SQL commit path needs none of this: its uploads are fresh and what it
+** relies on is bounded by S3P_TRUST_MS. */
+
+/* A held marker re-PUT when its last renewal is this old. */
+#define S3P_LEASE_RENEW_MS (S3P_TRUST_MS / 4)
+
+/* A marker held by a bulk writer. */
+typedef struct s3p_lease {
+  s3p_db *db;                /* the database written to */
+  char key[S3P_KEY_MAX];     /* lease/<32 random hex digits> */
+  uint64_t start_ms;         /* when the write began (library clock) */
+  uint64_t issued_ms;        /* when the newest PUT of the marker that
+                             ** succeeded was sent */
+  int held;                  /* created and not yet ended */
+} s3p_lease;
+
+/* s3p_lease_begin creates a new marker for db, starting now. Returns
+** SQLITE_OK (then s3p_lease_end must follow) or an error in db. */
+int s3p_lease_begin(s3p_lease *l, s3p_db *db);
+
+/* s3p_lease_keep renews the marker if its last renewal is older than
+** S3P_LEASE_RENEW_MS. Returns SQLITE_OK, a store error, or SQLITE_ABORT
+** (message in db) when S3P_TRUST_MS passed without a renewal: gc may then
+** have deleted what the writer uploaded, and it must not commit. */
+int s3p_lease_keep(s3p_lease *l);
+
+/* s3p_lease_end deletes the marker (best effort: a failure is logged; gc
+** removes a dead marker). Does nothing if l is not held. */
+void s3p_lease_end(s3p_lease *l);
+
+/* What gc learned from the markers in the store. */
+typedef struct s3p_lease_scan {
+  int64_t floor_ms;          /* unreferenced objects modified at or after
+                             ** this (Unix ms) may be a live writer's:
+                             ** INT64_MAX when no marker is live */
+  uint64_t live;             /* live markers */
+  char (*dead)[S3P_KEY_MAX]; /* dead markers, to delete */
+  size_t ndead, capdead;     /* entries / room in dead */
+} s3p_lease_scan;
+
+/* s3p_lease_scan_run lists lease/ and reads every marker: one renewed less
+** than dead_ms before now (by the later of its modification time and the
+** renewal time it holds; one of unknown age and content counts as
+** renewed) is live and lowers sc->floor_ms to its start less
+** S3P_GC_MARGIN_MS (to 0 if it is damaged); others are dead. Returns
+** SQLITE_OK or an error (sc is then to be freed and not used). */
+int s3p_lease_scan_run(s3p_db *db, uint64_t now, uint64_t dead_ms,
+                   s3p_lease_scan *sc);
+
+/* s3p_lease_scan_free releases sc. */
+void s3p_lease_scan_free(s3p_lease_scan *sc);
 
 
 /* hist_tail.c */

@@ -257,6 +257,10 @@ typedef struct s3page_gc_result {
   uint64_t bytes_freed;      /* bytes of everything deleted */
   uint64_t objects_kept;     /* page and node objects still referenced */
   uint64_t objects_young;    /* unreferenced but within the grace period */
+  uint64_t objects_leased;   /* unreferenced but possibly a bulk writer's
+                             ** still running (import: lease/ markers) */
+  uint64_t leases_live;      /* markers of bulk writers still running */
+  uint64_t leases_deleted;   /* markers of writers that stopped long ago */
 } s3page_gc_result;
 
 /* s3page_gc deletes the versions of database name that opts does not keep

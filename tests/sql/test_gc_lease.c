@@ -1,0 +1,339 @@
+/*
+** test_gc_lease.c: gc and bulk writers outside SQL (docs/history.md, "Bulk
+** writers"). The library clock is shifted forward (s3p_test_clock_shift),
+** so that what is in the store looks older than gc's grace period.
+**
+**   - import_spans_gc: an import whose upload phase lasts (by the clock)
+**     longer than the grace period, with gc running in the middle of it
+**     (from the import's progress callback), ends with a database that
+**     verify --all passes and that holds the whole file: gc spared the
+**     import's early uploads, unreferenced and old as they were, because
+**     the import's marker was live.
+**   - stalled_import_refused: an import that goes longer than S3P_TRUST_MS
+**     without renewing its marker fails before creating its record (gc may
+**     have judged the marker dead), says why, and leaves no marker.
+**   - dead_marker_removed: a marker left by a writer that stopped spares
+**     the objects younger than its start while it is renewed, and is
+**     deleted by gc, with the objects it spared, once it is dead.
+**   - damaged_marker_spares_all: a recent marker that does not decode
+**     makes gc spare every unreferenced object (even with grace 0), and
+**     gc says so in the log.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "../check.h"
+#include "../lib/testdb.h"
+#include "../../vfs/db.h"
+#include "../../index/lease.h"
+
+#define MINUTES(m) ((int64_t)(m) * 60 * 1000)
+
+/* verify_all returns the problems s3page_verify --all finds (-1: it
+** failed to run). */
+static int64_t verify_all(const char *name){
+  s3page_verify_result vr;
+  char *err = NULL;
+  int rc = s3page_verify(name, NULL, 1, NULL, NULL, NULL, &vr, &err);
+  if(err){ printf("# verify: %s\n", err); sqlite3_free(err); }
+  if(rc != SQLITE_OK && rc != SQLITE_CORRUPT) return -1;
+  return (int64_t)vr.problems;
+}
+
+/* run_gc runs s3page_gc on name keeping the newest version with grace ms
+** (-1: the default). Returns the SQLite code; *res gets the result. */
+static int run_gc(const char *name, int64_t grace, s3page_gc_result *res){
+  s3page_gc_opts go;
+  memset(&go, 0, sizeof go);
+  go.keep_versions = 1;
+  go.grace_ms = grace;
+  char *err = NULL;
+  int rc = s3page_gc(name, &go, NULL, NULL, res, &err);
+  if(err){ printf("# gc: %s\n", err); sqlite3_free(err); }
+  return rc;
+}
+
+/* make_plain writes a plain SQLite file at path with rows rows of about
+** one 1 KiB page each (distinct contents). Returns 0 or -1. */
+static int make_plain(const char *path, int rows){
+  sqlite3 *db = NULL;
+  unlink(path);
+  if(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                     "unix") != SQLITE_OK){
+    sqlite3_close(db);
+    return -1;
+  }
+  char sql[512];
+  snprintf(sql, sizeof sql, "PRAGMA page_size=1024; PRAGMA journal_mode=OFF;"
+           "CREATE TABLE big(id INTEGER PRIMARY KEY, v BLOB);"
+           "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c "
+           "WHERE i < %d) INSERT INTO big SELECT i, randomblob(800) FROM c;",
+           rows);
+  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+  sqlite3_close(db);
+  return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* scratch_path returns a malloc'd local file path for tag. */
+static char *scratch_path(const char *tag){
+  const char *d = getenv("TMPDIR");
+  char *p = malloc(512);
+  snprintf(p, 512, "%s/s3page-lease-%d-%s.db", d && *d ? d : "/tmp",
+           (int)getpid(), tag);
+  return p;
+}
+
+/* make_garbage makes a database at name whose old versions leave page
+** objects no newer version uses (so gc keeping one version may delete
+** them), ending in a checkpoint. Returns its newest version or -1. */
+static int64_t make_garbage(const char *name){
+  sqlite3 *db = tdb_open(name, NULL);
+  if(!db) return -1;
+  int rc = tdb_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v);"
+                        "INSERT INTO t VALUES(1, randomblob(300))");
+  for(int i = 0; i < 4 && rc == SQLITE_OK; i++){
+    rc = tdb_exec(db, "UPDATE t SET v = randomblob(300) WHERE id = 1");
+  }
+  sqlite3_close(db);
+  if(rc) return -1;
+  uint64_t cv = 0;
+  int created = 0;
+  char *err = NULL;
+  if(s3page_checkpoint(name, &cv, &created, &err) != SQLITE_OK){
+    printf("# checkpoint: %s\n", err ? err : "?");
+    sqlite3_free(err);
+    return -1;
+  }
+  return (int64_t)cv;
+}
+
+/* put_marker stores body[0..len) as the marker lease/<hex> in name.
+** Returns 0 or -1. */
+static int put_marker(const char *name, const char *hex,
+                      const unsigned char *body, size_t len){
+  s3p_store *st = NULL;
+  s3p_store_opts so;
+  memset(&so, 0, sizeof so);
+  char *msg = NULL, key[64];
+  snprintf(key, sizeof key, "lease/%s", hex);
+  int rc = s3p_store_open(&st, name, &so, &msg);
+  if(rc == S3P_OK) rc = s3p_store_put(st, S3P_OP_PUT, key, body, len, &msg);
+  if(rc) printf("# put %s: %s\n", key, msg ? msg : "?");
+  free(msg);
+  s3p_store_close(st);
+  return rc ? -1 : 0;
+}
+
+/* count_markers_fn counts the keys of a listing. Returns 0 (go on). */
+static int count_markers_fn(void *arg, const char *key, uint64_t size,
+                            int64_t mtime){
+  (void)key;
+  (void)size;
+  (void)mtime;
+  (*(int *)arg)++;
+  return 0;
+}
+
+/* count_markers returns the objects under lease/ in name, -1 on error. */
+static int count_markers(const char *name){
+  s3p_store *st = NULL;
+  s3p_store_opts so;
+  memset(&so, 0, sizeof so);
+  char *msg = NULL;
+  int n = 0;
+  int rc = s3p_store_open(&st, name, &so, &msg);
+  if(rc == S3P_OK) rc = s3p_store_list(st, "lease/", count_markers_fn, &n,
+                                       &msg);
+  free(msg);
+  s3p_store_close(st);
+  return rc ? -1 : n;
+}
+
+/* What the progress callback of an import does. */
+typedef struct import_clock {
+  const char *name;          /* the database */
+  int calls;                 /* progress calls so far */
+  int64_t shift_ms;          /* the clock moves this much per call */
+  int shift_at;              /* ... or only at this call, if not 0 */
+  int gc_at;                 /* run gc at this call (0: never) */
+  int gc_rc;                 /* gc's result code (-1: not run) */
+  s3page_gc_result gc;       /* and its result */
+} import_clock;
+
+/* import_tick is the progress callback: the clock moves on as if each
+** batch took shift_ms, and gc runs at call gc_at. */
+static void import_tick(void *arg, uint64_t done, uint64_t total){
+  import_clock *c = arg;
+  (void)done;
+  (void)total;
+  c->calls++;
+  if(!c->shift_at || c->calls == c->shift_at) s3p_test_clock_shift(c->shift_ms);
+  if(c->calls == c->gc_at){
+    c->gc_rc = run_gc(c->name, MINUTES(15), &c->gc);
+  }
+}
+
+/* import_spans_gc: see the top comment. */
+static void import_spans_gc(void){
+  char *name = tdb_name("leaseimport");
+  char *file = scratch_path("spans");
+  int64_t v0 = make_garbage(name);
+  CHECK(v0 > 0);
+  CHECK_EQ(make_plain(file, 1400), 0);
+  /* Each batch of 256 pages "takes" 8 minutes: the first ones are 32
+  ** minutes old when gc (grace 15 minutes, the least it accepts) runs
+  ** after the fourth, while the marker was renewed 8 minutes before. */
+  import_clock c;
+  memset(&c, 0, sizeof c);
+  c.name = name;
+  c.shift_ms = MINUTES(8);
+  c.gc_at = 4;
+  c.gc_rc = -1;
+  s3page_import_result ir;
+  char *err = NULL;
+  int rc = s3page_import(file, name, S3PAGE_IMPORT_FORCE, import_tick, &c, &ir,
+                         &err);
+  if(err){ printf("# import: %s\n", err); sqlite3_free(err); }
+  CHECK_EQ(rc, SQLITE_OK);
+  CHECK(c.calls > c.gc_at);
+  CHECK_EQ(c.gc_rc, SQLITE_OK);
+  printf("# gc in the middle: %llu pages deleted, %llu spared for a bulk "
+         "writer, %llu live markers\n", (unsigned long long)c.gc.pages_deleted,
+         (unsigned long long)c.gc.objects_leased,
+         (unsigned long long)c.gc.leases_live);
+  CHECK_EQ(c.gc.leases_live, 1);
+  CHECK(c.gc.objects_leased >= 3 * 256);   /* the 4th may be queued */
+  CHECK_EQ(ir.version, (uint64_t)v0 + 1);
+  CHECK_EQ(verify_all(name), 0);
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK_EQ(tdb_int(db, "SELECT count(*) FROM big"), 1400);
+    CHECK(tdb_integrity_ok(db));
+    sqlite3_close(db);
+  }
+  CHECK_EQ(count_markers(name), 0);
+  /* Once the import is done, its old garbage goes as usual. */
+  s3p_test_clock_shift(MINUTES(120));
+  s3page_gc_result gr;
+  CHECK_EQ(run_gc(name, -1, &gr), SQLITE_OK);
+  CHECK(gr.pages_deleted > 0);
+  CHECK_EQ(gr.objects_leased, 0);
+  CHECK_EQ(verify_all(name), 0);
+  unlink(file);
+  free(file);
+  free(name);
+}
+
+/* stalled_import_refused: see the top comment. */
+static void stalled_import_refused(void){
+  char *name = tdb_name("leasestall");
+  char *file = scratch_path("stall");
+  int64_t v0 = make_garbage(name);
+  CHECK(v0 > 0);
+  CHECK_EQ(make_plain(file, 800), 0);
+  import_clock c;
+  memset(&c, 0, sizeof c);
+  c.name = name;
+  c.shift_ms = MINUTES(11);
+  c.shift_at = 2;
+  c.gc_rc = -1;
+  char *err = NULL;
+  int rc = s3page_import(file, name, S3PAGE_IMPORT_FORCE, import_tick, &c,
+                         NULL, &err);
+  CHECK_EQ(rc, SQLITE_ABORT);
+  CHECK(err && strstr(err, "without renewing its marker") &&
+        strstr(err, "nothing was committed"));
+  if(rc != SQLITE_ABORT) printf("# import: %d %s\n", rc, err ? err : "");
+  sqlite3_free(err);
+  CHECK_EQ(count_markers(name), 0);
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK_EQ(tdb_version(db), v0);
+    sqlite3_close(db);
+  }
+  CHECK_EQ(verify_all(name), 0);
+  unlink(file);
+  free(file);
+  free(name);
+}
+
+/* dead_marker_removed: see the top comment. */
+static void dead_marker_removed(void){
+  char *name = tdb_name("leasedead");
+  int64_t v0 = make_garbage(name);
+  CHECK(v0 > 0);
+  /* Two hours on, everything looks old; a writer that started an hour
+  ** ago (after the garbage was made, by this clock) renews its marker. */
+  s3p_test_clock_shift(MINUTES(120));
+  uint64_t now = s3p_now_ms();
+  unsigned char m[S3P_LEASE_LEN];
+  s3p_lease_encode(m, now - (uint64_t)MINUTES(180), now);
+  const char *hex = "0123456789abcdef0123456789abcdef";
+  CHECK_EQ(put_marker(name, hex, m, sizeof m), 0);
+  s3page_gc_result gr;
+  CHECK_EQ(run_gc(name, -1, &gr), SQLITE_OK);
+  CHECK_EQ(gr.leases_live, 1);
+  CHECK_EQ(gr.leases_deleted, 0);
+  CHECK_EQ(gr.pages_deleted, 0);
+  CHECK(gr.objects_leased > 0);
+  CHECK_EQ(count_markers(name), 1);
+  /* The writer stopped: two hours later its marker is dead. */
+  s3p_test_clock_shift(MINUTES(120));
+  CHECK_EQ(run_gc(name, -1, &gr), SQLITE_OK);
+  CHECK_EQ(gr.leases_live, 0);
+  CHECK_EQ(gr.leases_deleted, 1);
+  CHECK(gr.pages_deleted > 0);
+  CHECK_EQ(gr.objects_leased, 0);
+  CHECK_EQ(count_markers(name), 0);
+  CHECK_EQ(verify_all(name), 0);
+  free(name);
+}
+
+/* damaged_marker_spares_all: see the top comment. */
+static void damaged_marker_spares_all(void){
+  char *name = tdb_name("leasebad");
+  int64_t v0 = make_garbage(name);
+  CHECK(v0 > 0);
+  const char *hex = "fedcba9876543210fedcba9876543210";
+  CHECK_EQ(put_marker(name, hex, (const unsigned char *)"garbage", 7), 0);
+  tdb_log_clear();
+  s3page_gc_result gr;
+  CHECK_EQ(run_gc(name, 0, &gr), SQLITE_OK);
+  CHECK_EQ(gr.leases_live, 1);
+  CHECK_EQ(gr.pages_deleted, 0);
+  CHECK(gr.objects_leased > 0);
+  CHECK(gr.records_deleted > 0);
+  CHECK(tdb_log_has("damaged"));
+  if(!tdb_log_has("damaged")) tdb_log_dump();
+  CHECK_EQ(verify_all(name), 0);
+  /* Not renewed for the grace period: dead, deleted, and the garbage with
+  ** it. */
+  s3p_test_clock_shift(MINUTES(120));
+  CHECK_EQ(run_gc(name, -1, &gr), SQLITE_OK);
+  CHECK_EQ(gr.leases_deleted, 1);
+  CHECK(gr.pages_deleted > 0);
+  CHECK_EQ(count_markers(name), 0);
+  CHECK_EQ(verify_all(name), 0);
+  free(name);
+}
+
+/* clock_reset undoes every shift of the library clock so far. */
+static void clock_reset(void){
+  s3p_test_clock_shift(-s3p_test_clock_shift(0));
+}
+
+int main(void){
+  if(tdb_init()) return 1;
+  clock_reset();
+  RUN(import_spans_gc);
+  clock_reset();
+  RUN(stalled_import_refused);
+  clock_reset();
+  RUN(dead_marker_removed);
+  clock_reset();
+  RUN(damaged_marker_spares_all);
+  return CHECK_DONE();
+}
