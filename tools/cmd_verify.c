@@ -165,7 +165,9 @@ int cmd_gc(int argc, char **argv){
            "\"oldest_kept\":%llu,\"records_deleted\":%llu,"
            "\"pages_deleted\":%llu,\"nodes_deleted\":%llu,"
            "\"bytes_freed\":%llu,\"objects_kept\":%llu,"
-           "\"objects_young\":%llu}\n", o.dry_run ? "true" : "false",
+           "\"objects_young\":%llu,\"objects_leased\":%llu,"
+           "\"leases_live\":%llu,\"leases_deleted\":%llu}\n",
+           o.dry_run ? "true" : "false",
            (unsigned long long)r.newest, (unsigned long long)r.oldest_before,
            (unsigned long long)r.oldest_kept,
            (unsigned long long)r.records_deleted,
@@ -173,12 +175,15 @@ int cmd_gc(int argc, char **argv){
            (unsigned long long)r.nodes_deleted,
            (unsigned long long)r.bytes_freed,
            (unsigned long long)r.objects_kept,
-           (unsigned long long)r.objects_young);
+           (unsigned long long)r.objects_young,
+           (unsigned long long)r.objects_leased,
+           (unsigned long long)r.leases_live,
+           (unsigned long long)r.leases_deleted);
   }else{
     printf("%s: kept versions %llu to %llu (oldest was %llu); %s %llu "
            "records, %llu page objects, %llu checkpoint nodes: %llu bytes; "
            "%llu objects in use, %llu unused but younger than the grace "
-           "period\n", name, (unsigned long long)r.oldest_kept,
+           "period", name, (unsigned long long)r.oldest_kept,
            (unsigned long long)r.newest, (unsigned long long)r.oldest_before,
            verb, (unsigned long long)r.records_deleted,
            (unsigned long long)r.pages_deleted,
@@ -186,6 +191,17 @@ int cmd_gc(int argc, char **argv){
            (unsigned long long)r.bytes_freed,
            (unsigned long long)r.objects_kept,
            (unsigned long long)r.objects_young);
+    if(r.leases_live){
+      printf(", %llu spared for %llu bulk write%s in progress (lease/)",
+             (unsigned long long)r.objects_leased,
+             (unsigned long long)r.leases_live, r.leases_live == 1 ? "" : "s");
+    }
+    if(r.leases_deleted){
+      printf("; %s %llu marker%s of stopped bulk writes", verb,
+             (unsigned long long)r.leases_deleted,
+             r.leases_deleted == 1 ? "" : "s");
+    }
+    printf("\n");
   }
   return 0;
 }
