@@ -189,7 +189,7 @@ static int lease_judge(s3p_db *db, s3p_lease_scan *sc, const lease_seen *e,
   int known = e->mtime > 0;
   uint64_t last = known ? ((uint64_t)e->mtime + 1) * 1000 : 0;
   if(sound && renewed > last) last = renewed;
-  int live = !known && !sound ? 1 : last >= now || now - last < dead_ms;
+  int live = (!known && !sound) || last >= now || now - last < dead_ms;
   if(!live){
     if(sc->ndead == sc->capdead){
       size_t n = sc->capdead ? sc->capdead * 2 : 16;
