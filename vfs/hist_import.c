@@ -303,14 +303,19 @@ static int import_stamp(import_state *st, s3p_treeref *out){
 static int import_commit(import_state *st, int force){
   s3p_db *db = st->db;
   int rc = SQLITE_OK;
+  uint64_t from = 0;         /* a version known to exist now, or 0 */
   for(int attempt = 0; attempt < IMPORT_ATTEMPTS; attempt++){
-    uint64_t latest = db->view.version;
-    if(attempt > 0){
-      /* Load the version that won, to stamp page 1 against it. */
-      rc = s3p_version_latest(db, latest, &latest);
-      if(rc == SQLITE_OK) rc = s3p_db_load(db, latest);
-      if(rc) return rc;
+    /* The newest version, looked up now: the view's was learned when the
+    ** upload began, maybe far longer than S3P_TRUST_MS ago, and gc may
+    ** have removed the records after it since (re-creating one would put
+    ** the import behind newer versions, or fail it). So from HEAD or TAIL,
+    ** or from the version that just won a conflict. */
+    uint64_t latest = 0, found_ms = s3p_now_ms();
+    rc = s3p_version_latest(db, from, &latest);
+    if(rc == SQLITE_OK && latest != db->view.version){
+      rc = s3p_db_load(db, latest);   /* to stamp page 1 against it */
     }
+    if(rc) return rc;
     if(latest > 0 && !force){
       return s3p_db_error(db, SQLITE_CANTOPEN, "%s already holds a database "
                           "(versions up to %llu); give --force to import "
@@ -348,6 +353,10 @@ static int import_commit(import_state *st, int force){
     rec.ckpt_root = tree.root;
     rc = s3p_lease_keep(&st->lease);      /* gc still spares our uploads */
     if(rc) return rc;
+    if(s3p_now_ms() - found_ms >= S3P_TRUST_MS){
+      from = 0;         /* too long since latest was the newest: look again */
+      continue;
+    }
     rc = s3p_db_create_record(db, &rec);
     if(rc == SQLITE_OK){
       st->res.version = rec.version;
@@ -358,7 +367,7 @@ static int import_commit(import_state *st, int force){
     if(rc != SQLITE_BUSY_SNAPSHOT) return rc;
     /* Another writer made that version first: try on top of it (the
     ** next attempt looks from there for the newest). */
-    db->view.version = rec.version;
+    from = rec.version;
   }
   return s3p_db_error(db, SQLITE_BUSY, "%s: other writers kept committing; "
                       "the import was not committed", db->store->desc);

@@ -9,6 +9,13 @@
 **     verify --all passes and that holds the whole file: gc spared the
 **     import's early uploads, unreferenced and old as they were, because
 **     the import's marker was live.
+**   - import_behind_gc: while an import uploads, others commit and gc
+**     removes the records after the version the import started from: the
+**     import must land on top of the newest version, never re-create a
+**     removed one (its content would be lost behind the newer versions).
+**     Into a database that was empty when the import began and was made
+**     meanwhile, it must fail as into any existing database (no --force),
+**     not re-create version 1 behind the newer ones.
 **   - stalled_import_refused: an import that goes longer than S3P_TRUST_MS
 **     without renewing its marker fails before creating its record (gc may
 **     have judged the marker dead), says why, and leaves no marker.
@@ -90,8 +97,9 @@ static char *scratch_path(const char *tag){
 static int64_t make_garbage(const char *name){
   sqlite3 *db = tdb_open(name, NULL);
   if(!db) return -1;
-  int rc = tdb_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v);"
-                        "INSERT INTO t VALUES(1, randomblob(300))");
+  int rc = tdb_exec(db, "CREATE TABLE IF NOT EXISTS t(id INTEGER PRIMARY "
+                        "KEY, v); INSERT OR REPLACE INTO t VALUES(1, "
+                        "randomblob(300))");
   for(int i = 0; i < 4 && rc == SQLITE_OK; i++){
     rc = tdb_exec(db, "UPDATE t SET v = randomblob(300) WHERE id = 1");
   }
@@ -150,6 +158,11 @@ static int count_markers(const char *name){
   return rc ? -1 : n;
 }
 
+/* clock_reset undoes every shift of the library clock so far. */
+static void clock_reset(void){
+  s3p_test_clock_shift(-s3p_test_clock_shift(0));
+}
+
 /* What the progress callback of an import does. */
 typedef struct import_clock {
   const char *name;          /* the database */
@@ -157,6 +170,8 @@ typedef struct import_clock {
   int64_t shift_ms;          /* the clock moves this much per call */
   int shift_at;              /* ... or only at this call, if not 0 */
   int gc_at;                 /* run gc at this call (0: never) */
+  int commit_at;             /* commit elsewhere at this call (0: never) */
+  int64_t committed;         /* the newest version after that commit */
   int gc_rc;                 /* gc's result code (-1: not run) */
   s3page_gc_result gc;       /* and its result */
 } import_clock;
@@ -169,6 +184,7 @@ static void import_tick(void *arg, uint64_t done, uint64_t total){
   (void)total;
   c->calls++;
   if(!c->shift_at || c->calls == c->shift_at) s3p_test_clock_shift(c->shift_ms);
+  if(c->calls == c->commit_at) c->committed = make_garbage(c->name);
   if(c->calls == c->gc_at){
     c->gc_rc = run_gc(c->name, MINUTES(15), &c->gc);
   }
@@ -221,6 +237,77 @@ static void import_spans_gc(void){
   CHECK(gr.pages_deleted > 0);
   CHECK_EQ(gr.objects_leased, 0);
   CHECK_EQ(verify_all(name), 0);
+  unlink(file);
+  free(file);
+  free(name);
+}
+
+/* import_behind_gc: see the top comment. */
+static void import_behind_gc(void){
+  char *name = tdb_name("leasebehind");
+  char *file = scratch_path("behind");
+  int64_t v0 = make_garbage(name);
+  CHECK(v0 > 0);
+  CHECK_EQ(make_plain(file, 1400), 0);
+  /* 8 minutes a batch; after the first, other versions are committed, and
+  ** after the fifth gc (32 minutes later) keeps only the newest. */
+  import_clock c;
+  memset(&c, 0, sizeof c);
+  c.name = name;
+  c.shift_ms = MINUTES(8);
+  c.commit_at = 1;
+  c.gc_at = 5;
+  c.gc_rc = -1;
+  s3page_import_result ir;
+  char *err = NULL;
+  int rc = s3page_import(file, name, S3PAGE_IMPORT_FORCE, import_tick, &c, &ir,
+                         &err);
+  if(err){ printf("# import: %s\n", err); sqlite3_free(err); }
+  CHECK_EQ(rc, SQLITE_OK);
+  CHECK(c.committed > v0 + 1);
+  CHECK_EQ(c.gc_rc, SQLITE_OK);
+  CHECK_EQ(c.gc.oldest_kept, (uint64_t)c.committed);
+  CHECK_EQ(ir.version, (uint64_t)c.committed + 1);
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK_EQ(tdb_version(db), c.committed + 1);
+    CHECK_EQ(tdb_int(db, "SELECT count(*) FROM sqlite_master WHERE name = "
+                         "'big'"), 1);
+    CHECK_EQ(tdb_int(db, "SELECT count(*) FROM big"), 1400);
+    CHECK(tdb_integrity_ok(db));
+    sqlite3_close(db);
+  }
+  CHECK_EQ(verify_all(name), 0);
+  free(name);
+  /* The same into a database that is empty when the import begins. */
+  clock_reset();
+  name = tdb_name("leaseempty");
+  memset(&c, 0, sizeof c);
+  c.name = name;
+  c.shift_ms = MINUTES(8);
+  c.commit_at = 1;
+  c.gc_at = 5;
+  c.gc_rc = -1;
+  err = NULL;
+  rc = s3page_import(file, name, 0, import_tick, &c, &ir, &err);
+  CHECK_EQ(rc, SQLITE_CANTOPEN);
+  CHECK(err && strstr(err, "already holds a database"));
+  if(rc != SQLITE_CANTOPEN){
+    printf("# import: %d, version %llu: %s\n", rc,
+           (unsigned long long)ir.version, err ? err : "");
+  }
+  sqlite3_free(err);
+  CHECK_EQ(c.gc_rc, SQLITE_OK);
+  CHECK(c.gc.records_deleted > 0);
+  db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK_EQ(tdb_version(db), c.committed);
+    sqlite3_close(db);
+  }
+  CHECK_EQ(verify_all(name), 0);
+  CHECK_EQ(count_markers(name), 0);
   unlink(file);
   free(file);
   free(name);
@@ -320,15 +407,12 @@ static void damaged_marker_spares_all(void){
   free(name);
 }
 
-/* clock_reset undoes every shift of the library clock so far. */
-static void clock_reset(void){
-  s3p_test_clock_shift(-s3p_test_clock_shift(0));
-}
-
 int main(void){
   if(tdb_init()) return 1;
   clock_reset();
   RUN(import_spans_gc);
+  clock_reset();
+  RUN(import_behind_gc);
   clock_reset();
   RUN(stalled_import_refused);
   clock_reset();
