@@ -4,7 +4,8 @@
 ** the history from below after gc (see docs/history.md).
 **
 **   hist_common.c     opening, a hash set, batched tree walks, the page 1
-**                     stamp of versions made outside SQLite
+**                     stamp of versions made outside SQLite, and creating
+**                     their records
 **   hist_tail.c       TAIL: reading, writing, finding the oldest version
 **   hist_lease.c      in-progress markers of bulk writers (lease/), for
 **                     the writers and for gc
@@ -120,8 +121,10 @@ int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t);
 **     rc = s3p_lease_begin(&lease, db);         before the first upload
 **     ... s3p_lease_keep(&lease) between upload batches (cheap: a clock
 **         read; one PUT every S3P_LEASE_RENEW_MS) ...
-**     rc = s3p_lease_keep(&lease);              right before the record
-**     rc = s3p_db_create_record(db, &rec);
+**     rc = s3p_hist_refresh(db, 0);             the newest version, now
+**     ... make rec on top of db->view ...
+**     rc = s3p_hist_create_record(db, &rec, &lease);  keeps the lease
+**     (SQLITE_BUSY_SNAPSHOT: refresh, make rec again, retry)
 **     s3p_lease_end(&lease);                    always, once begun
 **
 ** and stops without creating its record when s3p_lease_keep fails. The
@@ -176,6 +179,28 @@ int s3p_lease_scan_run(s3p_db *db, uint64_t now, uint64_t dead_ms,
 
 /* s3p_lease_scan_free releases sc. */
 void s3p_lease_scan_free(s3p_lease_scan *sc);
+
+
+/* Creating a version outside SQL (hist_common.c). */
+
+/* s3p_hist_refresh makes the view show the newest version, looked up now
+** from from (a version known to exist now, e.g. one that just won a
+** conflict) or, when from is 0, from HEAD or TAIL: never from the view's
+** version, which a long operation learned too long ago (gc may have
+** removed the records after it meanwhile: a record created on top of it
+** would re-create a removed version behind newer ones). Sets db->fresh_ms
+** to when the look-up began. Returns SQLITE_OK or an error. */
+int s3p_hist_refresh(s3p_db *db, uint64_t from);
+
+/* s3p_hist_create_record creates rec, a version a history operation made
+** on top of the view's, with create-if-absent. First it keeps lease (if
+** not NULL; its errors are returned), then it refuses with
+** SQLITE_BUSY_SNAPSHOT when the view's version was last known to be the
+** newest S3P_TRUST_MS ago or more (db->fresh_ms, as s3p_hist_refresh
+** sets it): the caller refreshes and makes rec again. Returns SQLITE_OK,
+** SQLITE_BUSY_SNAPSHOT (also when another writer made that version first:
+** db->n_conflict grows then), or an error. */
+int s3p_hist_create_record(s3p_db *db, s3p_record *rec, s3p_lease *lease);
 
 
 /* hist_tail.c */

@@ -305,17 +305,11 @@ static int import_commit(import_state *st, int force){
   int rc = SQLITE_OK;
   uint64_t from = 0;         /* a version known to exist now, or 0 */
   for(int attempt = 0; attempt < IMPORT_ATTEMPTS; attempt++){
-    /* The newest version, looked up now: the view's was learned when the
-    ** upload began, maybe far longer than S3P_TRUST_MS ago, and gc may
-    ** have removed the records after it since (re-creating one would put
-    ** the import behind newer versions, or fail it). So from HEAD or TAIL,
-    ** or from the version that just won a conflict. */
-    uint64_t latest = 0, found_ms = s3p_now_ms();
-    rc = s3p_version_latest(db, from, &latest);
-    if(rc == SQLITE_OK && latest != db->view.version){
-      rc = s3p_db_load(db, latest);   /* to stamp page 1 against it */
-    }
+    /* The newest version, looked up now, not the view's: that was learned
+    ** when the upload began (s3p_hist_refresh says why it matters). */
+    rc = s3p_hist_refresh(db, from);
     if(rc) return rc;
+    uint64_t latest = db->view.version;
     if(latest > 0 && !force){
       return s3p_db_error(db, SQLITE_CANTOPEN, "%s already holds a database "
                           "(versions up to %llu); give --force to import "
@@ -351,13 +345,8 @@ static int import_commit(import_state *st, int force){
     rec.ckpt_version = rec.version;
     rec.ckpt_level = tree.level;
     rec.ckpt_root = tree.root;
-    rc = s3p_lease_keep(&st->lease);      /* gc still spares our uploads */
-    if(rc) return rc;
-    if(s3p_now_ms() - found_ms >= S3P_TRUST_MS){
-      from = 0;         /* too long since latest was the newest: look again */
-      continue;
-    }
-    rc = s3p_db_create_record(db, &rec);
+    uint64_t conflicts = db->n_conflict;
+    rc = s3p_hist_create_record(db, &rec, &st->lease);
     if(rc == SQLITE_OK){
       st->res.version = rec.version;
       st->res.bytes_put += S3P_RECORD_HDR + 8;
@@ -365,9 +354,10 @@ static int import_commit(import_state *st, int force){
       return SQLITE_OK;
     }
     if(rc != SQLITE_BUSY_SNAPSHOT) return rc;
-    /* Another writer made that version first: try on top of it (the
-    ** next attempt looks from there for the newest). */
-    from = rec.version;
+    /* Another writer made that version first (the next attempt looks from
+    ** there for the newest), or latest is no longer known to be the newest
+    ** (it looks from HEAD or TAIL again). */
+    from = db->n_conflict != conflicts ? rec.version : 0;
   }
   return s3p_db_error(db, SQLITE_BUSY, "%s: other writers kept committing; "
                       "the import was not committed", db->store->desc);
