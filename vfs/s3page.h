@@ -134,7 +134,10 @@ typedef struct s3page_import_result {
 ** receives what was done. Returns SQLITE_OK; SQLITE_NOTADB for a file that
 ** is not a SQLite database; SQLITE_CANTOPEN when name has versions and
 ** FORCE is not given, or the file cannot be read; SQLITE_BUSY when another
-** writer created the version first; or an I/O error. */
+** writer created the version first; SQLITE_ABORT when the import stalled
+** for 10 minutes (its in-progress marker, which keeps gc from deleting
+** what it uploaded, went unrenewed: nothing was committed); or an I/O
+** error. */
 int s3page_import(const char *file, const char *name, unsigned flags,
                   s3page_progress_fn progress, void *arg,
                   s3page_import_result *res, char **errmsg);
@@ -265,7 +268,8 @@ typedef struct s3page_gc_result {
 
 /* s3page_gc deletes the versions of database name that opts does not keep
 ** and every page and node object no kept version references, if older than
-** the grace period. Kept versions stay complete (verify passes for each);
+** the grace period and than every import still running (its lease/
+** marker). Kept versions stay complete (verify passes for each);
 ** records are deleted oldest first and only below the kept range, never a
 ** record newer than the newest version when gc started. Returns SQLITE_OK,
 ** SQLITE_MISUSE for bad options, SQLITE_CANTOPEN when there is no
