@@ -22,6 +22,16 @@
 **   - dead_marker_removed: a marker left by a writer that stopped spares
 **     the objects younger than its start while it is renewed, and is
 **     deleted by gc, with the objects it spared, once it is dead.
+**   - random_imports_and_gc: imports of random sizes whose batches take
+**     random times, with gc (random grace and keep count), other commits
+**     and an occasional stall at random moments during them: each import
+**     either commits the whole file as the newest version or, when it
+**     stalled, fails with SQLITE_ABORT; verify --all passes after each and
+**     no marker is left. 5 rounds (2 with S3PAGE_TEST_QUICK=1 or on S3,
+**     S3PAGE_GC_LEASE_ROUNDS=N for more); the seed is printed,
+**     S3PAGE_TEST_SEED=N repeats a run. (The store's modification times
+**     are real while the clock jumps, so this checks that nothing an
+**     import needs is lost, more than how much gc frees.)
 **   - damaged_marker_spares_all: a recent marker that does not decode
 **     makes gc spare every unreferenced object (even with grace 0), and
 **     gc says so in the log.
@@ -48,17 +58,25 @@ static int64_t verify_all(const char *name){
   return (int64_t)vr.problems;
 }
 
-/* run_gc runs s3page_gc on name keeping the newest version with grace ms
-** (-1: the default). Returns the SQLite code; *res gets the result. */
-static int run_gc(const char *name, int64_t grace, s3page_gc_result *res){
+/* run_gc_keep runs s3page_gc on name keeping the newest keep versions
+** with grace ms (-1: the default). Returns the SQLite code; *res gets the
+** result. */
+static int run_gc_keep(const char *name, int64_t grace, uint64_t keep,
+                       s3page_gc_result *res){
   s3page_gc_opts go;
   memset(&go, 0, sizeof go);
-  go.keep_versions = 1;
+  go.keep_versions = keep;
   go.grace_ms = grace;
   char *err = NULL;
   int rc = s3page_gc(name, &go, NULL, NULL, res, &err);
   if(err){ printf("# gc: %s\n", err); sqlite3_free(err); }
   return rc;
+}
+
+/* run_gc runs s3page_gc on name keeping the newest version with grace ms
+** (-1: the default). Returns the SQLite code; *res gets the result. */
+static int run_gc(const char *name, int64_t grace, s3page_gc_result *res){
+  return run_gc_keep(name, grace, 1, res);
 }
 
 /* make_plain writes a plain SQLite file at path with rows rows of about
@@ -171,6 +189,10 @@ typedef struct import_clock {
   int shift_at;              /* ... or only at this call, if not 0 */
   int gc_at;                 /* run gc at this call (0: never) */
   int commit_at;             /* commit elsewhere at this call (0: never) */
+  int stall_at;              /* 11 more minutes pass at this call */
+  int stalled;               /* that happened */
+  int64_t grace_ms;          /* gc's grace (0: 15 minutes) */
+  uint64_t keep;             /* versions gc keeps (0: 1) */
   int64_t committed;         /* the newest version after that commit */
   int gc_rc;                 /* gc's result code (-1: not run) */
   s3page_gc_result gc;       /* and its result */
@@ -184,9 +206,14 @@ static void import_tick(void *arg, uint64_t done, uint64_t total){
   (void)total;
   c->calls++;
   if(!c->shift_at || c->calls == c->shift_at) s3p_test_clock_shift(c->shift_ms);
+  if(c->calls == c->stall_at){
+    s3p_test_clock_shift(MINUTES(11));
+    c->stalled = 1;
+  }
   if(c->calls == c->commit_at) c->committed = make_garbage(c->name);
   if(c->calls == c->gc_at){
-    c->gc_rc = run_gc(c->name, MINUTES(15), &c->gc);
+    c->gc_rc = run_gc_keep(c->name, c->grace_ms ? c->grace_ms : MINUTES(15),
+                           c->keep ? c->keep : 1, &c->gc);
   }
 }
 
@@ -379,6 +406,79 @@ static void dead_marker_removed(void){
   free(name);
 }
 
+static uint64_t rng;         /* xorshift64* state of random_imports_and_gc */
+
+/* rnd returns a pseudo-random number below n (n >= 1). */
+static uint64_t rnd(uint64_t n){
+  rng ^= rng >> 12;
+  rng ^= rng << 25;
+  rng ^= rng >> 27;
+  return (rng * 0x2545F4914F6CDD1DULL) % n;
+}
+
+/* random_imports_and_gc: see the top comment. */
+static void random_imports_and_gc(void){
+  const char *seed_env = getenv("S3PAGE_TEST_SEED");
+  uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10)
+                           : (uint64_t)tdb_now_ms() ^ (uint64_t)getpid();
+  printf("# seed %llu (S3PAGE_TEST_SEED to repeat)\n",
+         (unsigned long long)seed);
+  rng = seed ? seed : 1;
+  char *name = tdb_name("leaserand");
+  char *file = scratch_path("rand");
+  CHECK(make_garbage(name) > 0);
+  const char *rounds_env = getenv("S3PAGE_GC_LEASE_ROUNDS");
+  int rounds = rounds_env ? atoi(rounds_env) : tdb_quick() || tdb_on_s3() ? 2
+                                                                          : 5;
+  static const int64_t graces[] = { MINUTES(15), MINUTES(40), -1 };
+  for(int r = 0; r < rounds && !check_case_failed; r++){
+    int rows = 200 + (int)rnd(900);
+    CHECK_EQ(make_plain(file, rows), 0);
+    int calls = (rows + 255) / 256;          /* about: one a page */
+    import_clock c;
+    memset(&c, 0, sizeof c);
+    c.name = name;
+    c.shift_ms = (int64_t)rnd(MINUTES(9) + 1);
+    c.gc_at = 1 + (int)rnd((uint64_t)calls + 1);
+    c.commit_at = rnd(2) ? 1 + (int)rnd((uint64_t)calls + 1) : 0;
+    c.stall_at = rnd(5) ? 0 : 1 + (int)rnd((uint64_t)calls + 1);
+    c.grace_ms = graces[rnd(3)];
+    c.keep = 1 + rnd(3);
+    c.gc_rc = -1;
+    s3page_import_result ir;
+    memset(&ir, 0, sizeof ir);
+    char *err = NULL;
+    int rc = s3page_import(file, name, S3PAGE_IMPORT_FORCE, import_tick, &c,
+                           &ir, &err);
+    printf("# round %d: %d rows, %lld s a batch, gc at %d (rc %d, %llu pages "
+           "deleted, %llu spared), commit at %d, stall at %d: import %d%s%s\n",
+           r, rows, (long long)(c.shift_ms / 1000), c.gc_at, c.gc_rc,
+           (unsigned long long)c.gc.pages_deleted,
+           (unsigned long long)c.gc.objects_leased, c.commit_at,
+           c.stalled ? c.stall_at : 0, rc, err ? ": " : "", err ? err : "");
+    sqlite3_free(err);
+    if(c.gc_rc != -1) CHECK_EQ(c.gc_rc, SQLITE_OK);
+    if(c.stalled){
+      CHECK_EQ(rc, SQLITE_ABORT);
+    }else{
+      CHECK_EQ(rc, SQLITE_OK);
+      sqlite3 *db = tdb_open(name, NULL);
+      CHECK(db != NULL);
+      if(db){
+        CHECK_EQ(tdb_version(db), (int64_t)ir.version);
+        CHECK_EQ(tdb_int(db, "SELECT count(*) FROM big"), rows);
+        CHECK(tdb_integrity_ok(db));
+        sqlite3_close(db);
+      }
+    }
+    CHECK_EQ(count_markers(name), 0);
+    CHECK_EQ(verify_all(name), 0);
+  }
+  unlink(file);
+  free(file);
+  free(name);
+}
+
 /* damaged_marker_spares_all: see the top comment. */
 static void damaged_marker_spares_all(void){
   char *name = tdb_name("leasebad");
@@ -417,6 +517,8 @@ int main(void){
   RUN(stalled_import_refused);
   clock_reset();
   RUN(dead_marker_removed);
+  clock_reset();
+  RUN(random_imports_and_gc);
   clock_reset();
   RUN(damaged_marker_spares_all);
   return CHECK_DONE();
