@@ -45,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   memcpy(key, buf, n);
   key[n] = 0;
   int ok = s3p_lease_key_ok(key);
-  if( ok && (strlen(key) != 6 + S3P_LEASE_NAME_HEX || memcmp(key, "lease/", 6)) ){
+  if( ok && (strlen(key) != 6 + S3P_LEASE_NAME_HEX
+             || memcmp(key, "lease/", 6) != 0) ){
     abort();
   }
   free(buf);

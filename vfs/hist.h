@@ -171,11 +171,12 @@ typedef struct s3p_lease_scan {
 /* s3p_lease_scan_run lists lease/ and reads every marker: one renewed less
 ** than dead_ms before now (by the later of its modification time and the
 ** renewal time it holds; one of unknown age and content counts as
-** renewed) is live and lowers sc->floor_ms to its start less
-** S3P_GC_MARGIN_MS (to 0 if it is damaged); others are dead. Returns
+** renewed) is live and lowers sc->floor_ms to its start (or its
+** modification time, if earlier) less S3P_GC_MARGIN_MS, or to 0 if it
+** is damaged; others are dead. Returns
 ** SQLITE_OK or an error (sc is then to be freed and not used). */
 int s3p_lease_scan_run(s3p_db *db, uint64_t now, uint64_t dead_ms,
-                   s3p_lease_scan *sc);
+                       s3p_lease_scan *sc);
 
 /* s3p_lease_scan_free releases sc. */
 void s3p_lease_scan_free(s3p_lease_scan *sc);

@@ -292,7 +292,9 @@ int s3page_time_parse(const char *text, int64_t *ms){
 int s3p_hist_refresh(s3p_db *db, uint64_t from){
   uint64_t start = s3p_now_ms(), latest = 0;
   int rc = s3p_version_latest(db, from, &latest);
-  if(rc == SQLITE_OK && latest != db->view.version) rc = s3p_db_load(db, latest);
+  if(rc == SQLITE_OK && latest != db->view.version){
+    rc = s3p_db_load(db, latest);
+  }
   if(rc == SQLITE_OK) db->fresh_ms = start;
   return rc;
 }

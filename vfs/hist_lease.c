@@ -221,7 +221,7 @@ static int lease_judge(s3p_db *db, s3p_lease_scan *sc, const lease_seen *e,
 }
 
 int s3p_lease_scan_run(s3p_db *db, uint64_t now, uint64_t dead_ms,
-                   s3p_lease_scan *sc){
+                       s3p_lease_scan *sc){
   memset(sc, 0, sizeof *sc);
   sc->floor_ms = INT64_MAX;
   lease_list ls;
