@@ -46,6 +46,9 @@
 #include "../../index/lease.h"
 
 #define MINUTES(m) ((int64_t)(m) * 60 * 1000)
+/* Rows (about one 1 KiB page each) of the file imported in the fixed
+** scenarios: five batches of 256 pages, so five progress calls. */
+#define IMPORT_ROWS 1100
 
 /* verify_all returns the problems s3page_verify --all finds (-1: it
 ** failed to run). */
@@ -223,7 +226,7 @@ static void import_spans_gc(void){
   char *file = scratch_path("spans");
   int64_t v0 = make_garbage(name);
   CHECK(v0 > 0);
-  CHECK_EQ(make_plain(file, 1400), 0);
+  CHECK_EQ(make_plain(file, IMPORT_ROWS), 0);
   /* Each batch of 256 pages "takes" 8 minutes: the first ones are 32
   ** minutes old when gc (grace 15 minutes, the least it accepts) runs
   ** after the fourth, while the marker was renewed 8 minutes before. */
@@ -252,7 +255,7 @@ static void import_spans_gc(void){
   sqlite3 *db = tdb_open(name, NULL);
   CHECK(db != NULL);
   if(db){
-    CHECK_EQ(tdb_int(db, "SELECT count(*) FROM big"), 1400);
+    CHECK_EQ(tdb_int(db, "SELECT count(*) FROM big"), IMPORT_ROWS);
     CHECK(tdb_integrity_ok(db));
     sqlite3_close(db);
   }
@@ -275,7 +278,7 @@ static void import_behind_gc(void){
   char *file = scratch_path("behind");
   int64_t v0 = make_garbage(name);
   CHECK(v0 > 0);
-  CHECK_EQ(make_plain(file, 1400), 0);
+  CHECK_EQ(make_plain(file, IMPORT_ROWS), 0);
   /* 8 minutes a batch; after the first, other versions are committed, and
   ** after the fifth gc (32 minutes later) keeps only the newest. */
   import_clock c;
@@ -301,7 +304,7 @@ static void import_behind_gc(void){
     CHECK_EQ(tdb_version(db), c.committed + 1);
     CHECK_EQ(tdb_int(db, "SELECT count(*) FROM sqlite_master WHERE name = "
                          "'big'"), 1);
-    CHECK_EQ(tdb_int(db, "SELECT count(*) FROM big"), 1400);
+    CHECK_EQ(tdb_int(db, "SELECT count(*) FROM big"), IMPORT_ROWS);
     CHECK(tdb_integrity_ok(db));
     sqlite3_close(db);
   }
