@@ -18,5 +18,6 @@ uint64_t s3p_obj_max_len(const char *key){
   if( objlen_under(key, "wal") ) return S3P_RECORD_MAXLEN;
   if( objlen_under(key, "pages") ) return S3P_PAGE_OBJ_MAXLEN;
   if( objlen_under(key, "index") ) return S3P_NODE_MAXLEN;
+  if( objlen_under(key, "lease") ) return S3P_LEASE_LEN;
   return 0;
 }

@@ -6,13 +6,14 @@
 ** s3p_obj_max_len for the limit of each GET (see vfs/store/store.h) and
 ** checks it against the size the store reports before reading the body.
 ** The bounds follow from the layouts in page.h, record.h, tree.h, head.h
-** and tail.h (docs/format.md, section 8, has the table).
+** tail.h and lease.h (docs/format.md, section 8, has the table).
 */
 #ifndef S3P_OBJLEN_H
 #define S3P_OBJLEN_H
 
 #include <stdint.h>
 #include "head.h"
+#include "lease.h"
 #include "page.h"
 #include "record.h"
 #include "tail.h"
@@ -29,7 +30,8 @@
 /* s3p_obj_max_len returns the largest valid encoding of the object named
 ** key (relative to the database prefix): HEAD and TAIL 24 bytes, wal/<N>
 ** S3P_RECORD_MAXLEN, pages/<hash> S3P_PAGE_OBJ_MAXLEN, index/<hash>
-** S3P_NODE_MAXLEN; 0 for keys the format does not define. */
+** S3P_NODE_MAXLEN, lease/<name> 32 bytes; 0 for keys the format does not
+** define. */
 uint64_t s3p_obj_max_len(const char *key);
 
 #endif

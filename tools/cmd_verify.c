@@ -113,7 +113,10 @@ int cmd_gc(int argc, char **argv){
              "(default 1h; DURATION like 90s, 15m, 2h, 7d). Versions that were\n"
              "the newest within the grace period are always kept, and so are\n"
              "the versions back to the previous checkpoint. Safe while others\n"
-             "read and write (see docs/history.md). --dry-run deletes nothing.\n");
+             "read and write (see docs/history.md). --dry-run deletes nothing.\n"
+             "--grace must be at least %dm (connections trust what they know\n"
+             "of the store for 10m, plus clock skew), or 0 if nothing else\n"
+             "uses NAME.\n", S3PAGE_GC_MIN_GRACE_MS / 60000);
       return 0;
     }
     if(!strcmp(argv[i], "--dry-run")) o.dry_run = 1;
@@ -154,7 +157,7 @@ int cmd_gc(int argc, char **argv){
   if(rc != SQLITE_OK){
     tool_error("%s", err ? err : sqlite3_errstr(rc));
     sqlite3_free(err);
-    return 1;
+    return rc == SQLITE_MISUSE ? 2 : 1;   /* bad options: a usage error */
   }
   const char *verb = o.dry_run ? "would delete" : "deleted";
   if(json){
@@ -162,7 +165,9 @@ int cmd_gc(int argc, char **argv){
            "\"oldest_kept\":%llu,\"records_deleted\":%llu,"
            "\"pages_deleted\":%llu,\"nodes_deleted\":%llu,"
            "\"bytes_freed\":%llu,\"objects_kept\":%llu,"
-           "\"objects_young\":%llu}\n", o.dry_run ? "true" : "false",
+           "\"objects_young\":%llu,\"objects_leased\":%llu,"
+           "\"leases_live\":%llu,\"leases_deleted\":%llu}\n",
+           o.dry_run ? "true" : "false",
            (unsigned long long)r.newest, (unsigned long long)r.oldest_before,
            (unsigned long long)r.oldest_kept,
            (unsigned long long)r.records_deleted,
@@ -170,12 +175,15 @@ int cmd_gc(int argc, char **argv){
            (unsigned long long)r.nodes_deleted,
            (unsigned long long)r.bytes_freed,
            (unsigned long long)r.objects_kept,
-           (unsigned long long)r.objects_young);
+           (unsigned long long)r.objects_young,
+           (unsigned long long)r.objects_leased,
+           (unsigned long long)r.leases_live,
+           (unsigned long long)r.leases_deleted);
   }else{
     printf("%s: kept versions %llu to %llu (oldest was %llu); %s %llu "
            "records, %llu page objects, %llu checkpoint nodes: %llu bytes; "
            "%llu objects in use, %llu unused but younger than the grace "
-           "period\n", name, (unsigned long long)r.oldest_kept,
+           "period", name, (unsigned long long)r.oldest_kept,
            (unsigned long long)r.newest, (unsigned long long)r.oldest_before,
            verb, (unsigned long long)r.records_deleted,
            (unsigned long long)r.pages_deleted,
@@ -183,6 +191,17 @@ int cmd_gc(int argc, char **argv){
            (unsigned long long)r.bytes_freed,
            (unsigned long long)r.objects_kept,
            (unsigned long long)r.objects_young);
+    if(r.leases_live){
+      printf(", %llu spared for %llu bulk write%s in progress (lease/)",
+             (unsigned long long)r.objects_leased,
+             (unsigned long long)r.leases_live, r.leases_live == 1 ? "" : "s");
+    }
+    if(r.leases_deleted){
+      printf("; %s %llu marker%s of stopped bulk writes", verb,
+             (unsigned long long)r.leases_deleted,
+             r.leases_deleted == 1 ? "" : "s");
+    }
+    printf("\n");
   }
   return 0;
 }

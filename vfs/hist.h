@@ -4,8 +4,11 @@
 ** the history from below after gc (see docs/history.md).
 **
 **   hist_common.c     opening, a hash set, batched tree walks, the page 1
-**                     stamp of versions made outside SQLite
+**                     stamp of versions made outside SQLite, and creating
+**                     their records
 **   hist_tail.c       TAIL: reading, writing, finding the oldest version
+**   hist_lease.c      in-progress markers of bulk writers (lease/), for
+**                     the writers and for gc
 **   hist_import.c     s3page_import          hist_export.c  s3page_export
 **   hist_log.c        s3page_log             hist_verify.c  s3page_verify
 **   hist_checkpoint.c s3page_checkpoint      hist_gc.c      s3page_gc
@@ -21,6 +24,16 @@
 #include "db.h"
 #include "upload.h"
 #include "s3page.h"
+
+/* What the gc safety argument allows for clock skew between machines and
+** the store, and for the time one record creation takes (docs/history.md,
+** "Why gc is safe"). */
+#define S3P_GC_MARGIN_MS (5 * 60 * 1000)
+/* The shortest grace period gc accepts other than 0: what a connection
+** knows about the store may be S3P_TRUST_MS old, plus the margin. */
+#define S3P_GC_MIN_GRACE_MS (S3P_TRUST_MS + S3P_GC_MARGIN_MS)
+_Static_assert(S3P_GC_MIN_GRACE_MS == S3PAGE_GC_MIN_GRACE_MS,
+               "s3page.h states the minimum grace period gc accepts");
 
 /* Operations per store batch (one round trip). */
 #define S3P_HIST_BATCH 256
@@ -98,6 +111,97 @@ typedef struct s3p_hwalk {
 /* s3p_hist_walk walks tree t (every node fetched is decoded against its
 ** name). Returns SQLITE_OK, a callback's value, or an error. */
 int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t);
+
+
+/* hist_lease.c: in-progress markers of bulk writers (docs/history.md,
+** "Bulk writers"). A history operation that uploads objects and only then
+** creates the record naming them (import, copy, revert, ...) does:
+**
+**     s3p_lease lease;
+**     rc = s3p_lease_begin(&lease, db);         before the first upload
+**     ... s3p_lease_keep(&lease) between upload batches (cheap: a clock
+**         read; one PUT every S3P_LEASE_RENEW_MS) ...
+**     rc = s3p_hist_refresh(db, 0);             the newest version, now
+**     ... make rec on top of db->view ...
+**     rc = s3p_hist_create_record(db, &rec, &lease);  keeps the lease
+**     (SQLITE_BUSY_SNAPSHOT: refresh, make rec again, retry)
+**     s3p_lease_end(&lease);                    always, once begun
+**
+** and stops without creating its record when s3p_lease_keep fails. The
+** SQL commit path needs none of this: its uploads are fresh and what it
+** relies on is bounded by S3P_TRUST_MS. */
+
+/* A held marker re-PUT when its last renewal is this old. */
+#define S3P_LEASE_RENEW_MS (S3P_TRUST_MS / 4)
+
+/* A marker held by a bulk writer. */
+typedef struct s3p_lease {
+  s3p_db *db;                /* the database written to */
+  char key[S3P_KEY_MAX];     /* lease/<32 random hex digits> */
+  uint64_t start_ms;         /* when the write began (library clock) */
+  uint64_t issued_ms;        /* when the newest PUT of the marker that
+                             ** succeeded was sent */
+  int held;                  /* created and not yet ended */
+} s3p_lease;
+
+/* s3p_lease_begin creates a new marker for db, starting now. Returns
+** SQLITE_OK (then s3p_lease_end must follow) or an error in db. */
+int s3p_lease_begin(s3p_lease *l, s3p_db *db);
+
+/* s3p_lease_keep renews the marker if its last renewal is older than
+** S3P_LEASE_RENEW_MS. Returns SQLITE_OK, a store error, or SQLITE_ABORT
+** (message in db) when S3P_TRUST_MS passed without a renewal: gc may then
+** have deleted what the writer uploaded, and it must not commit. */
+int s3p_lease_keep(s3p_lease *l);
+
+/* s3p_lease_end deletes the marker (best effort: a failure is logged; gc
+** removes a dead marker). Does nothing if l is not held. */
+void s3p_lease_end(s3p_lease *l);
+
+/* What gc learned from the markers in the store. */
+typedef struct s3p_lease_scan {
+  int64_t floor_ms;          /* unreferenced objects modified at or after
+                             ** this (Unix ms) may be a live writer's:
+                             ** INT64_MAX when no marker is live */
+  uint64_t live;             /* live markers */
+  char (*dead)[S3P_KEY_MAX]; /* dead markers, to delete */
+  size_t ndead, capdead;     /* entries / room in dead */
+} s3p_lease_scan;
+
+/* s3p_lease_scan_run lists lease/ and reads every marker: one renewed less
+** than dead_ms before now (by the later of its modification time and the
+** renewal time it holds; one of unknown age and content counts as
+** renewed) is live and lowers sc->floor_ms to its start (or its
+** modification time, if earlier) less S3P_GC_MARGIN_MS, or to 0 if it
+** is damaged; others are dead. Returns
+** SQLITE_OK or an error (sc is then to be freed and not used). */
+int s3p_lease_scan_run(s3p_db *db, uint64_t now, uint64_t dead_ms,
+                       s3p_lease_scan *sc);
+
+/* s3p_lease_scan_free releases sc. */
+void s3p_lease_scan_free(s3p_lease_scan *sc);
+
+
+/* Creating a version outside SQL (hist_common.c). */
+
+/* s3p_hist_refresh makes the view show the newest version, looked up now
+** from from (a version known to exist now, e.g. one that just won a
+** conflict) or, when from is 0, from HEAD or TAIL: never from the view's
+** version, which a long operation learned too long ago (gc may have
+** removed the records after it meanwhile: a record created on top of it
+** would re-create a removed version behind newer ones). Sets db->fresh_ms
+** to when the look-up began. Returns SQLITE_OK or an error. */
+int s3p_hist_refresh(s3p_db *db, uint64_t from);
+
+/* s3p_hist_create_record creates rec, a version a history operation made
+** on top of the view's, with create-if-absent. First it keeps lease (if
+** not NULL; its errors are returned), then it refuses with
+** SQLITE_BUSY_SNAPSHOT when the view's version was last known to be the
+** newest S3P_TRUST_MS ago or more (db->fresh_ms, as s3p_hist_refresh
+** sets it): the caller refreshes and makes rec again. Returns SQLITE_OK,
+** SQLITE_BUSY_SNAPSHOT (also when another writer made that version first:
+** db->n_conflict grows then), or an error. */
+int s3p_hist_create_record(s3p_db *db, s3p_record *rec, s3p_lease *lease);
 
 
 /* hist_tail.c */

@@ -1,7 +1,8 @@
 /*
 ** hist_common.c: what the history operations share: opening a database,
-** a set of hashes, batched tree walks, and the page 1 stamp that makes a
-** version created outside the SQLite commit path invalidate caches.
+** a set of hashes, batched tree walks, the page 1 stamp that makes a
+** version created outside the SQLite commit path invalidate caches, and
+** creating such a version on top of a newest version known fresh.
 */
 #include <stdarg.h>
 #include <stdio.h>
@@ -286,4 +287,34 @@ int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t){
 
 int s3page_time_parse(const char *text, int64_t *ms){
   return s3p_time_parse(ms, text) == S3P_OK ? SQLITE_OK : SQLITE_MISUSE;
+}
+
+int s3p_hist_refresh(s3p_db *db, uint64_t from){
+  uint64_t start = s3p_now_ms(), latest = 0;
+  int rc = s3p_version_latest(db, from, &latest);
+  if(rc == SQLITE_OK && latest != db->view.version){
+    rc = s3p_db_load(db, latest);
+  }
+  if(rc == SQLITE_OK) db->fresh_ms = start;
+  return rc;
+}
+
+int s3p_hist_create_record(s3p_db *db, s3p_record *rec, s3p_lease *lease){
+  if(lease){
+    int rc = s3p_lease_keep(lease);
+    if(rc) return rc;
+  }
+  /* By gc's rule (G1, docs/history.md) the record after a version known
+  ** to be the newest at t cannot be removed before t + grace: creating it
+  ** within S3P_TRUST_MS of t can never re-create a removed version. */
+  uint64_t now = s3p_now_ms();
+  if(db->fresh_ms == 0 || now < db->fresh_ms ||
+     now - db->fresh_ms >= S3P_TRUST_MS){
+    return s3p_db_error(db, SQLITE_BUSY_SNAPSHOT, "%s: version %llu was last "
+                        "known to be the newest %llu s ago; looking again",
+                        db->store->desc, (unsigned long long)db->view.version,
+                        (unsigned long long)(now > db->fresh_ms ?
+                                             (now - db->fresh_ms) / 1000 : 0));
+  }
+  return s3p_db_create_record(db, rec);
 }

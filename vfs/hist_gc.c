@@ -1,6 +1,11 @@
 /*
 ** hist_gc.c: s3page_gc, mark and sweep of old versions and unused objects.
 **
+**   0. Read the markers of bulk writers in progress (lease/, see
+**      hist_lease.c): unreferenced objects modified since the oldest live
+**      one started are spared. This comes before N is found: a writer
+**      whose marker is gone by now had created its record, so N is at or
+**      above it.
 **   1. Decide the kept range [K, N]: N is the newest version when gc starts;
 **      K is the oldest version the options keep, lowered to the oldest
 **      version that was the newest at any moment within the grace period
@@ -17,7 +22,8 @@
 **   4. Sweep records: LIST wal/, delete the records below K, oldest first
 **      (one batch after another), never one above N.
 **   5. Sweep objects: LIST pages/ and index/, delete every object that is
-**      not marked and whose mtime is older than the grace period.
+**      not marked, whose mtime is older than the grace period and older
+**      than the oldest live marker's start; then the dead markers.
 ** Why this is safe while writers run is argued in docs/history.md.
 */
 #include <stdio.h>
@@ -40,6 +46,9 @@ typedef struct gc_state {
   uint64_t newest;           /* N */
   int64_t cutoff_s;          /* objects with mtime before this may go;
                              ** INT64_MAX: any age (grace 0) */
+  int64_t lease_s;           /* ... and before this (live bulk writers);
+                             ** INT64_MAX: none */
+  s3p_lease_scan leases;     /* what the markers said */
   int dry_run;               /* delete nothing */
   uint64_t *dead_versions;   /* records to delete (from the listing) */
   size_t ndead, capdead;     /* entries / room in dead_versions */
@@ -194,6 +203,10 @@ static int gc_list_objects(void *arg, const char *key, uint64_t size,
     g->res.objects_young++;
     return 0;
   }
+  if(g->lease_s != INT64_MAX && (mtime <= 0 || mtime >= g->lease_s)){
+    g->res.objects_leased++;
+    return 0;
+  }
   if(g->nkeys == g->capkeys){
     size_t n = g->capkeys ? g->capkeys * 2 : 1024;
     char (*k)[S3P_KEY_MAX] = realloc(g->dead_keys, n * sizeof *k);
@@ -268,6 +281,7 @@ static int gc_sweep(gc_state *g){
     qsort(g->dead_versions, g->ndead, sizeof *g->dead_versions, gc_u64_cmp);
   }
   g->res.records_deleted = g->ndead;
+  g->res.leases_deleted = g->leases.ndead;
   if(g->dry_run) return SQLITE_OK;
   char (*rkeys)[S3P_KEY_MAX] = malloc((g->ndead + 1) * sizeof *rkeys);
   if(!rkeys) return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
@@ -278,6 +292,7 @@ static int gc_sweep(gc_state *g){
   free(rkeys);
   /* Objects go only once no dropped record is left to refer to them. */
   if(rc == SQLITE_OK) rc = gc_delete(g, g->dead_keys, g->nkeys);
+  if(rc == SQLITE_OK) rc = gc_delete(g, g->leases.dead, g->leases.ndead);
   return rc;
 }
 
@@ -306,6 +321,21 @@ int s3page_gc(const char *name, const s3page_gc_opts *opts,
                               "--keep-versions N (N >= 1) or --keep-since TIME");
   }
   int64_t grace = opts->grace_ms < 0 ? GC_DEFAULT_GRACE_MS : opts->grace_ms;
+  if(grace > 0 && grace < S3P_GC_MIN_GRACE_MS){
+    /* Shorter breaks the safety argument silently: an idle connection, a
+    ** skipped upload or a bulk writer could lose what gc deletes. */
+    int whole_s = grace % 1000 == 0;
+    return s3p_hist_set_error(errmsg, SQLITE_MISUSE, "gc: a grace period of "
+                              "%lld %s is too short: other connections rely "
+                              "on what they learned about the store for up "
+                              "to %d s, so gc needs at least %d s (%d min; "
+                              "the default is 1 h), or 0 only when nothing "
+                              "else uses the database",
+                              (long long)(whole_s ? grace / 1000 : grace),
+                              whole_s ? "s" : "ms", S3P_TRUST_MS / 1000,
+                              S3P_GC_MIN_GRACE_MS / 1000,
+                              S3P_GC_MIN_GRACE_MS / 60000);
+  }
   g.dry_run = opts->dry_run;
   g.progress = progress;
   g.parg = arg;
@@ -314,13 +344,30 @@ int s3page_gc(const char *name, const s3page_gc_opts *opts,
   s3p_db *db = g.db;
   uint64_t start_ms = s3p_now_ms();
   uint64_t newest = db->view.version, oldest = 0, want, current;
+  /* Bulk writers first, then the newest version (see the top comment).
+  ** A marker is dead when not renewed for the grace period; with grace 0
+  ** (nobody else should be here) live ones are still honoured. */
+  rc = s3p_lease_scan_run(db, start_ms, grace ? (uint64_t)grace
+                          : (uint64_t)S3P_GC_MIN_GRACE_MS, &g.leases);
+  if(rc == SQLITE_OK) rc = s3p_version_latest(db, newest, &newest);
+  if(rc){
+    s3p_lease_scan_free(&g.leases);
+    return s3p_hist_finish(db, rc, errmsg);
+  }
+  g.res.leases_live = g.leases.live;
+  g.lease_s = g.leases.floor_ms == INT64_MAX ? INT64_MAX
+            : g.leases.floor_ms / 1000;
   if(newest == 0){
     rc = s3p_db_error(db, SQLITE_CANTOPEN, "%s: no database here (no commit "
                       "records)", db->store->desc);
+    s3p_lease_scan_free(&g.leases);
     return s3p_hist_finish(db, rc, errmsg);
   }
   rc = s3p_version_oldest(db, newest, &oldest);
-  if(rc) return s3p_hist_finish(db, rc, errmsg);
+  if(rc){
+    s3p_lease_scan_free(&g.leases);
+    return s3p_hist_finish(db, rc, errmsg);
+  }
   /* What the options keep. */
   if(opts->keep_versions){
     want = newest >= opts->keep_versions ? newest - opts->keep_versions + 1 : 1;
@@ -354,6 +401,7 @@ int s3page_gc(const char *name, const s3page_gc_opts *opts,
   if(rc == SQLITE_OK) rc = gc_list(&g, "index/", gc_list_objects);
   if(rc == SQLITE_OK) rc = gc_sweep(&g);
   if(res) *res = g.res;
+  s3p_lease_scan_free(&g.leases);
   s3p_hset_free(&g.nodes);
   s3p_hset_free(&g.pages);
   free(g.dead_versions);

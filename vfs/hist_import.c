@@ -10,6 +10,11 @@
 ** checkpoint and no change list, so it is 104 bytes however big the file,
 ** and opening it reads one tree path per page touched.
 **
+** The upload phase may outlast gc's grace period, so the import holds an
+** in-progress marker (s3p_lease_*, hist_lease.c) from before its first
+** upload until after its record: gc spares what it uploaded. A renewal of
+** the marker that comes too late fails the import before its record.
+**
 ** Imported over an existing database (--force), page 1 is stamped first
 ** (s3p_hist_stamp_page1: new change counter and schema cookie) so that
 ** connections open on the database drop their caches of the old content;
@@ -43,6 +48,7 @@ typedef struct import_state {
   uint32_t page_count;       /* file size / page size */
   s3p_upload put;              /* page and node uploads */
   s3p_hset seen;             /* contents uploaded by this import */
+  s3p_lease lease;           /* its in-progress marker */
   s3p_change *chunk;         /* changes of the current chunk */
   size_t nchunk;             /* entries in chunk */
   s3p_treeref tree;          /* the tree so far (page 1 as in the file) */
@@ -155,6 +161,7 @@ static int import_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
 static int import_node_store(void *ctx, const s3p_hash *h,
                              const unsigned char *buf, size_t len){
   import_state *st = ctx;
+  if(s3p_lease_keep(&st->lease)) return S3P_EIO;   /* error in db */
   st->res.nodes_put++;
   return s3p_upload_node_store(&st->put, h, buf, len);
 }
@@ -199,6 +206,8 @@ static int import_pages(import_state *st, s3page_progress_fn progress,
       first += S3P_HIST_BATCH){
     uint32_t n = st->page_count - (uint32_t)first + 1;
     if(n > S3P_HIST_BATCH) n = S3P_HIST_BATCH;
+    rc = s3p_lease_keep(&st->lease);
+    if(rc) break;
     if(import_read(st->fd, buf, (size_t)n * psz, (first - 1) * psz)){
       rc = s3p_db_error(db, SQLITE_IOERR_READ, "%s: read: %s", st->file,
                         strerror(errno));
@@ -294,14 +303,13 @@ static int import_stamp(import_state *st, s3p_treeref *out){
 static int import_commit(import_state *st, int force){
   s3p_db *db = st->db;
   int rc = SQLITE_OK;
+  uint64_t from = 0;         /* a version known to exist now, or 0 */
   for(int attempt = 0; attempt < IMPORT_ATTEMPTS; attempt++){
+    /* The newest version, looked up now, not the view's: that was learned
+    ** when the upload began (s3p_hist_refresh says why it matters). */
+    rc = s3p_hist_refresh(db, from);
+    if(rc) return rc;
     uint64_t latest = db->view.version;
-    if(attempt > 0){
-      /* Load the version that won, to stamp page 1 against it. */
-      rc = s3p_version_latest(db, latest, &latest);
-      if(rc == SQLITE_OK) rc = s3p_db_load(db, latest);
-      if(rc) return rc;
-    }
     if(latest > 0 && !force){
       return s3p_db_error(db, SQLITE_CANTOPEN, "%s already holds a database "
                           "(versions up to %llu); give --force to import "
@@ -337,7 +345,8 @@ static int import_commit(import_state *st, int force){
     rec.ckpt_version = rec.version;
     rec.ckpt_level = tree.level;
     rec.ckpt_root = tree.root;
-    rc = s3p_db_create_record(db, &rec);
+    uint64_t conflicts = db->n_conflict;
+    rc = s3p_hist_create_record(db, &rec, &st->lease);
     if(rc == SQLITE_OK){
       st->res.version = rec.version;
       st->res.bytes_put += S3P_RECORD_HDR + 8;
@@ -345,9 +354,10 @@ static int import_commit(import_state *st, int force){
       return SQLITE_OK;
     }
     if(rc != SQLITE_BUSY_SNAPSHOT) return rc;
-    /* Another writer made that version first: try on top of it (the
-    ** next attempt looks from there for the newest). */
-    db->view.version = rec.version;
+    /* Another writer made that version first (the next attempt looks from
+    ** there for the newest), or latest is no longer known to be the newest
+    ** (it looks from HEAD or TAIL again). */
+    from = db->n_conflict != conflicts ? rec.version : 0;
   }
   return s3p_db_error(db, SQLITE_BUSY, "%s: other writers kept committing; "
                       "the import was not committed", db->store->desc);
@@ -386,8 +396,10 @@ int s3page_import(const char *file, const char *name, unsigned flags,
                       (unsigned long long)st.db->view.version,
                       (unsigned long long)st.db->view.version + 1);
   }
+  if(rc == SQLITE_OK) rc = s3p_lease_begin(&st.lease, st.db);
   if(rc == SQLITE_OK) rc = import_pages(&st, progress, arg);
   if(rc == SQLITE_OK) rc = import_commit(&st, flags & S3PAGE_IMPORT_FORCE);
+  s3p_lease_end(&st.lease);
   st.res.bytes_put += st.put.bytes;
   if(res) *res = st.res;
   s3p_upload_free(&st.put);

@@ -134,7 +134,10 @@ typedef struct s3page_import_result {
 ** receives what was done. Returns SQLITE_OK; SQLITE_NOTADB for a file that
 ** is not a SQLite database; SQLITE_CANTOPEN when name has versions and
 ** FORCE is not given, or the file cannot be read; SQLITE_BUSY when another
-** writer created the version first; or an I/O error. */
+** writer created the version first; SQLITE_ABORT when the import stalled
+** for 10 minutes (its in-progress marker, which keeps gc from deleting
+** what it uploaded, went unrenewed: nothing was committed); or an I/O
+** error. */
 int s3page_import(const char *file, const char *name, unsigned flags,
                   s3page_progress_fn progress, void *arg,
                   s3page_import_result *res, char **errmsg);
@@ -227,6 +230,11 @@ int s3page_verify(const char *name, const s3page_at *at, int all,
                   s3page_progress_fn progress, void *arg,
                   s3page_verify_result *res, char **errmsg);
 
+/* The shortest grace period s3page_gc accepts other than 0: connections
+** rely on what they learned about the store for up to 10 minutes, plus 5
+** minutes for clock skew and the length of a commit (docs/history.md). */
+#define S3PAGE_GC_MIN_GRACE_MS (15 * 60 * 1000)
+
 /* Options of s3page_gc: set exactly one of keep_versions, has_keep_since. */
 typedef struct s3page_gc_opts {
   uint64_t keep_versions;    /* keep at least the newest N versions */
@@ -234,9 +242,10 @@ typedef struct s3page_gc_opts {
   int64_t keep_since_ms;     /* from keep_since_ms on */
   int64_t grace_ms;          /* objects younger than this are never deleted,
                              ** nor versions that were the newest within it;
-                             ** < 0: the default, one hour. While others use
-                             ** the database it must exceed 10 minutes plus
-                             ** clock skew (docs/history.md); 0: no one does */
+                             ** < 0: the default, one hour; else at least
+                             ** S3PAGE_GC_MIN_GRACE_MS (less is refused with
+                             ** SQLITE_MISUSE), or 0 when nothing else uses
+                             ** the database at all */
   int dry_run;               /* report what would be deleted, delete nothing */
 } s3page_gc_opts;
 
@@ -251,11 +260,16 @@ typedef struct s3page_gc_result {
   uint64_t bytes_freed;      /* bytes of everything deleted */
   uint64_t objects_kept;     /* page and node objects still referenced */
   uint64_t objects_young;    /* unreferenced but within the grace period */
+  uint64_t objects_leased;   /* unreferenced but possibly a bulk writer's
+                             ** still running (import: lease/ markers) */
+  uint64_t leases_live;      /* markers of bulk writers still running */
+  uint64_t leases_deleted;   /* markers of writers that stopped long ago */
 } s3page_gc_result;
 
 /* s3page_gc deletes the versions of database name that opts does not keep
 ** and every page and node object no kept version references, if older than
-** the grace period. Kept versions stay complete (verify passes for each);
+** the grace period and than every import still running (its lease/
+** marker). Kept versions stay complete (verify passes for each);
 ** records are deleted oldest first and only below the kept range, never a
 ** record newer than the newest version when gc started. Returns SQLITE_OK,
 ** SQLITE_MISUSE for bad options, SQLITE_CANTOPEN when there is no

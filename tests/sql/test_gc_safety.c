@@ -29,6 +29,9 @@
 **     (A thread moves the clock while a slow store delays round trip 1.)
 **   - unknown_mtime_is_young: an unreferenced object whose listing gives no
 **     usable modification time (0) is not deleted.
+**   - grace_minimum: gc refuses a grace period that is neither 0 nor at
+**     least S3P_TRUST_MS plus the margin (15 minutes), with a message
+**     saying why, and deletes nothing then; 15 minutes and 0 are accepted.
 */
 #include <pthread.h>
 #include <stdio.h>
@@ -489,6 +492,63 @@ static void unknown_mtime_is_young(void){
   free(name);
 }
 
+/* gc_grace runs s3page_gc on name keeping one version with grace ms.
+** Returns the SQLite code; *err gets the message (sqlite3_malloc'd) or
+** NULL, *res the result. */
+static int gc_grace(const char *name, int64_t ms, s3page_gc_result *res,
+                    char **err){
+  s3page_gc_opts go;
+  memset(&go, 0, sizeof go);
+  go.keep_versions = 1;
+  go.grace_ms = ms;
+  *err = NULL;
+  return s3page_gc(name, &go, NULL, NULL, res, err);
+}
+
+/* grace_minimum: see the top comment. */
+static void grace_minimum(void){
+  char *name = tdb_name("gcgrace");
+  sqlite3 *a = tdb_open(name, NULL);
+  CHECK(a != NULL);
+  if(!a){ free(name); return; }
+  CHECK_EQ(tdb_exec(a, "CREATE TABLE t(id INTEGER PRIMARY KEY, v);"
+                       "INSERT INTO t VALUES(1, 'a')"), SQLITE_OK);
+  sqlite3_close(a);
+  int64_t newest = advance(name, 3);
+  CHECK(newest > 2);
+  s3p_test_clock_shift(HOURS(2));
+  static const int64_t too_short[] = { 1, 5 * 60 * 1000,
+                                       15 * 60 * 1000 - 1 };
+  for(size_t i = 0; i < sizeof too_short / sizeof *too_short; i++){
+    s3page_gc_result gr;
+    char *err = NULL;
+    int rc = gc_grace(name, too_short[i], &gr, &err);
+    CHECK_EQ(rc, SQLITE_MISUSE);
+    CHECK(err && strstr(err, "too short") && strstr(err, "at least 900 s"));
+    if(rc != SQLITE_MISUSE || !err || !strstr(err, "too short")){
+      printf("# grace %lld ms: rc %d: %s\n", (long long)too_short[i], rc,
+             err ? err : "(no message)");
+    }
+    sqlite3_free(err);
+    CHECK_EQ(gr.records_deleted, 0);
+  }
+  CHECK_EQ(verify_all(name), 0);
+  sqlite3 *b = tdb_open(name, "version=1");
+  CHECK(b != NULL);
+  if(b) CHECK(tdb_integrity_ok(b));   /* version 1 was not removed */
+  sqlite3_close(b);
+  /* The minimum itself is accepted, and so is 0. */
+  s3page_gc_result gr;
+  char *err = NULL;
+  CHECK_EQ(gc_grace(name, 15 * 60 * 1000, &gr, &err), SQLITE_OK);
+  if(err){ printf("# gc: %s\n", err); sqlite3_free(err); }
+  CHECK(gr.records_deleted > 0);
+  CHECK_EQ(gc_grace(name, 0, &gr, &err), SQLITE_OK);
+  if(err){ printf("# gc: %s\n", err); sqlite3_free(err); }
+  check_whole(name, newest, 1);
+  free(name);
+}
+
 int main(void){
   if(tdb_init()) return 1;
   RUN(idle_writer_behind_gc);
@@ -500,5 +560,6 @@ int main(void){
   RUN(long_read_behind_gc);
   RUN(aged_knowledge_at_commit);
   RUN(unknown_mtime_is_young);
+  RUN(grace_minimum);
   return CHECK_DONE();
 }

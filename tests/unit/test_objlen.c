@@ -97,6 +97,9 @@ static void test_keys(void){
   CHECK_EQ(s3p_obj_max_len(key), S3P_NODE_MAXLEN);
   s3p_record_key(key, 42);
   CHECK_EQ(s3p_obj_max_len(key), S3P_RECORD_MAXLEN);
+  CHECK_EQ(s3p_obj_max_len("lease/0123456789abcdef0123456789abcdef"),
+           S3P_LEASE_LEN);
+  CHECK_EQ(s3p_obj_max_len("lease/"), 0);
   CHECK_EQ(s3p_obj_max_len("HEADS"), 0);
   CHECK_EQ(s3p_obj_max_len("wal/"), 0);
   CHECK_EQ(s3p_obj_max_len("wal"), 0);
