@@ -74,5 +74,6 @@ int cmd_log(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_revert(int argc, char **argv);
 
 #endif

@@ -72,7 +72,8 @@ int s3page_register(int make_default);
 int s3page_stats_get(sqlite3 *db, const char *schema, s3page_stats *out);
 
 /*
-** History operations: import, export, log, checkpoint, verify, gc.
+** History operations: import, export, log, checkpoint, verify, gc,
+** revert.
 **
 ** The same operations as the s3page tool, for programs that should not shell
 ** out. Each takes a database name as above (a directory path or
@@ -261,6 +262,37 @@ typedef struct s3page_gc_result {
 int s3page_gc(const char *name, const s3page_gc_opts *opts,
               s3page_progress_fn progress, void *arg,
               s3page_gc_result *res, char **errmsg);
+
+/* What s3page_revert did. */
+typedef struct s3page_revert_result {
+  uint64_t version;          /* the version created (0: none, the version
+                             ** asked for already was the newest) */
+  uint64_t parent;           /* the newest version it went on top of */
+  uint64_t to;               /* the version whose content it has */
+  uint64_t pages_put;        /* page objects uploaded (page 1, stamped) */
+  uint64_t nodes_put;        /* checkpoint-tree nodes uploaded */
+  uint64_t bytes_put;        /* bytes uploaded, objects and record */
+  uint64_t n_get;            /* GET and HEAD requests made */
+  uint64_t n_put;            /* PUT requests made (with the HEAD hint) */
+} s3page_revert_result;
+
+/* s3page_revert makes the content of version to (an older version, or the
+** newest committed at or before a time) the next version of database
+** name, keeping history: the versions after it stay readable. It is an
+** ordinary create-if-absent commit of a full-image record whose page map
+** shares every unchanged node with to's checkpoint: it costs one page
+** object (page 1, whose change counter and schema cookie are raised like
+** import --force's, so open connections drop their caches), the tree
+** nodes on the paths to the pages changed since to's checkpoint, and the
+** record. A writer that commits first makes the revert go on top of its
+** version; one whose transaction started before the revert committed gets
+** SQLITE_BUSY_SNAPSHOT. res (may be NULL) receives what was done. Returns
+** SQLITE_OK (also when to is the newest: nothing is made),
+** SQLITE_MISUSE when to names no version, SQLITE_CANTOPEN when there is no
+** database or no such version, SQLITE_BUSY when other writers kept
+** winning, or an error. */
+int s3page_revert(const char *name, const s3page_at *to,
+                  s3page_revert_result *res, char **errmsg);
 
 /* sqlite3_s3page_init is the loadable-extension entry point;
 ** sqlite3_spage_init is the same, under the name SQLite derives from the
