@@ -1,6 +1,6 @@
 /*
 ** hist.h: internals shared by the history operations (hist_*.c): import,
-** export, log, checkpoint, verify and gc, plus the TAIL hint that bounds
+** export, log, checkpoint, revert, verify and gc, plus the TAIL hint that bounds
 ** the history from below after gc (see docs/history.md).
 **
 **   hist_common.c     opening, a hash set, batched tree walks, the page 1
@@ -9,6 +9,7 @@
 **   hist_import.c     s3page_import          hist_export.c  s3page_export
 **   hist_log.c        s3page_log             hist_verify.c  s3page_verify
 **   hist_checkpoint.c s3page_checkpoint      hist_gc.c      s3page_gc
+**   hist_revert.c     s3page_revert
 **
 ** Functions return SQLite result codes and record their messages in the
 ** s3p_db (s3p_db_error), like the rest of vfs/.
