@@ -12,6 +12,8 @@
 **                  [--dry-run]            drop old versions (cmd_gc.c)
 **   s3page revert NAME (--to V | --asof TIME) [--json]
 **                  V's content as the next version (cmd_revert.c)
+**   s3page diff NAME A [B] [--rows] [--json | --sql]
+**                  what changed between two versions (cmd_diff.c)
 **   s3page help                           usage
 **
 ** Every subcommand prints errors as one line on stderr and exits non-zero.
@@ -133,6 +135,8 @@ static int cmd_help(int argc, char **argv){
          "     [--dry-run]             delete old versions and unused objects\n"
          "  revert NAME (--to V | --asof TIME) [--json]\n"
          "                             make V's content the next version\n"
+         "  diff NAME A [B] [--rows] [--json | --sql]\n"
+         "                             what changed from version A to B\n"
          "  help                       this text\n\n"
          "NAME is s3://BUCKET/PREFIX for S3 or a directory path. Options go\n"
          "in a URI: file:NAME?version=N (see README.md). TIME is ISO-8601\n"
@@ -152,6 +156,7 @@ static const tool_command tool_commands[] = {
   { "verify", cmd_verify },
   { "gc", cmd_gc },
   { "revert", cmd_revert },
+  { "diff", cmd_diff },
   { "help", cmd_help },
   { "--help", cmd_help },
   { "-h", cmd_help },

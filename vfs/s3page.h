@@ -73,7 +73,7 @@ int s3page_stats_get(sqlite3 *db, const char *schema, s3page_stats *out);
 
 /*
 ** History operations: import, export, log, checkpoint, verify, gc,
-** revert.
+** revert, diff.
 **
 ** The same operations as the s3page tool, for programs that should not shell
 ** out. Each takes a database name as above (a directory path or
@@ -293,6 +293,96 @@ typedef struct s3page_revert_result {
 ** winning, or an error. */
 int s3page_revert(const char *name, const s3page_at *to,
                   s3page_revert_result *res, char **errmsg);
+
+/* One SQL value, as s3page_diff reports it. */
+typedef struct s3page_value {
+  int type;                  /* SQLITE_NULL, _INTEGER, _FLOAT, _TEXT, _BLOB */
+  int64_t i;                 /* the integer */
+  double r;                  /* the real */
+  const unsigned char *p;    /* text (not NUL-terminated) or blob bytes */
+  int n;                     /* their length */
+} s3page_value;
+
+/* A schema entry (table, index, view, trigger) that differs. */
+typedef struct s3page_diff_object {
+  char op;                   /* 'C' created, 'D' dropped, 'A' altered */
+  const char *type;          /* "table", "index", "view", "trigger" */
+  const char *name;          /* its name */
+  const char *sql_a;         /* its SQL in A (NULL: created, or an
+                             ** automatic index) */
+  const char *sql_b;         /* its SQL in B (NULL: dropped, or automatic) */
+} s3page_diff_object;
+
+/* The pages changed in one b-tree, or in no b-tree. */
+typedef struct s3page_diff_btree {
+  const char *name;          /* table or index name, "sqlite_schema" for the
+                             ** schema; NULL: pages in no b-tree found (free
+                             ** list, pointer map, overflow pages whose
+                             ** owner was not located) */
+  const char *type;          /* "table", "index", or "other" */
+  uint32_t pages;            /* pages that differ (in A or B) */
+} s3page_diff_btree;
+
+/* One row that differs (S3PAGE_DIFF_ROWS). */
+typedef struct s3page_diff_row {
+  const char *table;         /* the table */
+  char op;                   /* 'I' inserted, 'D' deleted, 'U' updated */
+  int64_t rowid;             /* its rowid */
+  int ncol;                  /* columns of the table in B (A if dropped) */
+  const char *const *names;  /* their names */
+  int alias;                 /* the INTEGER PRIMARY KEY column, or -1 */
+  const s3page_value *old_v; /* values in A (NULL for 'I'); a record
+                             ** shorter than ncol (ALTER TABLE ADD COLUMN)
+                             ** has nold < ncol, the rest are defaults */
+  int nold;                  /* values in old_v */
+  const s3page_value *new_v; /* values in B (NULL for 'D') */
+  int nnew;                  /* values in new_v */
+} s3page_diff_row;
+
+/* Where s3page_diff reports; any callback may be NULL. A non-zero return
+** stops the diff and is returned. */
+typedef struct s3page_diff_sink {
+  void *arg;                                            /* for the callbacks */
+  int (*object)(void *arg, const s3page_diff_object *o); /* schema changes */
+  int (*btree)(void *arg, const s3page_diff_btree *b);   /* pages per b-tree */
+  int (*row)(void *arg, const s3page_diff_row *r);       /* row changes */
+} s3page_diff_sink;
+
+#define S3PAGE_DIFF_ROWS 0x01   /* also report the rows that differ */
+
+/* What s3page_diff found and what it cost. */
+typedef struct s3page_diff_result {
+  uint64_t version_a;        /* the versions compared */
+  uint64_t version_b;
+  uint64_t pages_changed;    /* pages whose content differs */
+  uint64_t objects_changed;  /* schema entries that differ */
+  uint64_t rows_inserted;    /* with S3PAGE_DIFF_ROWS */
+  uint64_t rows_deleted;
+  uint64_t rows_updated;
+  uint64_t tables_scanned;   /* tables compared row by row in full (their
+                             ** changed pages could not all be located:
+                             ** overflow pages without a pointer map, a
+                             ** moved root, a new or dropped table) */
+  uint64_t tables_skipped;   /* tables whose rows were not compared
+                             ** (WITHOUT ROWID, virtual) */
+  uint64_t n_get;            /* GET and HEAD requests made */
+  uint64_t bytes_in;         /* bytes received */
+  uint64_t pages_fetched;    /* page objects among them */
+  uint64_t nodes_fetched;    /* checkpoint-tree nodes among them */
+} s3page_diff_result;
+
+/* s3page_diff compares versions a and b (NULL or all zero: the newest) of
+** database name from their page maps: checkpoint subtrees the two share
+** are skipped, so the cost follows the size of the change, not of the
+** database. It reports the schema entries that differ, the pages changed
+** per b-tree, and with S3PAGE_DIFF_ROWS the rows of rowid tables that were
+** inserted, deleted or updated, reading only the pages that differ, the
+** paths to them and the overflow pages of the rows reported. Returns
+** SQLITE_OK, a callback's value, SQLITE_CANTOPEN when there is no database
+** or no such version, SQLITE_CORRUPT for a damaged page, or an error. */
+int s3page_diff(const char *name, const s3page_at *a, const s3page_at *b,
+                unsigned flags, const s3page_diff_sink *sink,
+                s3page_diff_result *res, char **errmsg);
 
 /* sqlite3_s3page_init is the loadable-extension entry point;
 ** sqlite3_spage_init is the same, under the name SQLite derives from the

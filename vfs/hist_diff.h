@@ -1,0 +1,58 @@
+/*
+** hist_diff.h: the state s3page_diff shares between its two files:
+** hist_diff.c (page maps, schema, b-tree attribution, the driver) and
+** hist_diff_rows.c (the rows that differ).
+*/
+#ifndef S3P_HIST_DIFF_H
+#define S3P_HIST_DIFF_H
+
+#include "hist.h"
+
+/* One schema entry of one version (from its sqlite_schema b-tree). */
+typedef struct diff_obj {
+  char *type;                /* "table", "index", "view", "trigger" */
+  char *name;                /* its name */
+  char *tbl;                 /* the table it belongs to */
+  char *sql;                 /* its SQL, NULL for automatic indexes */
+  uint32_t root;             /* root page, 0 for views and triggers */
+  int rowid_table;           /* 1: a table whose root is a table b-tree */
+} diff_obj;
+
+/* Where a changed page sits in one version. */
+typedef struct diff_owner {
+  int obj;                   /* index in that side's objects; -1: none
+                             ** located; -2: the page is zero or absent */
+  uint32_t ovf_host;         /* overflow page: the b-tree page of its cell */
+  uint32_t ovf_head;         /* ... and the first page of its chain */
+} diff_owner;
+
+/* One side of the comparison. */
+typedef struct diff_side {
+  s3p_db *db;                /* the version's handle */
+  s3p_hside hs;              /* its pages */
+  diff_obj *obj;             /* its schema entries, [0] is sqlite_schema */
+  size_t nobj;               /* entries */
+  diff_owner *own;           /* owner of each changed page */
+} diff_side;
+
+typedef struct diff_ctx {
+  s3p_db *db;                /* where errors are recorded (B's handle) */
+  s3p_hpages pc;             /* pages of both versions, by hash */
+  diff_side a, b;            /* the two versions */
+  uint32_t *changed;         /* page numbers whose content differs, sorted */
+  size_t nchanged;           /* how many */
+  unsigned flags;            /* S3PAGE_DIFF_* */
+  const s3page_diff_sink *sink; /* where to report */
+  s3page_diff_result res;    /* counts */
+} diff_ctx;
+
+/* diff_rows reports the rows of rowid tables that differ between the two
+** versions (hist_diff_rows.c). Returns SQLITE_OK, a callback's value or
+** an error. */
+int diff_rows(diff_ctx *c);
+
+/* diff_find_obj returns the index of the entry of side s with type and
+** name (case-insensitive), or -1. */
+int diff_find_obj(const diff_side *s, const char *type, const char *name);
+
+#endif
