@@ -14,8 +14,9 @@
 **    its object's; with a pointer map (auto_vacuum), the map is climbed to
 **    a root; without one, a table b-tree page is searched for from each
 **    table's root with the page's first key and belongs to the table whose
-**    search passes through it. Pages of neither kind (free list, index
-**    pages without a pointer map, overflow pages) are "other".
+**    search passes through it, and an index page likewise from each
+**    index's root (hist_keycmp.c). Pages of neither kind (free list,
+**    overflow pages without a pointer map) are "other".
 ** 4. Rows (S3PAGE_DIFF_ROWS): hist_diff_rows.c.
 */
 #include <stdlib.h>
@@ -367,7 +368,8 @@ static int diff_locate(diff_ctx *c, diff_side *s, uint32_t pgno,
   /* No pointer map: search for the page's first key in each rowid table. */
   s3p_btpage bp;
   rc = s3p_btpage_parse(&s->hs, pgno, &bp);
-  if(rc || !bp.table || bp.ncell == 0) return rc;
+  if(rc || !bp.type || bp.ncell == 0) return rc;
+  if(!bp.table) return diff_locate_index(c, s, &bp, &o->obj);
   s3p_btcell cl;
   if(s3p_btpage_cell(&bp, 0, &cl)) return SQLITE_OK;
   for(size_t i = 0; i < s->nobj; i++){
@@ -451,6 +453,8 @@ static void diff_side_free(diff_side *s){
     free(s->obj[i].name);
     free(s->obj[i].tbl);
     free(s->obj[i].sql);
+    free(s->obj[i].coll);
+    free(s->obj[i].desc);
   }
   free(s->obj);
   free(s->own);

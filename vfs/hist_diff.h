@@ -16,6 +16,11 @@ typedef struct diff_obj {
   char *sql;                 /* its SQL, NULL for automatic indexes */
   uint32_t root;             /* root page, 0 for views and triggers */
   int rowid_table;           /* 1: a table whose root is a table b-tree */
+  int nkey;                  /* index keys: fields in coll and desc; 0 not
+                             ** loaded yet, -1 cannot be searched */
+  unsigned char *coll;       /* collation of each: 0 BINARY, 1 NOCASE,
+                             ** 2 RTRIM */
+  unsigned char *desc;       /* 1 for a DESC field */
 } diff_obj;
 
 /* Where a changed page sits in one version. */
@@ -50,6 +55,12 @@ typedef struct diff_ctx {
 ** versions (hist_diff_rows.c). Returns SQLITE_OK, a callback's value or
 ** an error. */
 int diff_rows(diff_ctx *c);
+
+/* diff_locate_index sets *obj to the index (or WITHOUT ROWID table) of
+** side s whose search for the first key of index page bp passes through
+** it, or -1 (hist_keycmp.c). Returns SQLITE_OK or an error. */
+int diff_locate_index(diff_ctx *c, diff_side *s, const s3p_btpage *bp,
+                      int *obj);
 
 /* diff_find_obj returns the index of the entry of side s with type and
 ** name (case-insensitive), or -1. */

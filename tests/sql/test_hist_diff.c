@@ -1,0 +1,312 @@
+/*
+** test_hist_diff.c: s3page_diff (s3page diff NAME A B).
+**
+**   diff_one_row        on a database of about 12,000 pages (3,000 with
+**                       S3PAGE_TEST_QUICK=1), a one-row UPDATE: exactly
+**                       that row's old and new values, reading at most 20
+**                       objects (the request counters);
+**   diff_scattered      1,000 scattered updates over a few commits, plus
+**                       inserts and deletes: each reported exactly once,
+**                       with the right values, checked against the rows
+**                       read through SQL at both versions;
+**   diff_schema         ALTER TABLE ADD COLUMN, CREATE INDEX, DROP TABLE
+**                       are reported as schema changes, and an index's
+**                       changed pages are counted under its name;
+**   diff_same           a version against itself: nothing, no page read;
+**   diff_overflow       an update that rewrites only a large value's
+**                       overflow pages (same size: SQLite overwrites in
+**                       place and the leaf page stays the same) is found.
+*/
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../check.h"
+#include "../lib/testdb.h"
+
+/* What the sink collected. */
+typedef struct dt_seen {
+  int n_obj;                 /* schema changes */
+  char objs[512];            /* "op type name;" each */
+  int n_row[3];              /* inserted, deleted, updated */
+  int64_t *rowids;           /* every row reported, in order */
+  char *ops;                 /* and its op */
+  int nrows;                 /* how many */
+  char last_old[256];        /* the last row's values, as text */
+  char last_new[256];
+  char btrees[1024];         /* "name=pages;" each */
+} dt_seen;
+
+/* dt_vals writes n values of v as "a|b|c" into out. */
+static void dt_vals(char *out, size_t cap, const s3page_value *v, int n){
+  size_t at = 0;
+  out[0] = 0;
+  for(int i = 0; i < n && at + 1 < cap; i++){
+    int w = 0;
+    if(v[i].type == SQLITE_INTEGER) w = snprintf(out + at, cap - at, "%s%lld",
+                                                 i ? "|" : "", (long long)v[i].i);
+    else if(v[i].type == SQLITE_TEXT) w = snprintf(out + at, cap - at, "%s%.*s",
+                                                   i ? "|" : "", v[i].n,
+                                                   (const char *)v[i].p);
+    else if(v[i].type == SQLITE_NULL) w = snprintf(out + at, cap - at, "%sNULL",
+                                                   i ? "|" : "");
+    else w = snprintf(out + at, cap - at, "%s<%d:%d>", i ? "|" : "",
+                      v[i].type, v[i].n);
+    if(w < 0) break;
+    at += (size_t)w;
+    if(at >= cap) at = cap - 1;
+  }
+}
+
+/* dt_object counts a schema change. Returns 0. */
+static int dt_object(void *arg, const s3page_diff_object *o){
+  dt_seen *s = arg;
+  s->n_obj++;
+  size_t l = strlen(s->objs);
+  snprintf(s->objs + l, sizeof s->objs - l, "%c %s %s;", o->op, o->type,
+           o->name);
+  return 0;
+}
+
+/* dt_btree records a b-tree's count. Returns 0. */
+static int dt_btree(void *arg, const s3page_diff_btree *b){
+  dt_seen *s = arg;
+  size_t l = strlen(s->btrees);
+  snprintf(s->btrees + l, sizeof s->btrees - l, "%s=%u;",
+           b->name ? b->name : "(other)", (unsigned)b->pages);
+  return 0;
+}
+
+/* dt_row records a row. Returns 0. */
+static int dt_row(void *arg, const s3page_diff_row *r){
+  dt_seen *s = arg;
+  s->n_row[r->op == 'I' ? 0 : r->op == 'D' ? 1 : 2]++;
+  s->rowids = realloc(s->rowids, (size_t)(s->nrows + 1) * sizeof *s->rowids);
+  s->ops = realloc(s->ops, (size_t)(s->nrows + 1));
+  s->rowids[s->nrows] = r->rowid;
+  s->ops[s->nrows] = r->op;
+  s->nrows++;
+  dt_vals(s->last_old, sizeof s->last_old, r->old_v, r->old_v ? r->nold : 0);
+  dt_vals(s->last_new, sizeof s->last_new, r->new_v, r->new_v ? r->nnew : 0);
+  return 0;
+}
+
+/* dt_diff runs s3page_diff of versions a and b of name into *s and *res.
+** Returns the SQLite code. */
+static int dt_diff(const char *name, int64_t a, int64_t b, unsigned flags,
+                   dt_seen *s, s3page_diff_result *res){
+  memset(s, 0, sizeof *s);
+  s3page_at at_a, at_b;
+  memset(&at_a, 0, sizeof at_a);
+  memset(&at_b, 0, sizeof at_b);
+  at_a.version = (uint64_t)a;
+  at_b.version = (uint64_t)b;
+  s3page_diff_sink sink = { s, dt_object, dt_btree, dt_row };
+  char *err = NULL;
+  int rc = s3page_diff(name, &at_a, &at_b, flags, &sink, res, &err);
+  if(err) printf("# diff: %s\n", err);
+  sqlite3_free(err);
+  printf("# diff %lld..%lld: %llu pages changed, %llu GET/HEAD (%llu pages, "
+         "%llu nodes), rows +%llu -%llu ~%llu, scanned %llu; %s\n",
+         (long long)a, (long long)b, (unsigned long long)res->pages_changed,
+         (unsigned long long)res->n_get, (unsigned long long)res->pages_fetched,
+         (unsigned long long)res->nodes_fetched,
+         (unsigned long long)res->rows_inserted,
+         (unsigned long long)res->rows_deleted,
+         (unsigned long long)res->rows_updated,
+         (unsigned long long)res->tables_scanned, s->btrees);
+  return rc;
+}
+
+/* dt_free releases what s collected. */
+static void dt_free(dt_seen *s){
+  free(s->rowids);
+  free(s->ops);
+}
+
+/* diff_one_row: see the file comment. */
+static void diff_one_row(void){
+  char *name = tdb_name("diffone");
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(!db){ free(name); return; }
+  int rows = tdb_quick() ? 10000 : 40000;
+  CHECK_EQ(tdb_execf(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, k INT, "
+                         "v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                         "SELECT i + 1 FROM n WHERE i < %d) INSERT INTO t "
+                         "SELECT i, i * 7, printf('%%.900c', 'a') FROM n;"
+                         "CREATE INDEX tk ON t(k)", rows), SQLITE_OK);
+  int64_t pages = tdb_int(db, "PRAGMA page_count");
+  printf("# %lld pages\n", (long long)pages);
+  CHECK(pages > rows / 4);
+  int64_t a = tdb_version(db);
+  CHECK_EQ(tdb_execf(db, "UPDATE t SET v = 'new value' WHERE id = %d",
+                     rows / 2), SQLITE_OK);
+  int64_t b = tdb_version(db);
+  sqlite3_close(db);
+  dt_seen s;
+  s3page_diff_result r;
+  CHECK_EQ(dt_diff(name, a, b, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+  CHECK_EQ(s.nrows, 1);
+  CHECK_EQ(s.n_row[2], 1);
+  CHECK_EQ(s.n_obj, 0);
+  if(s.nrows == 1) CHECK_EQ(s.rowids[0], rows / 2);
+  char want[1024];
+  snprintf(want, sizeof want, "NULL|%d|%.900d", rows / 2 * 7, 0);
+  memset(want + strlen(want) - 900, 'a', 900);
+  CHECK(!strncmp(s.last_old, want, sizeof s.last_old - 1));
+  snprintf(want, sizeof want, "NULL|%d|new value", rows / 2 * 7);
+  CHECK(!strcmp(s.last_new, want));
+  CHECK(r.pages_changed >= 2 && r.pages_changed <= 4);
+  CHECK_EQ(r.tables_scanned, 0);
+  CHECK(r.n_get <= 20);
+  dt_free(&s);
+  free(name);
+}
+
+/* diff_scattered: see the file comment. */
+static void diff_scattered(void){
+  char *name = tdb_name("diffmany");
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(!db){ free(name); return; }
+  int rows = 20000;
+  CHECK_EQ(tdb_execf(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT "
+                         "i + 1 FROM n WHERE i < %d) INSERT INTO t SELECT i, "
+                         "printf('%%.200c', 'x') FROM n", rows), SQLITE_OK);
+  int64_t a = tdb_version(db);
+  /* 1,000 scattered updates in 4 commits (ids 7, 26, ... distinct). */
+  for(int c = 0; c < 4; c++){
+    CHECK_EQ(tdb_execf(db, "UPDATE t SET v = 'u' || id WHERE id %% 19 = 7 AND "
+                           "id <= 19000 AND id %% 4 = %d", c), SQLITE_OK);
+  }
+  CHECK_EQ(tdb_exec(db, "DELETE FROM t WHERE id IN (3, 5000, 15000);"
+                        "INSERT INTO t VALUES(30000, 'new'), (30001, 'new2')"),
+           SQLITE_OK);
+  int64_t b = tdb_version(db);
+  CHECK_EQ(tdb_int(db, "SELECT count(*) FROM t WHERE v LIKE 'u%'"), 1000);
+  sqlite3_close(db);
+  dt_seen s;
+  s3page_diff_result r;
+  CHECK_EQ(dt_diff(name, a, b, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+  CHECK_EQ(s.n_row[2], 1000);
+  CHECK_EQ(s.n_row[1], 3);
+  CHECK_EQ(s.n_row[0], 2);
+  int ok = 1;
+  for(int i = 0; i < s.nrows; i++){
+    int64_t id = s.rowids[i];
+    if(i && s.rowids[i - 1] >= id) ok = 0;        /* each once, in order */
+    if(s.ops[i] == 'U' && !(id % 19 == 7 && id <= 19000)) ok = 0;
+  }
+  CHECK(ok);
+  CHECK_EQ(r.tables_scanned, 0);
+  dt_free(&s);
+  free(name);
+}
+
+/* diff_schema: see the file comment. */
+static void diff_schema(void){
+  char *name = tdb_name("diffschema");
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(!db){ free(name); return; }
+  CHECK_EQ(tdb_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+                        "CREATE TABLE gone(x);"
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT "
+                        "i + 1 FROM n WHERE i < 3000) INSERT INTO t SELECT i, "
+                        "hex(randomblob(20)) FROM n"), SQLITE_OK);
+  int64_t a = tdb_version(db);
+  CHECK_EQ(tdb_exec(db, "ALTER TABLE t ADD COLUMN w INT DEFAULT 5"), SQLITE_OK);
+  int64_t b = tdb_version(db);
+  CHECK_EQ(tdb_exec(db, "CREATE INDEX tv ON t(v); DROP TABLE gone"), SQLITE_OK);
+  int64_t c = tdb_version(db);
+  CHECK_EQ(tdb_exec(db, "UPDATE t SET v = 'zzz' WHERE id = 10"), SQLITE_OK);
+  int64_t d = tdb_version(db);
+  sqlite3_close(db);
+  dt_seen s;
+  s3page_diff_result r;
+  CHECK_EQ(dt_diff(name, a, b, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+  CHECK_EQ(s.n_obj, 1);
+  CHECK(strstr(s.objs, "A table t;") != NULL);
+  CHECK_EQ(s.nrows, 0);
+  dt_free(&s);
+  CHECK_EQ(dt_diff(name, b, c, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+  CHECK_EQ(s.n_obj, 2);
+  CHECK(strstr(s.objs, "C index tv;") != NULL);
+  CHECK(strstr(s.objs, "D table gone;") != NULL);
+  CHECK(strstr(s.btrees, "tv=") != NULL);
+  CHECK_EQ(s.nrows, 0);
+  dt_free(&s);
+  /* One row: its table leaf and its index entries, both named. */
+  CHECK_EQ(dt_diff(name, c, d, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+  CHECK_EQ(s.nrows, 1);
+  CHECK(strstr(s.btrees, "tv=") != NULL);
+  CHECK(strstr(s.btrees, "t=1;") != NULL);
+  CHECK(strstr(s.btrees, "(other)") == NULL);
+  CHECK(!strcmp(s.last_new, "NULL|zzz|5") || !strcmp(s.last_new, "NULL|zzz"));
+  dt_free(&s);
+  free(name);
+}
+
+/* diff_same: see the file comment. */
+static void diff_same(void){
+  char *name = tdb_name("diffsame");
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(!db){ free(name); return; }
+  CHECK_EQ(tdb_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1)"),
+           SQLITE_OK);
+  int64_t v = tdb_version(db);
+  sqlite3_close(db);
+  dt_seen s;
+  s3page_diff_result r;
+  CHECK_EQ(dt_diff(name, v, v, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+  CHECK_EQ(r.pages_changed, 0);
+  CHECK_EQ(s.nrows + s.n_obj, 0);
+  CHECK_EQ(s.btrees[0], 0);
+  dt_free(&s);
+  free(name);
+}
+
+/* diff_overflow: see the file comment. */
+static void diff_overflow(void){
+  char *name = tdb_name("diffovfl");
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(!db){ free(name); return; }
+  CHECK_EQ(tdb_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB);"
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT "
+                        "i + 1 FROM n WHERE i < 50) INSERT INTO t SELECT i, "
+                        "zeroblob(20000) FROM n"), SQLITE_OK);
+  int64_t a = tdb_version(db);
+  /* Same size: the cell is overwritten in place, the change is in the
+  ** last overflow page only. */
+  CHECK_EQ(tdb_exec(db, "UPDATE t SET b = zeroblob(19999) || x'01' "
+                        "WHERE id = 20"), SQLITE_OK);
+  int64_t b = tdb_version(db);
+  sqlite3_close(db);
+  dt_seen s;
+  s3page_diff_result r;
+  CHECK_EQ(dt_diff(name, a, b, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+  CHECK_EQ(s.nrows, 1);
+  if(s.nrows == 1){
+    CHECK_EQ(s.rowids[0], 20);
+    CHECK_EQ(s.ops[0], 'U');
+  }
+  dt_free(&s);
+  free(name);
+}
+
+int main(void){
+  if(tdb_init() != 0){
+    printf("not ok - init\n");
+    return 1;
+  }
+  RUN(diff_one_row);
+  RUN(diff_scattered);
+  RUN(diff_schema);
+  RUN(diff_same);
+  RUN(diff_overflow);
+  return CHECK_DONE();
+}
