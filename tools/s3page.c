@@ -14,6 +14,7 @@
 **                  V's content as the next version (cmd_revert.c)
 **   s3page diff NAME A [B] [--rows] [--json | --sql]
 **                  what changed between two versions (cmd_diff.c)
+**   s3page copy SRC DST [--json]   a database with its history (cmd_copy.c)
 **   s3page help                           usage
 **
 ** Every subcommand prints errors as one line on stderr and exits non-zero.
@@ -137,6 +138,8 @@ static int cmd_help(int argc, char **argv){
          "                             make V's content the next version\n"
          "  diff NAME A [B] [--rows] [--json | --sql]\n"
          "                             what changed from version A to B\n"
+         "  copy SRC DST [--json]      copy a database and its history to\n"
+         "                             another store (resumable)\n"
          "  help                       this text\n\n"
          "NAME is s3://BUCKET/PREFIX for S3 or a directory path. Options go\n"
          "in a URI: file:NAME?version=N (see README.md). TIME is ISO-8601\n"
@@ -157,6 +160,7 @@ static const tool_command tool_commands[] = {
   { "gc", cmd_gc },
   { "revert", cmd_revert },
   { "diff", cmd_diff },
+  { "copy", cmd_copy },
   { "help", cmd_help },
   { "--help", cmd_help },
   { "-h", cmd_help },

@@ -73,7 +73,7 @@ int s3page_stats_get(sqlite3 *db, const char *schema, s3page_stats *out);
 
 /*
 ** History operations: import, export, log, checkpoint, verify, gc,
-** revert, diff.
+** revert, diff, copy.
 **
 ** The same operations as the s3page tool, for programs that should not shell
 ** out. Each takes a database name as above (a directory path or
@@ -293,6 +293,35 @@ typedef struct s3page_revert_result {
 ** winning, or an error. */
 int s3page_revert(const char *name, const s3page_at *to,
                   s3page_revert_result *res, char **errmsg);
+
+/* What s3page_copy did. */
+typedef struct s3page_copy_result {
+  uint64_t version;          /* newest version copied */
+  uint64_t oldest;           /* oldest version copied (SRC's oldest kept) */
+  uint64_t objects_copied;   /* page and node objects uploaded */
+  uint64_t objects_held;     /* page and node objects DST already had */
+  uint64_t objects_vanished; /* listed in SRC, then gone (gc) */
+  uint64_t records_copied;   /* commit records created in DST */
+  uint64_t bytes_copied;     /* bytes uploaded */
+  uint64_t n_get;            /* GET requests, both stores */
+  uint64_t n_put;            /* PUT requests to DST (with TAIL, HEAD) */
+  uint64_t n_list;           /* LIST requests, both stores */
+} s3page_copy_result;
+
+/* s3page_copy copies database from (every version it keeps, up to its
+** newest when the copy starts) into database to, which must be empty or
+** an earlier, interrupted copy of from: any two stores (a directory, S3,
+** across buckets or accounts; credentials from the environment). Objects
+** are copied byte for byte in batches of parallel requests, skipping what
+** to already holds (listed once), then the commit records in order with
+** create-if-absent, then the HEAD hint: to is a consistent database at
+** every moment, and running the copy again after an interruption uploads
+** only what is missing. progress (may be NULL) counts objects and
+** records. Returns SQLITE_OK, SQLITE_CANTOPEN when from has no database
+** or to holds another one, or an error. */
+int s3page_copy(const char *from, const char *to,
+                s3page_progress_fn progress, void *arg,
+                s3page_copy_result *res, char **errmsg);
 
 /* One SQL value, as s3page_diff reports it. */
 typedef struct s3page_value {
