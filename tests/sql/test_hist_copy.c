@@ -1,0 +1,194 @@
+/*
+** test_hist_copy.c: s3page_copy (s3page copy SRC DST).
+**
+**   copy_resume        a database with 200 versions (60 with
+**                      S3PAGE_TEST_QUICK=1) is copied; the copy is killed
+**                      (SIGKILL from its progress callback) part-way, then
+**                      run again: the second run uploads exactly the
+**                      objects the first did not (counted against a full
+**                      copy into a fresh store), verify --all passes on
+**                      DST, and exports of 10 sampled versions are
+**                      byte-identical on both;
+**   copy_other_db      a copy into a store holding another database is
+**                      refused before anything is uploaded;
+**   copy_no_source     a missing source is an error.
+** SRC and DST both live where the test databases do (a directory, or S3
+** with S3PAGE_TEST_STORE).
+*/
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "../check.h"
+#include "../lib/testdb.h"
+
+/* ct_path returns a malloc'd local file path for tag (in TMPDIR). */
+static char *ct_path(const char *tag){
+  const char *d = getenv("TMPDIR");
+  char *p = malloc(512);
+  snprintf(p, 512, "%s/s3page-copy-%d-%s", d && *d ? d : "/tmp",
+           (int)getpid(), tag);
+  return p;
+}
+
+/* ct_same_file returns 1 if files a and b have the same bytes. */
+static int ct_same_file(const char *a, const char *b){
+  FILE *x = fopen(a, "rb"), *y = fopen(b, "rb");
+  int same = x && y;
+  while(same){
+    int c = fgetc(x), d = fgetc(y);
+    if(c != d) same = 0;
+    if(c == EOF || d == EOF) break;
+  }
+  if(x) fclose(x);
+  if(y) fclose(y);
+  return same;
+}
+
+/* ct_copy copies from to to. Returns the SQLite code. */
+static int ct_copy(const char *from, const char *to, s3page_progress_fn fn,
+                   void *arg, s3page_copy_result *r){
+  char *err = NULL;
+  int rc = s3page_copy(from, to, fn, arg, r, &err);
+  if(err) printf("# copy: %s\n", err);
+  sqlite3_free(err);
+  return rc;
+}
+
+/* ct_kill_half is the progress callback of the copy that is killed: it
+** dies by SIGKILL once a third of the work is done. */
+static void ct_kill_half(void *arg, uint64_t done, uint64_t total){
+  (void)arg;
+  if(total && done * 3 >= total) raise(SIGKILL);
+}
+
+/* copy_resume: see the file comment. */
+static void copy_resume(void){
+  int versions = tdb_quick() ? 60 : 200;
+  char *src = tdb_name("copysrc"), *dst = tdb_name("copydst");
+  char *full = tdb_name("copyfull");
+  sqlite3 *db = tdb_open(src, "checkpoint=16");
+  CHECK(db != NULL);
+  if(!db) goto out;
+  CHECK_EQ(tdb_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)"),
+           SQLITE_OK);
+  for(int i = 1; i < versions; i++){
+    CHECK_EQ(tdb_execf(db, "INSERT INTO t VALUES(%d, randomblob(%d))", i,
+                       i % 5 ? 3000 : 100), SQLITE_OK);
+  }
+  int64_t newest = tdb_version(db);
+  CHECK_EQ(newest, versions);
+  sqlite3_close(db);
+  s3page_copy_result whole, first, second;
+  CHECK_EQ(ct_copy(src, full, NULL, NULL, &whole), SQLITE_OK);
+  printf("# full copy: %llu objects, %llu records\n",
+         (unsigned long long)whole.objects_copied,
+         (unsigned long long)whole.records_copied);
+  CHECK_EQ(whole.records_copied, (uint64_t)versions);
+  fflush(stdout);
+  pid_t kid = fork();
+  if(kid == 0){
+    ct_copy(src, dst, ct_kill_half, NULL, &first);
+    _exit(0);
+  }
+  int st = 0;
+  CHECK_EQ(waitpid(kid, &st, 0), kid);
+  CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  CHECK_EQ(ct_copy(src, dst, NULL, NULL, &second), SQLITE_OK);
+  printf("# after the kill: %llu objects held, %llu copied, %llu records\n",
+         (unsigned long long)second.objects_held,
+         (unsigned long long)second.objects_copied,
+         (unsigned long long)second.records_copied);
+  CHECK(second.objects_held > 0);
+  CHECK(second.objects_copied > 0);
+  CHECK_EQ(second.objects_held + second.objects_copied, whole.objects_copied);
+  CHECK(second.records_copied <= (uint64_t)versions);
+  s3page_verify_result vr;
+  char *err = NULL;
+  CHECK_EQ(s3page_verify(dst, NULL, 1, NULL, NULL, NULL, &vr, &err), SQLITE_OK);
+  if(err) printf("# verify: %s\n", err);
+  sqlite3_free(err);
+  err = NULL;
+  CHECK_EQ(vr.problems, 0);
+  CHECK_EQ(vr.versions, (uint64_t)versions);
+  char *fa = ct_path("a.db"), *fb = ct_path("b.db");
+  for(int k = 0; k < 10; k++){
+    s3page_at at;
+    memset(&at, 0, sizeof at);
+    at.version = 1 + (uint64_t)(k * (versions - 1) / 9);
+    s3page_export_result er;
+    CHECK_EQ(s3page_export(src, &at, fa, NULL, NULL, &er, &err), SQLITE_OK);
+    sqlite3_free(err);
+    err = NULL;
+    CHECK_EQ(s3page_export(dst, &at, fb, NULL, NULL, &er, &err), SQLITE_OK);
+    sqlite3_free(err);
+    err = NULL;
+    CHECK(ct_same_file(fa, fb));
+  }
+  unlink(fa);
+  unlink(fb);
+  free(fa);
+  free(fb);
+  /* A third run has nothing left to do. */
+  s3page_copy_result third;
+  CHECK_EQ(ct_copy(src, dst, NULL, NULL, &third), SQLITE_OK);
+  CHECK_EQ(third.objects_copied, 0);
+  CHECK(third.records_copied <= 1);
+out:
+  free(src);
+  free(dst);
+  free(full);
+}
+
+/* copy_other_db: see the file comment. */
+static void copy_other_db(void){
+  char *a = tdb_name("copya"), *b = tdb_name("copyb");
+  sqlite3 *db = tdb_open(a, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK_EQ(tdb_exec(db, "CREATE TABLE t(x); INSERT INTO t VALUES(1)"),
+             SQLITE_OK);
+    sqlite3_close(db);
+  }
+  db = tdb_open(b, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK_EQ(tdb_exec(db, "CREATE TABLE u(y); INSERT INTO u VALUES(2);"
+                          "INSERT INTO u VALUES(3)"), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  s3page_copy_result r;
+  CHECK_EQ(ct_copy(b, a, NULL, NULL, &r), SQLITE_CANTOPEN);
+  CHECK_EQ(r.objects_copied + r.records_copied, 0);
+  db = tdb_open(a, NULL);
+  if(db){
+    CHECK_EQ(tdb_version(db), 2);
+    CHECK(tdb_integrity_ok(db));
+    sqlite3_close(db);
+  }
+  free(a);
+  free(b);
+}
+
+/* copy_no_source: see the file comment. */
+static void copy_no_source(void){
+  char *a = tdb_name("copynone"), *b = tdb_name("copyto");
+  s3page_copy_result r;
+  CHECK_EQ(ct_copy(a, b, NULL, NULL, &r), SQLITE_CANTOPEN);
+  free(a);
+  free(b);
+}
+
+int main(void){
+  if(tdb_init() != 0){
+    printf("not ok - init\n");
+    return 1;
+  }
+  RUN(copy_resume);
+  RUN(copy_other_db);
+  RUN(copy_no_source);
+  return CHECK_DONE();
+}
