@@ -15,6 +15,7 @@
 **   s3page diff NAME A [B] [--rows] [--json | --sql]
 **                  what changed between two versions (cmd_diff.c)
 **   s3page copy SRC DST [--json]   a database with its history (cmd_copy.c)
+**   s3page stats NAME [--json] ...  storage and cost report (cmd_stats.c)
 **   s3page help                           usage
 **
 ** Every subcommand prints errors as one line on stderr and exits non-zero.
@@ -140,6 +141,7 @@ static int cmd_help(int argc, char **argv){
          "                             what changed from version A to B\n"
          "  copy SRC DST [--json]      copy a database and its history to\n"
          "                             another store (resumable)\n"
+         "  stats NAME [--json]        objects, bytes, ratios, gc, costs\n"
          "  help                       this text\n\n"
          "NAME is s3://BUCKET/PREFIX for S3 or a directory path. Options go\n"
          "in a URI: file:NAME?version=N (see README.md). TIME is ISO-8601\n"
@@ -161,6 +163,7 @@ static const tool_command tool_commands[] = {
   { "revert", cmd_revert },
   { "diff", cmd_diff },
   { "copy", cmd_copy },
+  { "stats", cmd_stats },
   { "help", cmd_help },
   { "--help", cmd_help },
   { "-h", cmd_help },

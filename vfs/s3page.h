@@ -73,7 +73,7 @@ int s3page_stats_get(sqlite3 *db, const char *schema, s3page_stats *out);
 
 /*
 ** History operations: import, export, log, checkpoint, verify, gc,
-** revert, diff, copy.
+** revert, diff, copy, stats.
 **
 ** The same operations as the s3page tool, for programs that should not shell
 ** out. Each takes a database name as above (a directory path or
@@ -322,6 +322,66 @@ typedef struct s3page_copy_result {
 int s3page_copy(const char *from, const char *to,
                 s3page_progress_fn progress, void *arg,
                 s3page_copy_result *res, char **errmsg);
+
+/* Default prices of s3page_stats_report: S3 Standard list prices (US
+** East), USD: storage per GiB-month, PUT and GET per 1,000 requests. */
+#define S3PAGE_PRICE_GB_MONTH 0.023
+#define S3PAGE_PRICE_PUT_1K 0.005
+#define S3PAGE_PRICE_GET_1K 0.0004
+
+/* Options of s3page_stats_report (all zero: the defaults). */
+typedef struct s3page_stats_opts {
+  uint64_t keep_versions;    /* retention of the gc estimate (default 100) */
+  int has_keep_since;        /* or: keep from keep_since_ms on */
+  int64_t keep_since_ms;
+  double price_gb_month;     /* prices; <= 0: the defaults above */
+  double price_put_1k;
+  double price_get_1k;
+} s3page_stats_opts;
+
+/* What a database stores and costs. */
+typedef struct s3page_stats_report_result {
+  uint64_t oldest, newest;   /* versions kept */
+  int64_t oldest_ms;         /* their commit times */
+  int64_t newest_ms;
+  uint64_t commits;          /* kept versions made by commits (not full
+                             ** images: import, revert) */
+  double avg_pages_per_commit; /* pages changed per such commit */
+  uint64_t records, record_bytes; /* objects and bytes by kind (LIST) */
+  uint64_t pages, page_bytes;
+  uint64_t nodes, node_bytes;
+  uint64_t other, other_bytes;    /* HEAD and TAIL */
+  uint64_t stored_bytes;     /* all of them */
+  uint32_t page_size;        /* of the newest version */
+  uint32_t page_count;
+  uint64_t logical_bytes;    /* newest version's size */
+  uint64_t logical_bytes_all; /* sum of every kept version's size */
+  double compression_ratio;  /* page content / page bytes stored */
+  double dedup_ratio;        /* logical_bytes_all / distinct page content */
+  uint64_t keep_versions;    /* the retention of the gc estimate */
+  int64_t keep_since_ms;
+  uint64_t gc_objects;       /* what gc would delete at that retention */
+  uint64_t gc_bytes;
+  uint64_t gc_oldest_kept;
+  double price_gb_month;     /* the prices used */
+  double price_put_1k;
+  double price_get_1k;
+  double storage_month;      /* stored_bytes at price_gb_month */
+  double commit_puts;        /* PUTs of an average commit */
+  double commit_cost;        /* its requests' cost (and one GET) */
+  double scan_gets;          /* GETs of a cold scan of the newest version */
+  double scan_cost;          /* their cost */
+  uint64_t n_get;            /* requests this report made (GET, HEAD) */
+  uint64_t n_list;           /* LIST requests (pages of listings) */
+} s3page_stats_report_result;
+
+/* s3page_stats_report fills *res (not NULL) with what database name keeps
+** and what it costs at the prices of opts (may be NULL): one LIST of each
+** kind of object, the records of every kept version, and a dry run of gc.
+** Returns SQLITE_OK, SQLITE_CANTOPEN when there is no database, or an
+** error. */
+int s3page_stats_report(const char *name, const s3page_stats_opts *opts,
+                        s3page_stats_report_result *res, char **errmsg);
 
 /* One SQL value, as s3page_diff reports it. */
 typedef struct s3page_value {
