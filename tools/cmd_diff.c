@@ -58,8 +58,12 @@ static void diff_value(sqlite3_str *s, const s3page_value *v, int json){
       else if(v->r > 1.7976931348623157e308) sqlite3_str_appendall(s, json ? "\"Inf\"" : "9e999");
       else if(v->r < -1.7976931348623157e308) sqlite3_str_appendall(s, json ? "\"-Inf\"" : "-9e999");
       else{
+        /* The shortest of 15, 16, 17 digits that reads back the same. */
         char buf[40];
-        snprintf(buf, sizeof buf, "%.17g", v->r);
+        for(int prec = 15; prec <= 17; prec++){
+          snprintf(buf, sizeof buf, "%.*g", prec, v->r);
+          if(strtod(buf, NULL) == v->r) break;
+        }
         sqlite3_str_appendall(s, buf);
         if(!json && !strpbrk(buf, ".eE")) sqlite3_str_appendall(s, ".0");
       }
@@ -209,6 +213,19 @@ static void diff_row_values(sqlite3_str *s, const s3page_diff_row *r,
   sqlite3_str_appendall(s, json ? "}" : ")");
 }
 
+/* diff_same_value returns 1 if x and y are the same value (type and
+** bytes). */
+static int diff_same_value(const s3page_value *x, const s3page_value *y){
+  if(x->type != y->type) return 0;
+  switch(x->type){
+    case SQLITE_INTEGER: return x->i == y->i;
+    case SQLITE_FLOAT: return !memcmp(&x->r, &y->r, sizeof x->r);
+    case SQLITE_TEXT: case SQLITE_BLOB:
+      return x->n == y->n && (!x->n || !memcmp(x->p, y->p, (size_t)x->n));
+    default: return 1;
+  }
+}
+
 /* diff_sql_row collects the statement that makes row r of A B's. */
 static void diff_sql_row(diff_out *d, const s3page_diff_row *r){
   char buf[16];
@@ -228,7 +245,10 @@ static void diff_sql_row(diff_out *d, const s3page_diff_row *r){
     sqlite3_str_appendf(d->upd, "UPDATE \"%w\" SET ", r->table);
     int any = 0;
     for(int i = 0; i < r->nnew; i++){
-      if(i == r->alias) continue;
+      if(i == r->alias || (i < r->nold && diff_same_value(&r->old_v[i],
+                                                         &r->new_v[i]))){
+        continue;            /* only the columns that changed */
+      }
       if(any) sqlite3_str_appendall(d->upd, ", ");
       sqlite3_str_appendf(d->upd, "\"%w\"=", diff_col(r, i, buf, sizeof buf));
       diff_value(d->upd, &r->new_v[i], 0);
