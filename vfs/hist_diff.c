@@ -161,7 +161,7 @@ static int diff_pages(diff_ctx *c){
     if(diff_push(&l, (uint32_t)p)) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
   }
   if(rc){ free(l.p); return rc; }
-  qsort(l.p, l.n, sizeof *l.p, diff_u32_cmp);
+  if(l.n) qsort(l.p, l.n, sizeof *l.p, diff_u32_cmp);
   size_t k = 0;
   for(size_t i = 0; i < l.n && rc == SQLITE_OK; i++){
     if(l.p[i] == 0 || (k && l.p[k - 1] == l.p[i])) continue;

@@ -333,8 +333,8 @@ static int rows_table(diff_ctx *c, int ta, int tb, int full){
     rc = rows_side_candidates(c, &c->a, ta, &cand, &ka);
     if(rc == SQLITE_OK) rc = rows_side_candidates(c, &c->b, tb, &cand, &kb);
     if(rc == SQLITE_OK){
-      qsort(ka.p, ka.n, sizeof *ka.p, rows_u32_cmp);
-      qsort(kb.p, kb.n, sizeof *kb.p, rows_u32_cmp);
+      if(ka.n) qsort(ka.p, ka.n, sizeof *ka.p, rows_u32_cmp);
+      if(kb.n) qsort(kb.p, kb.n, sizeof *kb.p, rows_u32_cmp);
     }
     /* Subtrees that left T (listed in A only) or joined it (B only). */
     for(size_t i = 0; i < ka.n && rc == SQLITE_OK; i++){
@@ -351,7 +351,7 @@ static int rows_table(diff_ctx *c, int ta, int tb, int full){
   free(ka.p);
   free(kb.p);
   if(rc){ free(cand.v); return rc; }
-  qsort(cand.v, cand.n, sizeof *cand.v, rows_i64_cmp);
+  if(cand.n) qsort(cand.v, cand.n, sizeof *cand.v, rows_i64_cmp);
   rows_cols cols;
   rc = rows_columns(c, ob, &cols);
   for(size_t i = 0; i < cand.n && rc == SQLITE_OK; i++){

@@ -84,7 +84,7 @@ static int revert_prepare(revert_state *st){
   size_t skip = nov && ov[0].pgno == 1;
   memset(&st->map[0], 0, sizeof st->map[0]);
   st->map[0].pgno = 1;
-  memcpy(st->map + 1, ov + skip, (nov - skip) * sizeof *ov);
+  if(nov > skip) memcpy(st->map + 1, ov + skip, (nov - skip) * sizeof *ov);
   st->nmap = nov - skip + 1;
   free(ov);
   int rc = s3p_db_read_page(st->old, 1, st->page1);
