@@ -1,7 +1,8 @@
 /*
 ** hist.h: internals shared by the history operations (hist_*.c): import,
-** export, log, checkpoint, revert, verify and gc, plus the TAIL hint that bounds
-** the history from below after gc (see docs/history.md).
+** export, log, checkpoint, revert, diff, copy, stats, verify and gc, plus
+** the TAIL hint that bounds the history from below after gc (see
+** docs/history.md).
 **
 **   hist_common.c     opening, a hash set, batched tree walks, the page 1
 **                     stamp of versions made outside SQLite
@@ -9,7 +10,12 @@
 **   hist_import.c     s3page_import          hist_export.c  s3page_export
 **   hist_log.c        s3page_log             hist_verify.c  s3page_verify
 **   hist_checkpoint.c s3page_checkpoint      hist_gc.c      s3page_gc
-**   hist_revert.c     s3page_revert
+**   hist_revert.c     s3page_revert          hist_copy.c    s3page_copy
+**   hist_stats.c      s3page_stats_report
+**   hist_diff.c       s3page_diff: page maps, schema, b-tree of each page
+**   hist_diff_rows.c  ... the rows that differ (state in hist_diff.h)
+**   hist_keycmp.c     ... locating index pages by searching their keys
+**   hist_pages.c      SQLite pages of stored versions, read directly
 **
 ** Functions return SQLite result codes and record their messages in the
 ** s3p_db (s3p_db_error), like the rest of vfs/.
