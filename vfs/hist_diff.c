@@ -241,6 +241,12 @@ static int diff_schema_walk(diff_ctx *c, diff_side *s, uint32_t pgno,
                         "version %llu is too deep", c->db->store->desc,
                         (unsigned long long)s->db->view.version);
   }
+  if(c->budget-- == 0){
+    return s3p_db_error(c->db, SQLITE_CORRUPT, "%s: the schema b-tree of "
+                        "version %llu visits more pages than it has",
+                        c->db->store->desc,
+                        (unsigned long long)s->db->view.version);
+  }
   s3p_btpage bp;
   int rc = s3p_btpage_parse(&s->hs, pgno, &bp);
   if(rc) return rc;
@@ -277,6 +283,7 @@ static int diff_schema(diff_ctx *c, diff_side *s){
     return s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
   }
   if(s->hs.npages == 0) return SQLITE_OK;
+  c->budget = s->hs.npages;
   return diff_schema_walk(c, s, 1, 0);
 }
 

@@ -47,6 +47,8 @@ typedef struct diff_ctx {
   uint32_t *changed;         /* page numbers whose content differs, sorted */
   size_t nchanged;           /* how many */
   unsigned flags;            /* S3PAGE_DIFF_* */
+  uint64_t budget;           /* pages a whole-b-tree walk may still visit:
+                             ** a cycle in damaged pages ends, not loops */
   const s3page_diff_sink *sink; /* where to report */
   s3page_diff_result res;    /* counts */
 } diff_ctx;

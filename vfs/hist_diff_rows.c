@@ -84,7 +84,7 @@ static int rows_bad(diff_ctx *c, const diff_side *s, uint32_t pgno){
 ** to out. Returns SQLITE_OK or an error. */
 static int rows_subtree(diff_ctx *c, diff_side *s, uint32_t pgno, int depth,
                         rows_set *out){
-  if(depth > 24) return rows_bad(c, s, pgno);
+  if(depth > 24 || c->budget-- == 0) return rows_bad(c, s, pgno);
   s3p_btpage bp;
   int rc = s3p_btpage_parse(&s->hs, pgno, &bp);
   if(rc) return rc;
@@ -125,6 +125,13 @@ static int rows_push(diff_list_u32 *l, uint32_t pgno){
   }
   l->p[l->n++] = pgno;
   return 0;
+}
+
+/* rows_walk is rows_subtree from the top, with a fresh page budget (the
+** side's page count: a b-tree never visits a page twice). */
+static int rows_walk(diff_ctx *c, diff_side *s, uint32_t pgno, rows_set *out){
+  c->budget = (uint64_t)s->hs.npages + 1;
+  return rows_subtree(c, s, pgno, 0, out);
 }
 
 /* rows_children adds the child pages of interior page bp to out. Returns
@@ -187,7 +194,7 @@ static int rows_side_candidates(diff_ctx *c, diff_side *s, int ti,
     if(rc) break;
     if(!bp.table) continue;
     if(bp.interior) rc = rows_children(c, s, &bp, kids);
-    else rc = rows_subtree(c, s, pg, 0, out);
+    else rc = rows_walk(c, s, pg, out);
   }
   return rc;
 }
@@ -326,8 +333,8 @@ static int rows_table(diff_ctx *c, int ta, int tb, int full){
   memset(&kb, 0, sizeof kb);
   int rc = SQLITE_OK;
   if(ta < 0 || full){
-    if(ta >= 0) rc = rows_subtree(c, &c->a, c->a.obj[ta].root, 0, &cand);
-    if(rc == SQLITE_OK) rc = rows_subtree(c, &c->b, ob->root, 0, &cand);
+    if(ta >= 0) rc = rows_walk(c, &c->a, c->a.obj[ta].root, &cand);
+    if(rc == SQLITE_OK) rc = rows_walk(c, &c->b, ob->root, &cand);
     c->res.tables_scanned++;
   }else{
     rc = rows_side_candidates(c, &c->a, ta, &cand, &ka);
@@ -339,12 +346,12 @@ static int rows_table(diff_ctx *c, int ta, int tb, int full){
     /* Subtrees that left T (listed in A only) or joined it (B only). */
     for(size_t i = 0; i < ka.n && rc == SQLITE_OK; i++){
       if(!rows_has(&kb, ka.p[i]) && !rows_is_changed(c, ka.p[i])){
-        rc = rows_subtree(c, &c->a, ka.p[i], 0, &cand);
+        rc = rows_walk(c, &c->a, ka.p[i], &cand);
       }
     }
     for(size_t i = 0; i < kb.n && rc == SQLITE_OK; i++){
       if(!rows_has(&ka, kb.p[i]) && !rows_is_changed(c, kb.p[i])){
-        rc = rows_subtree(c, &c->b, kb.p[i], 0, &cand);
+        rc = rows_walk(c, &c->b, kb.p[i], &cand);
       }
     }
   }
@@ -399,6 +406,7 @@ static int rows_free_trunk(diff_ctx *c, diff_side *s, uint32_t pgno, int *rc){
   *rc = s3p_hside_page(&s->hs, 1, &p1);
   if(*rc) return 0;
   uint32_t t = s3p_get4(p1 + 32), left = s3p_get4(p1 + 36);
+  if(left > s->hs.npages) left = s->hs.npages;   /* untrusted: no cycles */
   for(uint32_t hops = 0; t && t <= s->hs.npages && hops <= left; hops++){
     if(t == pgno) return 1;
     const unsigned char *pg;

@@ -321,6 +321,11 @@ int s3p_btpage_cell(const s3p_btpage *bp, uint32_t i, s3p_btcell *c){
 }
 
 int s3p_btcell_payload(s3p_hside *s, const s3p_btcell *c, unsigned char **out){
+  *out = NULL;
+  /* A payload cannot be bigger than the pages that could hold it. */
+  if((uint64_t)c->payload > (uint64_t)s->npages * s->usable){
+    return hp_corrupt(s, 0, "a cell's payload is larger than the database");
+  }
   *out = malloc(c->payload ? c->payload : 1);
   if(!*out) return s3p_db_error(s->pc->db, SQLITE_NOMEM, "out of memory");
   memcpy(*out, c->local, c->nlocal);
