@@ -144,9 +144,12 @@ typedef struct s3p_hpages {
 typedef struct s3p_hside {
   s3p_db *db;                /* its handle (view and node cache) */
   s3p_hpages *pc;            /* the page cache */
-  uint32_t psz;              /* page size */
+  uint32_t spsz;             /* the store's page size (view.page_size) */
+  uint32_t snpages;          /* store pages (view.page_count) */
+  uint32_t psz;              /* SQLite's page size (page 1, offset 16):
+                             ** SQLite page p is bytes (p-1)*psz.. */
   uint32_t usable;           /* usable bytes per page (page 1, offset 20) */
-  uint32_t npages;           /* page count */
+  uint32_t npages;           /* SQLite pages */
   int autovac;               /* 1: the file has a pointer map */
 } s3p_hside;
 
@@ -191,17 +194,19 @@ void s3p_hpages_free(s3p_hpages *pc);
 ** an error. */
 int s3p_hside_init(s3p_hside *s, s3p_db *db, s3p_hpages *pc);
 
-/* s3p_hside_hash sets *out to the hash of page pgno of s (zero: all-zero).
-** Returns SQLITE_OK or an error. */
+/* s3p_hside_hash sets *out to the hash of store page pgno of s (zero:
+** all-zero). Returns SQLITE_OK or an error. */
 int s3p_hside_hash(s3p_hside *s, uint32_t pgno, s3p_hash *out);
 
-/* s3p_hside_prefetch fetches pages pgnos[0..n) of s that are not cached,
-** in batches of parallel GETs. Returns SQLITE_OK or an error. */
+/* s3p_hside_prefetch fetches the store pages holding SQLite pages
+** pgnos[0..n) of s that are not cached, in batches of parallel GETs.
+** Returns SQLITE_OK or an error. */
 int s3p_hside_prefetch(s3p_hside *s, const uint32_t *pgnos, size_t n);
 
-/* s3p_hside_page sets *out to the bytes of page pgno of s (cached; an
-** all-zero page is a shared zero buffer). Returns SQLITE_OK, or
-** SQLITE_CORRUPT for a page number outside the version, or an error. */
+/* s3p_hside_page sets *out to the bytes of SQLite page pgno of s (psz
+** bytes, cached; an all-zero page is a shared zero buffer). Returns
+** SQLITE_OK, or SQLITE_CORRUPT for a page number outside the version, or
+** an error. */
 int s3p_hside_page(s3p_hside *s, uint32_t pgno, const unsigned char **out);
 
 /* s3p_get4 reads the big-endian 32-bit number at p. */

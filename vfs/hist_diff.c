@@ -343,10 +343,13 @@ static int diff_locate(diff_ctx *c, diff_side *s, uint32_t pgno,
                        diff_owner *o){
   o->obj = -1;
   o->ovf_host = o->ovf_head = 0;
-  s3p_hash h;
-  int rc = pgno <= s->hs.npages ? s3p_hside_hash(&s->hs, pgno, &h) : SQLITE_OK;
+  if(pgno > s->hs.npages){ o->obj = -2; return SQLITE_OK; }
+  const unsigned char *pb;
+  int rc = s3p_hside_page(&s->hs, pgno, &pb);
   if(rc) return rc;
-  if(pgno > s->hs.npages || s3p_hash_is_zero(&h)){ o->obj = -2; return SQLITE_OK; }
+  uint32_t z = 0;
+  while(z < s->hs.psz && pb[z] == 0) z++;
+  if(z == s->hs.psz){ o->obj = -2; return SQLITE_OK; }
   int k = diff_root_obj(s, pgno);
   if(k >= 0){ o->obj = k; return SQLITE_OK; }
   if(s->hs.autovac){
@@ -417,30 +420,96 @@ static int diff_count_add(diff_count **v, size_t *n, const char *name,
   return 0;
 }
 
+/* diff_side_pages fills s->chg with the SQLite pages of s held by the
+** changed store pages. Returns SQLITE_OK or SQLITE_NOMEM. */
+static int diff_side_pages(diff_ctx *c, diff_side *s){
+  uint32_t per = s->hs.psz < s->hs.spsz ? s->hs.spsz / s->hs.psz : 1;
+  uint32_t div = s->hs.psz > s->hs.spsz ? s->hs.psz / s->hs.spsz : 1;
+  s->chg = malloc((c->nchanged * per + 1) * sizeof *s->chg);
+  if(!s->chg) return s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
+  s->nchg = 0;
+  for(size_t i = 0; i < c->nchanged; i++){
+    uint32_t k = c->changed[i];
+    for(uint32_t j = 0; j < per; j++){
+      uint64_t p = div > 1 ? (uint64_t)(k - 1) / div + 1
+                           : (uint64_t)(k - 1) * per + j + 1;
+      if(p > s->hs.npages) break;
+      if(s->nchg && s->chg[s->nchg - 1] == p) continue;
+      s->chg[s->nchg++] = (uint32_t)p;
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* diff_drop_equal removes from both sides' lists (equal: same geometry)
+** the SQLite pages whose bytes are the same on both sides (a store page
+** holding several SQLite pages changed in only some). Returns SQLITE_OK or
+** an error. */
+static int diff_drop_equal(diff_ctx *c){
+  size_t k = 0;
+  for(size_t i = 0; i < c->a.nchg; i++){
+    uint32_t p = c->a.chg[i];
+    const unsigned char *x = NULL, *y = NULL;
+    int ra = p <= c->a.hs.npages ? s3p_hside_page(&c->a.hs, p, &x) : SQLITE_OK;
+    int rb = p <= c->b.hs.npages ? s3p_hside_page(&c->b.hs, p, &y) : SQLITE_OK;
+    if(ra) return ra;
+    if(rb) return rb;
+    if(x && y && !memcmp(x, y, c->a.hs.psz)) continue;
+    c->a.chg[k++] = p;
+  }
+  c->a.nchg = k;
+  memcpy(c->b.chg, c->a.chg, k * sizeof *c->a.chg);
+  c->b.nchg = k;
+  return SQLITE_OK;
+}
+
 /* diff_btrees locates every changed page on both sides and reports the
 ** pages per b-tree. Returns SQLITE_OK, a callback's value or an error. */
 static int diff_btrees(diff_ctx *c){
-  c->a.own = calloc(c->nchanged + 1, sizeof *c->a.own);
-  c->b.own = calloc(c->nchanged + 1, sizeof *c->b.own);
+  c->same_geometry = c->a.hs.psz == c->b.hs.psz && c->a.hs.spsz == c->b.hs.spsz;
+  int rc = diff_side_pages(c, &c->a);
+  if(rc == SQLITE_OK) rc = diff_side_pages(c, &c->b);
+  if(rc) return rc;
+  if(c->same_geometry && c->a.nchg != c->b.nchg){
+    /* Page counts differ: both lists cover the larger range. */
+    diff_side *lo = c->a.nchg < c->b.nchg ? &c->a : &c->b;
+    diff_side *hi = lo == &c->a ? &c->b : &c->a;
+    memcpy(lo->chg, hi->chg, hi->nchg * sizeof *hi->chg);
+    lo->nchg = hi->nchg;
+  }
+  c->a.own = calloc(c->a.nchg + 1, sizeof *c->a.own);
+  c->b.own = calloc(c->b.nchg + 1, sizeof *c->b.own);
   if(!c->a.own || !c->b.own) return s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
-  /* The changed pages themselves, in two batches of parallel GETs. */
-  int rc = s3p_hside_prefetch(&c->a.hs, c->changed, c->nchanged);
-  if(rc == SQLITE_OK) rc = s3p_hside_prefetch(&c->b.hs, c->changed, c->nchanged);
+  /* The changed pages themselves, in batches of parallel GETs. */
+  rc = s3p_hside_prefetch(&c->a.hs, c->a.chg, c->a.nchg);
+  if(rc == SQLITE_OK) rc = s3p_hside_prefetch(&c->b.hs, c->b.chg, c->b.nchg);
+  if(rc == SQLITE_OK && c->same_geometry && c->a.hs.psz < c->a.hs.spsz){
+    rc = diff_drop_equal(c);
+  }
   diff_count *cnt = NULL;
   size_t ncnt = 0;
-  for(size_t i = 0; i < c->nchanged && rc == SQLITE_OK; i++){
-    rc = diff_locate(c, &c->a, c->changed[i], &c->a.own[i]);
-    if(rc == SQLITE_OK) rc = diff_locate(c, &c->b, c->changed[i], &c->b.own[i]);
-    if(rc) break;
-    const diff_obj *oa = c->a.own[i].obj >= 0 ? &c->a.obj[c->a.own[i].obj] : NULL;
-    const diff_obj *ob = c->b.own[i].obj >= 0 ? &c->b.obj[c->b.own[i].obj] : NULL;
-    int e = 0;
-    if(ob) e |= diff_count_add(&cnt, &ncnt, ob->name, ob->type);
-    if(oa && (!ob || strcasecmp(oa->name, ob->name))){
-      e |= diff_count_add(&cnt, &ncnt, oa->name, oa->type);
+  for(int side = 0; side < 2 && rc == SQLITE_OK; side++){
+    diff_side *s = side ? &c->b : &c->a;
+    for(size_t i = 0; i < s->nchg && rc == SQLITE_OK; i++){
+      rc = diff_locate(c, s, s->chg[i], &s->own[i]);
     }
-    if(!oa && !ob) e |= diff_count_add(&cnt, &ncnt, NULL, "other");
-    if(e) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
+  }
+  for(int side = 1; side >= 0 && rc == SQLITE_OK; side--){
+    diff_side *s = side ? &c->b : &c->a;
+    for(size_t i = 0; i < s->nchg && rc == SQLITE_OK; i++){
+      const diff_obj *o = s->own[i].obj >= 0 ? &s->obj[s->own[i].obj] : NULL;
+      if(side == 0 && c->same_geometry && i < c->b.nchg){
+        /* The same page was counted for B: count A's owner only if it is
+        ** another b-tree (or B's page is in none). */
+        const diff_obj *ob = c->b.own[i].obj >= 0 ? &c->b.obj[c->b.own[i].obj]
+                                                   : NULL;
+        if(ob && (!o || !strcasecmp(o->name, ob->name))) continue;
+        if(!ob && !o) continue;
+      }
+      if(diff_count_add(&cnt, &ncnt, o ? o->name : NULL, o ? o->type : "other")){
+        rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
+      }
+    }
   }
   for(size_t i = 0; i < ncnt && rc == SQLITE_OK; i++){
     s3page_diff_btree b;
@@ -464,6 +533,7 @@ static void diff_side_free(diff_side *s){
     free(s->obj[i].desc);
   }
   free(s->obj);
+  free(s->chg);
   free(s->own);
 }
 

@@ -37,19 +37,25 @@ typedef struct diff_side {
   s3p_hside hs;              /* its pages */
   diff_obj *obj;             /* its schema entries, [0] is sqlite_schema */
   size_t nobj;               /* entries */
-  diff_owner *own;           /* owner of each changed page */
+  uint32_t *chg;             /* SQLite pages in the changed store pages,
+                             ** sorted (equal to the other side's list
+                             ** when both have the same page sizes) */
+  size_t nchg;               /* how many */
+  diff_owner *own;           /* owner of each page of chg */
 } diff_side;
 
 typedef struct diff_ctx {
   s3p_db *db;                /* where errors are recorded (B's handle) */
   s3p_hpages pc;             /* pages of both versions, by hash */
   diff_side a, b;            /* the two versions */
-  uint32_t *changed;         /* page numbers whose content differs, sorted */
+  uint32_t *changed;         /* store pages whose content differs, sorted */
   size_t nchanged;           /* how many */
   unsigned flags;            /* S3PAGE_DIFF_* */
   uint64_t budget;           /* pages a whole-b-tree walk may still visit:
                              ** a cycle in damaged pages ends, not loops */
   const s3page_diff_sink *sink; /* where to report */
+  int same_geometry;         /* both sides have the same store and SQLite
+                             ** page sizes: their page numbers agree */
   s3page_diff_result res;    /* counts */
 } diff_ctx;
 

@@ -13,7 +13,8 @@
 ** compared: absent in A is an insert, absent in B a delete, different an
 ** update.
 **
-** When a changed page could not be located and might be an overflow page
+** When the page sizes differ between the versions, or a changed page
+** could not be located and might be an overflow page
 ** (no pointer map; it is not on the free list and not an index page),
 ** the candidates of every table are all its rows on both sides: the table
 ** is compared in full and counted in tables_scanned. A table created in B
@@ -159,9 +160,9 @@ static int rows_has(const diff_list_u32 *l, uint32_t pgno){
   return 0;
 }
 
-/* rows_is_changed returns 1 if pgno is one of c's changed pages. */
-static int rows_is_changed(const diff_ctx *c, uint32_t pgno){
-  diff_list_u32 l = { c->changed, c->nchanged, c->nchanged };
+/* rows_is_changed returns 1 if pgno is one of side s's changed pages. */
+static int rows_is_changed(const diff_side *s, uint32_t pgno){
+  diff_list_u32 l = { s->chg, s->nchg, s->nchg };
   return rows_has(&l, pgno);
 }
 
@@ -171,9 +172,9 @@ static int rows_is_changed(const diff_ctx *c, uint32_t pgno){
 static int rows_side_candidates(diff_ctx *c, diff_side *s, int ti,
                                 rows_set *out, diff_list_u32 *kids){
   int rc = SQLITE_OK;
-  for(size_t i = 0; i < c->nchanged && rc == SQLITE_OK; i++){
+  for(size_t i = 0; i < s->nchg && rc == SQLITE_OK; i++){
     if(s->own[i].obj != ti) continue;
-    uint32_t pg = c->changed[i];
+    uint32_t pg = s->chg[i];
     if(s->own[i].ovf_host){
       /* An overflow page: the row whose chain starts at ovf_head. */
       s3p_btpage bp;
@@ -345,12 +346,12 @@ static int rows_table(diff_ctx *c, int ta, int tb, int full){
     }
     /* Subtrees that left T (listed in A only) or joined it (B only). */
     for(size_t i = 0; i < ka.n && rc == SQLITE_OK; i++){
-      if(!rows_has(&kb, ka.p[i]) && !rows_is_changed(c, ka.p[i])){
+      if(!rows_has(&kb, ka.p[i]) && !rows_is_changed(&c->a, ka.p[i])){
         rc = rows_walk(c, &c->a, ka.p[i], &cand);
       }
     }
     for(size_t i = 0; i < kb.n && rc == SQLITE_OK; i++){
-      if(!rows_has(&ka, kb.p[i]) && !rows_is_changed(c, kb.p[i])){
+      if(!rows_has(&ka, kb.p[i]) && !rows_is_changed(&c->b, kb.p[i])){
         rc = rows_walk(c, &c->b, kb.p[i], &cand);
       }
     }
@@ -425,9 +426,9 @@ static int rows_need_full(diff_ctx *c, int *rc){
   for(int side = 0; side < 2; side++){
     diff_side *s = side ? &c->b : &c->a;
     if(s->hs.autovac) continue;       /* the pointer map located them */
-    for(size_t i = 0; i < c->nchanged; i++){
+    for(size_t i = 0; i < s->nchg; i++){
       if(s->own[i].obj != -1) continue;
-      uint32_t pg = c->changed[i];
+      uint32_t pg = s->chg[i];
       const unsigned char *p;
       *rc = s3p_hside_page(&s->hs, pg, &p);
       if(*rc) return 0;
@@ -447,6 +448,7 @@ static int rows_need_full(diff_ctx *c, int *rc){
 int diff_rows(diff_ctx *c){
   int rc;
   int full = rows_need_full(c, &rc);
+  if(!c->same_geometry) full = 1;     /* a VACUUM changed the page size */
   for(size_t tb = 1; tb < c->b.nobj && rc == SQLITE_OK; tb++){
     const diff_obj *o = &c->b.obj[tb];
     if(strcmp(o->type, "table")) continue;

@@ -19,6 +19,9 @@
 /* Deepest b-tree followed (SQLite's own limit is 20). */
 #define HP_MAX_DEPTH 24
 
+static int hp_raw(s3p_hside *s, uint32_t k, const unsigned char **out);
+static uint32_t hp_get2(const unsigned char *p);
+
 int s3p_hpages_init(s3p_hpages *pc, s3p_db *db){
   memset(pc, 0, sizeof *pc);
   pc->db = db;
@@ -37,18 +40,25 @@ int s3p_hside_init(s3p_hside *s, s3p_db *db, s3p_hpages *pc){
   memset(s, 0, sizeof *s);
   s->db = db;
   s->pc = pc;
-  s->psz = db->view.page_size;
-  s->npages = db->view.page_count;
+  s->spsz = db->view.page_size;
+  s->snpages = db->view.page_count;
+  s->psz = s->spsz;
   s->usable = s->psz;
-  if(s->npages == 0) return SQLITE_OK;
+  if(s->snpages == 0) return SQLITE_OK;
   const unsigned char *p1;
-  int rc = s3p_hside_page(s, 1, &p1);
+  int rc = hp_raw(s, 1, &p1);
   if(rc) return rc;
-  if(memcmp(p1, "SQLite format 3", 16)){
+  uint32_t q = hp_get2(p1 + 16);
+  if(q == 1) q = 65536;
+  if(memcmp(p1, "SQLite format 3", 16) || q < 512 || q > 65536 || (q & (q - 1))){
     return s3p_db_error(pc->db, SQLITE_CORRUPT, "%s: page 1 of version %llu "
                         "is not a SQLite header", pc->db->store->desc,
                         (unsigned long long)db->view.version);
   }
+  /* SQLite's page size may differ from the stored one (a VACUUM that
+  ** changed it): SQLite page p is bytes (p-1)*q.. of the file. */
+  s->psz = q;
+  s->npages = (uint32_t)((uint64_t)s->snpages * s->spsz / q);
   uint32_t reserved = p1[20];
   if(reserved >= s->psz || s->psz - reserved < 480){
     return s3p_db_error(pc->db, SQLITE_CORRUPT, "%s: page 1 of version %llu "
@@ -135,11 +145,11 @@ static int hp_fetch(s3p_hside *s, const s3p_hash *hs, const uint32_t *pgnos,
           rc = s3p_db_store_error(db, ops[i].rc, SQLITE_IOERR_READ, "GET",
                                   keys[i], ops[i].errmsg);
         }else{
-          unsigned char *b = malloc(s->psz);
+          unsigned char *b = malloc(s->spsz);
           const char *why = NULL;
           if(!b){
             rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
-          }else if(s3p_page_decode(b, s->psz, &hs[at + i], ops[i].data,
+          }else if(s3p_page_decode(b, s->spsz, &hs[at + i], ops[i].data,
                                    ops[i].len, &why)){
             free(b);
             rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: page object %s (page "
@@ -160,9 +170,20 @@ static int hp_fetch(s3p_hside *s, const s3p_hash *hs, const uint32_t *pgnos,
   return rc;
 }
 
+/* hp_parts sets *first and *n to the store pages that hold SQLite page
+** pgno of s. */
+static void hp_parts(const s3p_hside *s, uint32_t pgno, uint32_t *first,
+                     uint32_t *n){
+  uint64_t off = (uint64_t)(pgno - 1) * s->psz;
+  *first = (uint32_t)(off / s->spsz) + 1;
+  *n = s->psz > s->spsz ? s->psz / s->spsz : 1;
+}
+
 int s3p_hside_prefetch(s3p_hside *s, const uint32_t *pgnos, size_t n){
-  s3p_hash *hs = malloc((n ? n : 1) * sizeof *hs);
-  uint32_t *ps = malloc((n ? n : 1) * sizeof *ps);
+  size_t per = s->psz > s->spsz ? s->psz / s->spsz : 1;
+  size_t cap = (n ? n : 1) * per;
+  s3p_hash *hs = malloc(cap * sizeof *hs);
+  uint32_t *ps = malloc(cap * sizeof *ps);
   s3p_hset want;
   memset(&want, 0, sizeof want);
   int rc = SQLITE_OK;
@@ -170,23 +191,70 @@ int s3p_hside_prefetch(s3p_hside *s, const uint32_t *pgnos, size_t n){
   size_t k = 0;
   for(size_t i = 0; i < n && rc == SQLITE_OK; i++){
     if(pgnos[i] == 0 || pgnos[i] > s->npages) continue;
-    s3p_hash h;
-    rc = s3p_hside_hash(s, pgnos[i], &h);
-    if(rc || s3p_hash_is_zero(&h) || s3p_hset_get(&s->pc->slots, &h, NULL)){
-      continue;
+    uint32_t first, m;
+    hp_parts(s, pgnos[i], &first, &m);
+    for(uint32_t j = 0; j < m && rc == SQLITE_OK; j++){
+      s3p_hash h;
+      rc = s3p_hside_hash(s, first + j, &h);
+      if(rc || s3p_hash_is_zero(&h) || s3p_hset_get(&s->pc->slots, &h, NULL)){
+        continue;
+      }
+      int added = s3p_hset_add(&want, &h, 0);
+      if(added < 0) rc = s3p_db_error(s->pc->db, SQLITE_NOMEM, "out of memory");
+      if(added <= 0) continue;
+      hs[k] = h;
+      ps[k] = first + j;
+      k++;
     }
-    int added = s3p_hset_add(&want, &h, 0);
-    if(added < 0) rc = s3p_db_error(s->pc->db, SQLITE_NOMEM, "out of memory");
-    if(added <= 0) continue;
-    hs[k] = h;
-    ps[k] = pgnos[i];
-    k++;
   }
   if(rc == SQLITE_OK) rc = hp_fetch(s, hs, ps, k);
   s3p_hset_free(&want);
   free(hs);
   free(ps);
   return rc;
+}
+
+/* hp_zero sets *out to an all-zero buffer of at least n bytes. Returns
+** SQLITE_OK or SQLITE_NOMEM. */
+static int hp_zero(s3p_hpages *pc, uint32_t n, const unsigned char **out){
+  if(pc->zero_size < n){
+    free(pc->zero);
+    pc->zero = calloc(1, n);
+    if(!pc->zero){
+      pc->zero_size = 0;
+      return s3p_db_error(pc->db, SQLITE_NOMEM, "out of memory");
+    }
+    pc->zero_size = n;
+  }
+  *out = pc->zero;
+  return SQLITE_OK;
+}
+
+/* hp_raw sets *out to the bytes of store page k of s (spsz bytes).
+** Returns SQLITE_OK or an error. */
+static int hp_raw(s3p_hside *s, uint32_t k, const unsigned char **out){
+  s3p_hpages *pc = s->pc;
+  *out = NULL;
+  if(k == 0 || k > s->snpages){
+    return s3p_db_error(pc->db, SQLITE_CORRUPT, "%s: version %llu refers to "
+                        "page %u of %u", pc->db->store->desc,
+                        (unsigned long long)s->db->view.version,
+                        (unsigned)k, (unsigned)s->snpages);
+  }
+  s3p_hash h;
+  int rc = s3p_hside_hash(s, k, &h);
+  if(rc) return rc;
+  if(s3p_hash_is_zero(&h)) return hp_zero(pc, s->spsz > s->psz ? s->spsz : s->psz, out);
+  uint32_t slot;
+  if(!s3p_hset_get(&pc->slots, &h, &slot)){
+    rc = hp_fetch(s, &h, &k, 1);
+    if(rc) return rc;
+    if(!s3p_hset_get(&pc->slots, &h, &slot)){
+      return s3p_db_error(pc->db, SQLITE_INTERNAL, "page cache lost a page");
+    }
+  }
+  *out = pc->buf[slot];
+  return SQLITE_OK;
 }
 
 int s3p_hside_page(s3p_hside *s, uint32_t pgno, const unsigned char **out){
@@ -198,32 +266,42 @@ int s3p_hside_page(s3p_hside *s, uint32_t pgno, const unsigned char **out){
                         (unsigned long long)s->db->view.version,
                         (unsigned)pgno, (unsigned)s->npages);
   }
-  s3p_hash h;
-  int rc = s3p_hside_hash(s, pgno, &h);
-  if(rc) return rc;
-  if(s3p_hash_is_zero(&h)){
-    if(pc->zero_size < s->psz){
-      free(pc->zero);
-      pc->zero = calloc(1, s->psz);
-      if(!pc->zero){
-        pc->zero_size = 0;
-        return s3p_db_error(pc->db, SQLITE_NOMEM, "out of memory");
-      }
-      pc->zero_size = s->psz;
-    }
-    *out = pc->zero;
+  uint32_t first, n;
+  hp_parts(s, pgno, &first, &n);
+  if(n == 1){
+    const unsigned char *raw;
+    int rc = hp_raw(s, first, &raw);
+    if(rc) return rc;
+    *out = raw + ((uint64_t)(pgno - 1) * s->psz) % s->spsz;
     return SQLITE_OK;
   }
-  uint32_t slot;
-  if(!s3p_hset_get(&pc->slots, &h, &slot)){
-    rc = hp_fetch(s, &h, &pgno, 1);
+  /* A SQLite page over several store pages: assembled once, kept under
+  ** a name derived from its parts' hashes. */
+  s3p_hash parts[256], key;
+  if(n > 256) return s3p_db_error(pc->db, SQLITE_CORRUPT, "bad page sizes");
+  for(uint32_t j = 0; j < n; j++){
+    int rc = s3p_hside_hash(s, first + j, &parts[j]);
     if(rc) return rc;
-    if(!s3p_hset_get(&pc->slots, &h, &slot)){
-      return s3p_db_error(pc->db, SQLITE_INTERNAL, "page cache lost a page");
-    }
   }
-  *out = pc->buf[slot];
-  return SQLITE_OK;
+  s3p_hash_bytes(&key, parts, n * sizeof *parts);
+  uint32_t slot;
+  if(s3p_hset_get(&pc->slots, &key, &slot)){
+    *out = pc->buf[slot];
+    return SQLITE_OK;
+  }
+  unsigned char *b = malloc(s->psz);
+  if(!b) return s3p_db_error(pc->db, SQLITE_NOMEM, "out of memory");
+  for(uint32_t j = 0; j < n; j++){
+    const unsigned char *raw;
+    int rc = hp_raw(s, first + j, &raw);
+    if(rc){ free(b); return rc; }
+    memcpy(b + (size_t)j * s->spsz, raw, s->spsz);
+  }
+  int rc = hp_keep(pc, &key, b);
+  if(rc) return rc;
+  return s3p_hset_get(&pc->slots, &key, &slot)
+         ? (*out = pc->buf[slot], SQLITE_OK)
+         : s3p_db_error(pc->db, SQLITE_INTERNAL, "page cache lost a page");
 }
 
 int s3p_varint(const unsigned char *p, const unsigned char *end, uint64_t *v){

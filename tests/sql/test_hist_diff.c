@@ -306,6 +306,48 @@ static void diff_overflow(void){
   free(name);
 }
 
+/* diff_page_size: after a VACUUM that changed SQLite's page size, the
+** store keeps its own page size, so SQLite pages are parts of store pages
+** (smaller) or span several (larger). Deleting 400 of 500 rows after it
+** must be 400 deletes whether A is before or after the VACUUM, and the
+** VACUUM alone changes no row. */
+static void diff_page_size(void){
+  static const int sizes[2][2] = { { 4096, 1024 }, { 1024, 4096 } };
+  for(int round = 0; round < 2; round++){
+    char *name = tdb_name("diffpsz");
+    sqlite3 *db = tdb_open(name, NULL);
+    CHECK(db != NULL);
+    if(!db){ free(name); return; }
+    CHECK_EQ(tdb_execf(db, "PRAGMA page_size=%d; CREATE TABLE t(id INTEGER "
+                           "PRIMARY KEY, v TEXT); WITH RECURSIVE n(i) AS "
+                           "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+                           "i < 500) INSERT INTO t SELECT i, hex(randomblob("
+                           "30)) FROM n", sizes[round][0]), SQLITE_OK);
+    int64_t a = tdb_version(db);
+    CHECK_EQ(tdb_execf(db, "PRAGMA page_size=%d; VACUUM", sizes[round][1]),
+             SQLITE_OK);
+    CHECK_EQ(tdb_int(db, "PRAGMA page_size"), sizes[round][1]);
+    int64_t vac = tdb_version(db);
+    CHECK_EQ(tdb_exec(db, "DELETE FROM t WHERE id > 100"), SQLITE_OK);
+    int64_t b = tdb_version(db);
+    sqlite3_close(db);
+    dt_seen s;
+    s3page_diff_result r;
+    CHECK_EQ(dt_diff(name, a, b, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+    CHECK_EQ(s.n_row[1], 400);
+    CHECK_EQ(s.n_row[0] + s.n_row[2], 0);
+    dt_free(&s);
+    CHECK_EQ(dt_diff(name, vac, b, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+    CHECK_EQ(s.n_row[1], 400);
+    CHECK_EQ(s.n_row[0] + s.n_row[2], 0);
+    dt_free(&s);
+    CHECK_EQ(dt_diff(name, a, vac, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+    CHECK_EQ(s.nrows, 0);
+    dt_free(&s);
+    free(name);
+  }
+}
+
 /* dt_plain makes the plain SQLite file path by running sql. Returns 0. */
 static int dt_plain(const char *path, const char *sql){
   sqlite3 *db = NULL;
@@ -409,6 +451,7 @@ int main(void){
   RUN(diff_schema);
   RUN(diff_same);
   RUN(diff_overflow);
+  RUN(diff_page_size);
   RUN(diff_damaged);
   return CHECK_DONE();
 }
