@@ -92,6 +92,21 @@ static int revert_prepare(revert_state *st){
   return rc;
 }
 
+/* revert_sqlite_pages returns the size of version v in SQLite's pages,
+** which the stamped header must state: v's own in-header size when SQLite
+** marked it valid (change counter at 24 equal to version-valid-for at 92),
+** else the store's size over SQLite's page size (offset 16; they differ
+** after a VACUUM that changed it, and the store's last page may be only
+** partly SQLite's). */
+static uint32_t revert_sqlite_pages(const s3p_view *v, const unsigned char *p1){
+  uint32_t n = s3p_get4(p1 + 28);
+  if(n && !memcmp(p1 + 24, p1 + 92, 4)) return n;
+  uint32_t q = (uint32_t)p1[16] << 8 | p1[17];
+  if(q == 1) q = 65536;
+  if(q < 512 || (q & (q - 1))) q = v->page_size;
+  return (uint32_t)((uint64_t)v->page_count * v->page_size / q);
+}
+
 /* revert_tree builds in *out the tree of V with page 1 stamped against the
 ** view of st->db (the version the revert goes on top of), uploading the
 ** page 1 object and the new nodes. Returns SQLITE_OK or an error. */
@@ -102,7 +117,7 @@ static int revert_tree(revert_state *st, s3p_treeref *out){
   unsigned char *p1 = malloc(psz);
   if(!p1) return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
   memcpy(p1, st->page1, psz);
-  int rc = s3p_hist_stamp_page1(db, p1, v->page_count);
+  int rc = s3p_hist_stamp_page1(db, p1, revert_sqlite_pages(v, st->page1));
   if(rc == SQLITE_OK){
     s3p_hash_page(&st->map[0].hash, p1, psz);
     unsigned char *enc = NULL;

@@ -9,6 +9,8 @@
 **                      its next write keeps it);
 **   revert_stamp_cache the same when a commit on top of the revert brings
 **                      page 1's header back to bytes a connection cached;
+**   revert_page_size   to a version whose SQLite page size is not the
+**                      store's: the header states V's size in SQLite pages;
 **   revert_asof        --asof picks the newest version at or before a time;
 **   revert_cost        on a database of some thousand pages, the revert
 **                      uploads one page object, a handful of tree nodes
@@ -290,6 +292,43 @@ static void revert_stamp_cache(void){
   free(name);
 }
 
+/* revert_page_size: a revert to a version whose SQLite page size differs
+** from the store's (after a VACUUM that changed it) states V's size in
+** SQLite pages in the stamped header: integrity_check passes and the rows
+** are V's. */
+static void revert_page_size(void){
+  static const int sizes[2][2] = { { 4096, 1024 }, { 1024, 4096 } };
+  for(int round = 0; round < 2; round++){
+    char *name = tdb_name("revpsz");
+    sqlite3 *db = tdb_open(name, NULL);
+    CHECK(db != NULL);
+    if(!db){ free(name); return; }
+    CHECK_EQ(tdb_execf(db, "PRAGMA page_size=%d; CREATE TABLE t(id INTEGER "
+                           "PRIMARY KEY, v TEXT); WITH RECURSIVE n(i) AS "
+                           "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+                           "i < 500) INSERT INTO t SELECT i, hex(randomblob("
+                           "30)) FROM n", sizes[round][0]), SQLITE_OK);
+    CHECK_EQ(tdb_execf(db, "PRAGMA page_size=%d; VACUUM", sizes[round][1]),
+             SQLITE_OK);
+    int64_t v = tdb_version(db);
+    int64_t pages = tdb_int(db, "PRAGMA page_count");
+    CHECK_EQ(tdb_exec(db, "DELETE FROM t WHERE id > 100; VACUUM"), SQLITE_OK);
+    sqlite3_close(db);
+    s3page_revert_result r;
+    CHECK_EQ(rv_revert(name, (uint64_t)v, 0, &r), SQLITE_OK);
+    db = tdb_open(name, NULL);
+    CHECK(db != NULL);
+    if(db){
+      CHECK_EQ(tdb_int(db, "SELECT count(*) FROM t"), 500);
+      CHECK_EQ(tdb_int(db, "PRAGMA page_size"), sizes[round][1]);
+      CHECK_EQ(tdb_int(db, "PRAGMA page_count"), pages);
+      CHECK(tdb_integrity_ok(db));
+      sqlite3_close(db);
+    }
+    free(name);
+  }
+}
+
 /* revert_asof: reverting to a time takes the newest version committed at
 ** or before it. */
 static void revert_asof(void){
@@ -487,6 +526,7 @@ int main(void){
   }
   RUN(revert_migration);
   RUN(revert_stamp_cache);
+  RUN(revert_page_size);
   RUN(revert_asof);
   RUN(revert_cost);
   RUN(revert_race);
