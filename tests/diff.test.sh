@@ -5,6 +5,8 @@
 # plain SQLite file; then `s3page diff NAME A --sql`, applied with the
 # sqlite3 shell to an export of version A, must give a file whose .dump
 # equals both the export of the newest version and the plain file. Also:
+# A trigger logs deletes into a fourth table: the statements must not fire
+# it again (they drop A's triggers first and create B's last).
 # --rows after a one-row UPDATE names that row with its old and new values,
 # --json holds the counts, and the errors are one line with exit 1 (2 for
 # usage). Databases live under S3PAGE_TEST_STORE when it is set, else in a
@@ -40,7 +42,9 @@ sql() {
 schema="CREATE TABLE t1(id INTEGER PRIMARY KEY, a TEXT, b REAL);
 CREATE TABLE t2(x TEXT, y BLOB);
 CREATE TABLE t3(k TEXT UNIQUE, n INT, note TEXT);
-CREATE INDEX t3n ON t3(n);"
+CREATE INDEX t3n ON t3(n);
+CREATE TABLE log(what TEXT);
+CREATE TRIGGER t1_del AFTER DELETE ON t1 BEGIN INSERT INTO log VALUES('del ' || old.id); END;"
 
 # The workload: a deterministic pseudo-random script (seed 7).
 awk -v steps="$steps" 'BEGIN {

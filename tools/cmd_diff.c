@@ -3,9 +3,10 @@
 **
 ** Text (default), one JSON object (--json), or SQL statements that turn
 ** version A into version B (--sql, implies --rows). The statements are
-** collected per kind and printed in an order that applies cleanly: schema
-** entries dropped, tables created or altered, then rows deleted, updated,
-** inserted, then indexes, views and triggers created.
+** collected per kind and printed in an order that applies cleanly: every
+** trigger of A and the schema entries dropped, tables created or altered,
+** then rows deleted, updated, inserted, then indexes and views created
+** and every trigger of B (so that no trigger fires on the rows applied).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +136,7 @@ static int diff_object(void *arg, const s3page_diff_object *o){
     printf("}");
   }else if(d->sql){
     int table = !strcmp(o->type, "table");
+    if(!strcmp(o->type, "trigger")) return 0;   /* all of them: diff_triggers */
     if(o->op != 'C' && !(table && o->op == 'A')){
       if(o->sql_a){        /* automatic indexes go with their table */
         sqlite3_str_appendf(d->pre, "DROP %s IF EXISTS \"%w\";\n",
@@ -344,6 +346,54 @@ static int diff_parse_at(const char *s, s3page_at *at){
   return 0;
 }
 
+/* diff_uri returns "file:NAME?version=V" (sqlite3_malloc'd), with the
+** characters a URI path cannot hold escaped. */
+static char *diff_uri(const char *name, uint64_t v){
+  sqlite3_str *s = sqlite3_str_new(NULL);
+  sqlite3_str_appendall(s, "file:");
+  for(const char *p = name; *p; p++){
+    if(*p == '?' || *p == '#' || *p == '%') sqlite3_str_appendf(s, "%%%02X", (unsigned char)*p);
+    else sqlite3_str_appendchar(s, 1, *p);
+  }
+  sqlite3_str_appendf(s, "?version=%llu", (unsigned long long)v);
+  return sqlite3_str_finish(s);
+}
+
+/* diff_triggers adds to the statements of --sql a DROP of every trigger
+** of version a (first: so that none fires while the rows are applied)
+** and the CREATE of every trigger of version b (last). Returns 0 or -1
+** (with the error printed). */
+static int diff_triggers(diff_out *d, const char *name, uint64_t a, uint64_t b){
+  for(int side = 0; side < 2; side++){
+    char *uri = diff_uri(name, side ? b : a);
+    sqlite3 *db = NULL;
+    if(!uri || tool_open(&db, uri, 0)){ sqlite3_free(uri); return -1; }
+    sqlite3_free(uri);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_schema "
+                                "WHERE type = 'trigger' ORDER BY name", -1,
+                                &st, NULL);
+    while(rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW){
+      const char *nm = (const char *)sqlite3_column_text(st, 0);
+      const char *sql = (const char *)sqlite3_column_text(st, 1);
+      if(side == 0) sqlite3_str_appendf(d->pre, "DROP TRIGGER IF EXISTS \"%w\";\n",
+                                        nm ? nm : "");
+      else if(sql) sqlite3_str_appendf(d->post, "%s;\n", sql);
+      rc = SQLITE_OK;
+    }
+    if(rc != SQLITE_DONE && rc != SQLITE_OK){
+      tool_error("diff: reading the triggers of version %llu: %s",
+                 (unsigned long long)(side ? b : a), sqlite3_errmsg(db));
+      sqlite3_finalize(st);
+      sqlite3_close(db);
+      return -1;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+  }
+  return 0;
+}
+
 /* diff_print_str prints and frees s (if not NULL). */
 static void diff_print_str(sqlite3_str *s){
   char *t = sqlite3_str_finish(s);
@@ -430,6 +480,12 @@ int cmd_diff(int argc, char **argv){
     sqlite3_free(sqlite3_str_finish(d.bt));
     sqlite3_free(sqlite3_str_finish(d.rows));
   }
+  int printed = 0;           /* the error is on stderr already */
+  if(d.sql && rc == SQLITE_OK && diff_triggers(&d, name, r.version_a, r.version_b)){
+    rc = SQLITE_ERROR;
+    d.sql = 0;
+    printed = 1;
+  }
   if(d.sql && rc == SQLITE_OK){
     printf("-- s3page diff: statements that turn version %llu into %llu\n"
            "BEGIN;\n", (unsigned long long)r.version_a,
@@ -449,7 +505,7 @@ int cmd_diff(int argc, char **argv){
   }
   if(rc != SQLITE_OK){
     fflush(stdout);
-    tool_error("%s", err ? err : sqlite3_errstr(rc));
+    if(!printed) tool_error("%s", err ? err : sqlite3_errstr(rc));
     sqlite3_free(err);
     return 1;
   }
