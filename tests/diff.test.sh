@@ -4,7 +4,8 @@
 # overflow pages) runs on three tables, once through s3page and once on a
 # plain SQLite file; then `s3page diff NAME A --sql`, applied with the
 # sqlite3 shell to an export of version A, must give a file whose .dump
-# equals both the export of the newest version and the plain file. Also:
+# equals both the export of the newest version and the plain file (a
+# fourth table is WITHOUT ROWID, keyed DESC and NOCASE). Also:
 # A trigger logs deletes into a fourth table: the statements must not fire
 # it again (they drop A's triggers first and create B's last).
 # --rows after a one-row UPDATE names that row with its old and new values,
@@ -43,6 +44,7 @@ schema="CREATE TABLE t1(id INTEGER PRIMARY KEY, a TEXT, b REAL);
 CREATE TABLE t2(x TEXT, y BLOB);
 CREATE TABLE t3(k TEXT UNIQUE, n INT, note TEXT);
 CREATE INDEX t3n ON t3(n);
+CREATE TABLE t4(k TEXT COLLATE NOCASE, n INT, v, PRIMARY KEY(n DESC, k)) WITHOUT ROWID;
 CREATE TABLE log(what TEXT);
 CREATE TRIGGER t1_del AFTER DELETE ON t1 BEGIN INSERT INTO log VALUES('del ' || old.id); END;"
 
@@ -53,10 +55,14 @@ awk -v steps="$steps" 'BEGIN {
     printf "INSERT INTO t1 VALUES(%d, %c%s-%d%c, %d.5);\n", i, 39, "a", i, 39, i;
     printf "INSERT INTO t2 VALUES(%cx%d%c, CAST(printf(%c%%.%dc%c, %cq%c) AS BLOB));\n", 39, i, 39, 39, (i % 10 == 0) ? 6000 : 30, 39, 39, 39;
     printf "INSERT INTO t3 VALUES(%ck%d%c, %d, NULL);\n", 39, i, 39, i % 17;
+    printf "INSERT INTO t4 VALUES(%cK%d%c, %d, %d);\n", 39, i, 39, i % 23, i;
   }
   print "--split";
   for (s = 0; s < steps; s++) {
-    r = int(rand() * 9); id = 1 + int(rand() * 400);
+    r = int(rand() * 12); id = 1 + int(rand() * 400);
+    if (r == 9) { printf "INSERT OR REPLACE INTO t4 VALUES(%ck%d%c, %d, %cw%d%c);\n", 39, id, 39, id % 23, 39, s, 39; continue; }
+    if (r == 10) { printf "UPDATE t4 SET v = v || %c+%c WHERE n = %d AND k = %ck%d%c;\n", 39, 39, id % 23, 39, id, 39; continue; }
+    if (r == 11) { printf "DELETE FROM t4 WHERE n = %d AND k = %cK%d%c;\n", id % 23, 39, id, 39; continue; }
     if (r == 0) printf "INSERT OR REPLACE INTO t1 VALUES(%d, %cn%d%c, %d);\n", id, 39, s, 39, s;
     else if (r == 1) printf "UPDATE t1 SET a = a || %c.%c WHERE id = %d;\n", 39, 39, id;
     else if (r == 2) printf "DELETE FROM t1 WHERE id = %d;\n", id;
@@ -95,7 +101,7 @@ sqlite3 "$tmp/b.db" .dump > "$tmp/b.dump"
 sqlite3 "$tmp/plain.db" .dump > "$tmp/plain.dump"
 cmp -s "$tmp/a.dump" "$tmp/b.dump" || { st=1; echo "# A + diff --sql differs from B:"; diff "$tmp/a.dump" "$tmp/b.dump" | head -5 | sed 's/^/# /'; }
 cmp -s "$tmp/b.dump" "$tmp/plain.dump" || { st=1; echo "# B differs from plain SQLite"; }
-ok_if "diff --sql turns A into B (random workload, three tables)" $st
+ok_if "diff --sql turns A into B (random workload, four tables)" $st
 
 # A one-row UPDATE: --rows names that row, old and new values.
 sql "UPDATE t1 SET a = 'one-row-change' WHERE id = (SELECT min(id) FROM t1)" >/dev/null

@@ -228,12 +228,32 @@ static int diff_same_value(const s3page_value *x, const s3page_value *y){
   }
 }
 
+/* diff_where appends " WHERE ..." naming row r: its rowid, or its
+** primary key (WITHOUT ROWID) from values v. */
+static void diff_where(sqlite3_str *s, const s3page_diff_row *r,
+                       const s3page_value *v){
+  char buf[16];
+  if(!r->npk){
+    sqlite3_str_appendf(s, " WHERE rowid=%lld;\n", (long long)r->rowid);
+    return;
+  }
+  sqlite3_str_appendall(s, " WHERE ");
+  for(int i = 0; i < r->npk; i++){
+    if(i) sqlite3_str_appendall(s, " AND ");
+    sqlite3_str_appendf(s, "\"%w\"", diff_col(r, i, buf, sizeof buf));
+    if(v[i].type == SQLITE_NULL){ sqlite3_str_appendall(s, " IS NULL"); continue; }
+    sqlite3_str_appendall(s, "=");
+    diff_value(s, &v[i], 0);
+  }
+  sqlite3_str_appendall(s, ";\n");
+}
+
 /* diff_sql_row collects the statement that makes row r of A B's. */
 static void diff_sql_row(diff_out *d, const s3page_diff_row *r){
   char buf[16];
   if(r->op == 'D'){
-    sqlite3_str_appendf(d->del, "DELETE FROM \"%w\" WHERE rowid=%lld;\n",
-                        r->table, (long long)r->rowid);
+    sqlite3_str_appendf(d->del, "DELETE FROM \"%w\"", r->table);
+    diff_where(d->del, r, r->old_v);
     return;
   }
   if(r->nnew > r->ncol){
@@ -256,12 +276,14 @@ static void diff_sql_row(diff_out *d, const s3page_diff_row *r){
       diff_value(d->upd, &r->new_v[i], 0);
       any = 1;
     }
-    if(!any) sqlite3_str_appendf(d->upd, "rowid=rowid");
-    sqlite3_str_appendf(d->upd, " WHERE rowid=%lld;\n", (long long)r->rowid);
+    if(!any) sqlite3_str_appendf(d->upd, "\"%w\"=\"%w\"",
+                                 diff_col(r, 0, buf, sizeof buf),
+                                 diff_col(r, 0, buf, sizeof buf));
+    diff_where(d->upd, r, r->new_v);
     return;
   }
   /* The rowid goes in by name unless a column is its alias. */
-  int need_rowid = r->alias < 0 || r->alias >= r->nnew;
+  int need_rowid = !r->npk && (r->alias < 0 || r->alias >= r->nnew);
   sqlite3_str_appendf(d->ins, "INSERT INTO \"%w\"(", r->table);
   int first = 1;
   if(need_rowid){ sqlite3_str_appendall(d->ins, "rowid"); first = 0; }
@@ -296,8 +318,15 @@ static int diff_row(void *arg, const s3page_diff_row *r){
     sqlite3_str *s = d->rows;
     sqlite3_str_appendf(s, "%s{\"table\":", d->first_row ? "" : ",\n");
     diff_json_text(s, (const unsigned char *)r->table, (int)strlen(r->table));
-    sqlite3_str_appendf(s, ",\"op\":\"%s\",\"rowid\":%lld,\"old\":", what,
-                        (long long)r->rowid);
+    if(r->npk){
+      const s3page_value *k = r->new_v ? r->new_v : r->old_v;
+      sqlite3_str_appendf(s, ",\"op\":\"%s\",\"rowid\":null,\"key\":", what);
+      diff_row_values(s, r, k, r->npk, 1);
+      sqlite3_str_appendall(s, ",\"old\":");
+    }else{
+      sqlite3_str_appendf(s, ",\"op\":\"%s\",\"rowid\":%lld,\"old\":", what,
+                          (long long)r->rowid);
+    }
     if(r->old_v) diff_row_values(s, r, r->old_v, r->nold, 1);
     else sqlite3_str_appendall(s, "null");
     sqlite3_str_appendall(s, ",\"new\":");
@@ -307,8 +336,16 @@ static int diff_row(void *arg, const s3page_diff_row *r){
   }else{
     sqlite3_str *s = sqlite3_str_new(NULL);
     if(d->first_row) printf("rows:\n");
-    sqlite3_str_appendf(s, "  %s %s rowid %lld", r->table, what,
-                        (long long)r->rowid);
+    if(r->npk){
+      const s3page_value *k = r->new_v ? r->new_v : r->old_v;
+      sqlite3_str_appendf(s, "  %s %s key ", r->table, what);
+      s3page_diff_row kr = *r;
+      kr.alias = -1;
+      diff_row_values(s, &kr, k, r->npk, 0);
+    }else{
+      sqlite3_str_appendf(s, "  %s %s rowid %lld", r->table, what,
+                          (long long)r->rowid);
+    }
     if(r->old_v){
       sqlite3_str_appendall(s, r->op == 'U' ? "\n    old " : " ");
       diff_row_values(s, r, r->old_v, r->nold, 0);

@@ -531,6 +531,8 @@ static void diff_side_free(diff_side *s){
     free(s->obj[i].sql);
     free(s->obj[i].coll);
     free(s->obj[i].desc);
+    for(int k = 0; k < s->obj[i].nknames; k++) free(s->obj[i].knames[k]);
+    free(s->obj[i].knames);
   }
   free(s->obj);
   free(s->chg);

@@ -21,6 +21,9 @@ typedef struct diff_obj {
   unsigned char *coll;       /* collation of each: 0 BINARY, 1 NOCASE,
                              ** 2 RTRIM */
   unsigned char *desc;       /* 1 for a DESC field */
+  int npk;                   /* WITHOUT ROWID: primary-key fields first */
+  char **knames;             /* column names in record order (nknames) */
+  int nknames;
 } diff_obj;
 
 /* Where a changed page sits in one version. */
@@ -69,6 +72,28 @@ int diff_rows(diff_ctx *c);
 ** it, or -1 (hist_keycmp.c). Returns SQLITE_OK or an error. */
 int diff_locate_index(diff_ctx *c, diff_side *s, const s3p_btpage *bp,
                       int *obj);
+
+/* diff_key_prepare loads the key fields of index or WITHOUT ROWID table
+** o of side s (o->nkey becomes -1 when it cannot be searched). Returns
+** SQLITE_OK or SQLITE_NOMEM. */
+int diff_key_prepare(diff_ctx *c, const diff_side *s, diff_obj *o);
+
+/* diff_key_cmp compares the first fields of key records x (nx values) and
+** y (ny) as o orders them. Returns <0, 0 or >0. */
+int diff_key_cmp(const diff_obj *o, const s3page_value *x, int nx,
+                 const s3page_value *y, int ny);
+
+/* diff_key_find searches b-tree o of side s for the entry whose first nk
+** fields equal k: *pl (malloc'd record, NULL when absent) and *n. Returns
+** SQLITE_OK or an error. */
+int diff_key_find(diff_ctx *c, diff_side *s, const diff_obj *o,
+                  const s3page_value *k, int nk, unsigned char **pl,
+                  uint32_t *n);
+
+/* diff_keyed_table reports the rows that differ in WITHOUT ROWID table tb
+** of B and ta of A (hist_diff_keyed.c). Returns SQLITE_OK, a callback's
+** value or an error. */
+int diff_keyed_table(diff_ctx *c, int ta, int tb, int full);
 
 /* diff_find_obj returns the index of the entry of side s with type and
 ** name (case-insensitive), or -1. */

@@ -453,7 +453,13 @@ int diff_rows(diff_ctx *c){
     const diff_obj *o = &c->b.obj[tb];
     if(strcmp(o->type, "table")) continue;
     if(!o->root){ c->res.tables_skipped++; continue; }  /* virtual */
-    if(!o->rowid_table){ c->res.tables_skipped++; continue; }
+    if(!o->rowid_table){
+      int tk = diff_find_obj(&c->a, "table", o->name);
+      if(tk >= 0 && c->a.obj[tk].rowid_table) tk = -1;
+      int mv = tk >= 0 && c->a.obj[tk].root != o->root;
+      rc = diff_keyed_table(c, tk, (int)tb, full || mv);
+      continue;
+    }
     int ta = diff_find_obj(&c->a, "table", o->name);
     if(ta >= 0 && !c->a.obj[ta].rowid_table) ta = -1;
     /* A table whose root moved is compared in full. */

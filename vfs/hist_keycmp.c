@@ -53,16 +53,28 @@ static int key_info_load(diff_ctx *c, const diff_side *s, diff_obj *o){
     sqlite3_finalize(st);
   }
   sqlite3_stmt *st = NULL;
-  if(ok && sqlite3_prepare_v2(m, "SELECT desc, coll FROM pragma_index_xinfo(?)"
-                              " ORDER BY seqno", -1, &st, NULL) == SQLITE_OK){
+  if(ok && sqlite3_prepare_v2(m, "SELECT desc, coll, key, name FROM "
+                              "pragma_index_xinfo(?) ORDER BY seqno", -1, &st,
+                              NULL) == SQLITE_OK){
     sqlite3_bind_text(st, 1, o->name, -1, SQLITE_STATIC);
     int n = 0;
+    o->npk = 0;
     while(ok && sqlite3_step(st) == SQLITE_ROW && n < KEY_MAX_FIELDS){
       unsigned char *d = realloc(o->desc, (size_t)n + 1);
       unsigned char *co = d ? realloc(o->coll, (size_t)n + 1) : NULL;
+      char **nm = co ? realloc(o->knames, ((size_t)n + 1) * sizeof *nm) : NULL;
       if(d) o->desc = d;
       if(co) o->coll = co;
-      if(!d || !co){ rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory"); ok = 0; break; }
+      if(nm) o->knames = nm;
+      const char *cname = (const char *)sqlite3_column_text(st, 3);
+      if(nm) nm[n] = strdup(cname ? cname : "");
+      if(!d || !co || !nm || !nm[n]){
+        rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
+        ok = 0;
+        break;
+      }
+      o->nknames = n + 1;
+      if(sqlite3_column_int(st, 2)) o->npk++;
       const char *cn = (const char *)sqlite3_column_text(st, 1);
       o->desc[n] = (unsigned char)(sqlite3_column_int(st, 0) != 0);
       if(!cn || !strcasecmp(cn, "BINARY")) o->coll[n] = 0;
@@ -129,9 +141,9 @@ static int key_value_cmp(const s3page_value *x, const s3page_value *y,
   return r ? r : x->n - y->n;
 }
 
-/* key_cmp compares key records x (nx values) and y under index o. Returns
+/* diff_key_cmp compares key records x (nx values) and y under index o. Returns
 ** <0, 0 or >0 (0 when every field both have is equal). */
-static int key_cmp(const diff_obj *o, const s3page_value *x, int nx,
+int diff_key_cmp(const diff_obj *o, const s3page_value *x, int nx,
                    const s3page_value *y, int ny){
   int n = nx < ny ? nx : ny;
   for(int i = 0; i < n; i++){
@@ -198,7 +210,7 @@ static int key_leads_to(diff_ctx *c, diff_side *s, const diff_obj *o,
       key_rec y;
       rc = key_read(c, s, &cl, &y);
       if(rc) return rc;
-      int r = key_cmp(o, k->v, k->n, y.v, y.n);
+      int r = diff_key_cmp(o, k->v, k->n, y.v, y.n);
       key_free(&y);
       if(r == 0){ found_equal = 1; break; }
       if(r > 0) lo = mid + 1;
@@ -240,4 +252,60 @@ int diff_locate_index(diff_ctx *c, diff_side *s, const s3p_btpage *bp,
   }
   key_free(&k);
   return rc;
+}
+
+int diff_key_prepare(diff_ctx *c, const diff_side *s, diff_obj *o){
+  if(o->nkey == 0) return key_info_load(c, s, o);
+  return SQLITE_OK;
+}
+
+int diff_key_find(diff_ctx *c, diff_side *s, const diff_obj *o,
+                  const s3page_value *k, int nk, unsigned char **pl,
+                  uint32_t *n){
+  *pl = NULL;
+  *n = 0;
+  uint32_t pg = o->root;
+  for(int depth = 0; depth < 24; depth++){
+    s3p_btpage bp;
+    int rc = s3p_btpage_parse(&s->hs, pg, &bp);
+    if(rc) return rc;
+    if(bp.table || !bp.type){
+      return s3p_db_error(c->db, SQLITE_CORRUPT, "%s: page %u of version %llu "
+                          "is not a page of %s", c->db->store->desc,
+                          (unsigned)pg, (unsigned long long)s->db->view.version,
+                          o->name);
+    }
+    uint32_t lo = 0, hi = bp.ncell;
+    while(lo < hi){
+      uint32_t mid = (lo + hi) / 2;
+      s3p_btcell cl;
+      if(s3p_btpage_cell(&bp, mid, &cl)){
+        return s3p_db_error(c->db, SQLITE_CORRUPT, "%s: bad cell on page %u "
+                            "of version %llu", c->db->store->desc, (unsigned)pg,
+                            (unsigned long long)s->db->view.version);
+      }
+      key_rec y;
+      rc = key_read(c, s, &cl, &y);
+      if(rc) return rc;
+      int r = diff_key_cmp(o, k, nk, y.v, y.n);
+      if(r == 0){
+        *pl = y.pl;          /* the entry: its whole record */
+        *n = cl.payload;
+        free(y.v);
+        return SQLITE_OK;
+      }
+      key_free(&y);
+      if(r > 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if(!bp.interior) return SQLITE_OK;
+    if(lo < bp.ncell){
+      s3p_btcell cl;
+      if(s3p_btpage_cell(&bp, lo, &cl)) return SQLITE_OK;
+      pg = cl.child;
+    }else{
+      pg = bp.right;
+    }
+  }
+  return SQLITE_OK;
 }

@@ -412,7 +412,8 @@ typedef struct s3page_diff_btree {
   uint32_t pages;            /* pages that differ (in A or B) */
 } s3page_diff_btree;
 
-/* One row that differs (S3PAGE_DIFF_ROWS). */
+/* One row that differs (S3PAGE_DIFF_ROWS), of a table with a rowid or a
+** WITHOUT ROWID table (by its primary key). */
 typedef struct s3page_diff_row {
   const char *table;         /* the table */
   char op;                   /* 'I' inserted, 'D' deleted, 'U' updated */
@@ -426,6 +427,10 @@ typedef struct s3page_diff_row {
   int nold;                  /* values in old_v */
   const s3page_value *new_v; /* values in B (NULL for 'D') */
   int nnew;                  /* values in new_v */
+  int npk;                   /* WITHOUT ROWID tables: the values (and
+                             ** names) are in the record's order, primary
+                             ** key first, and the first npk values are the
+                             ** key (rowid is 0); 0 for rowid tables */
 } s3page_diff_row;
 
 /* Where s3page_diff reports; any callback may be NULL. A non-zero return
@@ -453,7 +458,8 @@ typedef struct s3page_diff_result {
                              ** overflow pages without a pointer map, a
                              ** moved root, a new or dropped table) */
   uint64_t tables_skipped;   /* tables whose rows were not compared
-                             ** (WITHOUT ROWID, virtual) */
+                             ** (virtual tables; WITHOUT ROWID tables with
+                             ** collations other than SQLite's own) */
   uint64_t n_get;            /* GET and HEAD requests made */
   uint64_t bytes_in;         /* bytes received */
   uint64_t pages_fetched;    /* page objects among them */

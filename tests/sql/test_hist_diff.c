@@ -306,6 +306,43 @@ static void diff_overflow(void){
   free(name);
 }
 
+/* diff_without_rowid: a WITHOUT ROWID table with a two-column key (one
+** DESC, one NOCASE) and an index: one update, one delete, one insert are
+** exactly those rows, found by key, without a full scan. */
+static void diff_without_rowid(void){
+  char *name = tdb_name("diffwr");
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(!db){ free(name); return; }
+  CHECK_EQ(tdb_exec(db, "CREATE TABLE w(k TEXT COLLATE NOCASE, n INT, v TEXT,"
+                        " PRIMARY KEY(n DESC, k)) WITHOUT ROWID;"
+                        "CREATE INDEX wv ON w(v);"
+                        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT "
+                        "i + 1 FROM c WHERE i < 3000) INSERT INTO w SELECT "
+                        "'Key' || i, i % 40, printf('%.100c', 'v') FROM c"),
+           SQLITE_OK);
+  int64_t a = tdb_version(db);
+  CHECK_EQ(tdb_exec(db, "UPDATE w SET v = 'changed' WHERE n = 7 AND k = "
+                        "'key1007'; DELETE FROM w WHERE n = 9 AND k = 'KEY9';"
+                        "INSERT INTO w VALUES('new', 5, 'x')"), SQLITE_OK);
+  int64_t b = tdb_version(db);
+  sqlite3_close(db);
+  dt_seen s;
+  s3page_diff_result r;
+  CHECK_EQ(dt_diff(name, a, b, S3PAGE_DIFF_ROWS, &s, &r), SQLITE_OK);
+  CHECK_EQ(s.n_row[0], 1);
+  CHECK_EQ(s.n_row[1], 1);
+  CHECK_EQ(s.n_row[2], 1);
+  CHECK_EQ(r.tables_scanned, 0);
+  CHECK_EQ(r.tables_skipped, 0);
+  CHECK(strstr(s.btrees, "w=") != NULL);
+  CHECK(strstr(s.btrees, "wv=") != NULL);
+  CHECK(strstr(s.btrees, "(other)") == NULL);
+  CHECK(r.n_get <= 40);
+  dt_free(&s);
+  free(name);
+}
+
 /* diff_page_size: after a VACUUM that changed SQLite's page size, the
 ** store keeps its own page size, so SQLite pages are parts of store pages
 ** (smaller) or span several (larger). Deleting 400 of 500 rows after it
@@ -451,6 +488,7 @@ int main(void){
   RUN(diff_schema);
   RUN(diff_same);
   RUN(diff_overflow);
+  RUN(diff_without_rowid);
   RUN(diff_page_size);
   RUN(diff_damaged);
   return CHECK_DONE();
