@@ -14,6 +14,7 @@
 **   hist_stats.c      s3page_stats_report
 **   hist_diff.c       s3page_diff: page maps, schema, b-tree of each page
 **   hist_diff_rows.c  ... the rows that differ (state in hist_diff.h)
+**   hist_diff_keyed.c ... of WITHOUT ROWID tables, by primary key
 **   hist_keycmp.c     ... locating index pages by searching their keys
 **   hist_pages.c      SQLite pages of stored versions, read directly
 **
