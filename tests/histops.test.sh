@@ -92,6 +92,16 @@ done
 ok_if "copy: verify --all on DST, every version cmp-identical, rerun uploads nothing" $st
 
 st=0
+part=$(new_name since)
+"$s3page" copy "$db" "$part" --since "$newest" --json > "$tmp/c3" || st=1
+"$s3page" verify "$part" --all > /dev/null 2>&1 || st=1
+"$s3page" export "$db" "$tmp/x.db" -q && "$s3page" export "$part" "$tmp/y.db" -q &&
+  cmp -s "$tmp/x.db" "$tmp/y.db" || st=1
+"$s3page" copy "$db" "$(new_name since2)" --since 99999 2> "$tmp/e" >/dev/null; [ $? -eq 1 ] && one_line_error "$tmp/e" || st=1
+[ $st -eq 0 ] || cat "$tmp/c3" "$tmp/e"
+ok_if "copy --since V" $st
+
+st=0
 other=$(new_name other)
 sql "$other" "CREATE TABLE z(q);" >/dev/null
 "$s3page" copy "$db" "$other" 2> "$tmp/e" >/dev/null; [ $? -eq 1 ] && one_line_error "$tmp/e" || st=1

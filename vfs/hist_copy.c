@@ -13,6 +13,10 @@
 **   3. TAIL, then the records from SRC's oldest kept version (or DST's
 **      newest + 1) up to N are created in DST with create-if-absent, in
 **      order, so a record never exists before the objects it names;
+**      with since, from the checkpoint version since starts from (its
+**      records are needed to open it), TAIL naming it, and only the
+**      objects those versions use (their checkpoint trees walked, their
+**      records' pages);
 **   4. DST's HEAD hint names N.
 ** An interrupted copy leaves DST readable at whatever version its records
 ** reached; running it again lists DST again, so it uploads only what is
@@ -242,6 +246,73 @@ static int copy_tail(copy_state *cs){
   return rc;
 }
 
+/* What copy_mark collects: the objects versions since..newest use. */
+typedef struct copy_mark_state {
+  s3p_hset *pages;           /* page hashes */
+} copy_mark_state;
+
+/* copy_mark_page adds one page of a walked tree (a s3p_hwalk callback). */
+static int copy_mark_page(void *arg, uint32_t pgno, const s3p_hash *h){
+  copy_mark_state *m = arg;
+  (void)pgno;
+  return s3p_hset_add(m->pages, h, 0) < 0 ? SQLITE_NOMEM : 0;
+}
+
+/* copy_mark fills pages and nodes with every object versions from..to of
+** SRC use: the trees of their checkpoints (each distinct tree walked once,
+** shared subtrees once) and the pages their records name. Returns
+** SQLITE_OK or an error. */
+static int copy_mark(copy_state *cs, uint64_t from, uint64_t to,
+                     s3p_hset *pages, s3p_hset *nodes){
+  copy_mark_state m = { pages };
+  s3p_hwalk w;
+  memset(&w, 0, sizeof w);
+  w.db = cs->src;
+  w.visited = nodes;
+  w.page = copy_mark_page;
+  w.arg = &m;
+  s3p_record recs[S3P_HIST_BATCH];
+  int rc = SQLITE_OK;
+  for(uint64_t lo = from; lo <= to && rc == SQLITE_OK; lo += S3P_HIST_BATCH){
+    uint64_t hi = to - lo >= S3P_HIST_BATCH ? lo + S3P_HIST_BATCH - 1 : to;
+    size_t n = (size_t)(hi - lo + 1);
+    memset(recs, 0, sizeof recs);
+    rc = s3p_db_get_records(cs->src, lo, hi, recs);
+    for(size_t i = 0; i < n; i++){
+      const s3p_record *r = &recs[i];
+      if(rc == SQLITE_OK && (r->ckpt_version == r->version || r->version == from)){
+        s3p_treeref t = { r->ckpt_root, r->ckpt_level };
+        rc = s3p_hist_walk(&w, &t);
+      }
+      for(uint32_t k = 0; rc == SQLITE_OK && k < r->nchange; k++){
+        if(s3p_hset_add(pages, &r->changes[k].hash, 0) < 0) rc = SQLITE_NOMEM;
+      }
+      s3p_record_free(&recs[i]);
+    }
+  }
+  if(rc == SQLITE_NOMEM) rc = s3p_db_error(cs->src, SQLITE_NOMEM, "out of memory");
+  if(rc) s3p_db_error(cs->dst, rc, "%s", s3p_db_errmsg(cs->src));
+  return rc;
+}
+
+/* copy_keep_marked drops from ck the objects not in pages or nodes. */
+static void copy_keep_marked(copy_keys *ck, const s3p_hset *pages,
+                             const s3p_hset *nodes){
+  size_t k = 0;
+  for(size_t i = 0; i < ck->n; i++){
+    s3p_hash h;
+    if(!copy_key_hash(ck->k[i], &h)) continue;
+    const s3p_hset *set = !strncmp(ck->k[i], "pages/", 6) ? pages : nodes;
+    if(!s3p_hset_get(set, &h, NULL)) continue;
+    if(k != i){
+      memcpy(ck->k[k], ck->k[i], S3P_KEY_MAX);
+      ck->size[k] = ck->size[i];
+    }
+    k++;
+  }
+  ck->n = k;
+}
+
 /* copy_same_record checks that record v is byte-identical in both
 ** stores, before anything is copied. Returns SQLITE_OK, SQLITE_CANTOPEN
 ** when it differs or SRC lacks it, or an error. */
@@ -271,7 +342,7 @@ static int copy_same_record(copy_state *cs, uint64_t v){
   return rc;
 }
 
-int s3page_copy(const char *from, const char *to,
+int s3page_copy(const char *from, const char *to, uint64_t since,
                 s3page_progress_fn progress, void *arg,
                 s3page_copy_result *res, char **errmsg){
   copy_state cs;
@@ -293,6 +364,29 @@ int s3page_copy(const char *from, const char *to,
   if(rc){ s3p_db_close(cs.src); return rc; }
   rc = s3p_version_oldest(cs.src, newest, &oldest);
   if(rc) s3p_db_error(cs.dst, rc, "%s", s3p_db_errmsg(cs.src));
+  uint64_t keep_from = 0;    /* --since: the first version copied */
+  if(rc == SQLITE_OK && since){
+    if(since < oldest || since > newest){
+      rc = s3p_db_error(cs.dst, SQLITE_CANTOPEN, "%s keeps versions %llu to "
+                        "%llu; there is no version %llu to copy from",
+                        cs.src->store->desc, (unsigned long long)oldest,
+                        (unsigned long long)newest, (unsigned long long)since);
+    }else{
+      /* From the checkpoint since starts from: its records are needed to
+      ** open it. */
+      s3p_record r;
+      rc = s3p_db_get_record(cs.src, since, &r);
+      if(rc == SQLITE_NOTFOUND) rc = SQLITE_CORRUPT;
+      if(rc == SQLITE_OK){
+        /* Checkpoint 0 is the empty map: every record from 1 replays. */
+        keep_from = r.ckpt_version > oldest ? r.ckpt_version : oldest;
+        s3p_record_free(&r);
+        oldest = keep_from;
+      }else{
+        s3p_db_error(cs.dst, rc, "%s", s3p_db_errmsg(cs.src));
+      }
+    }
+  }
   uint64_t have = cs.dst->view.version;
   if(rc == SQLITE_OK && have > newest){
     rc = s3p_db_error(cs.dst, SQLITE_CANTOPEN, "%s has versions up to %llu, "
@@ -318,6 +412,16 @@ int s3page_copy(const char *from, const char *to,
     if(rc == SQLITE_OK) rc = copy_list(cs.src, cs.dst, "index/", &want);
     cs.res.objects_held = held.count;
   }
+  if(rc == SQLITE_OK && keep_from){
+    /* Only what the versions copied use. */
+    s3p_hset mp, mn;
+    memset(&mp, 0, sizeof mp);
+    memset(&mn, 0, sizeof mn);
+    rc = copy_mark(&cs, keep_from, newest, &mp, &mn);
+    if(rc == SQLITE_OK) copy_keep_marked(&want, &mp, &mn);
+    s3p_hset_free(&mp);
+    s3p_hset_free(&mn);
+  }
   /* From SRC's oldest, or again from DST's newest, whose record must be
   ** SRC's (compared when it turns out to exist): else another database. */
   uint64_t first = have ? have : oldest;
@@ -330,7 +434,8 @@ int s3page_copy(const char *from, const char *to,
   }
   cs.total = want.n + (newest >= first ? newest - first + 1 : 0);
   if(rc == SQLITE_OK) rc = copy_objects(&cs, &want);
-  if(rc == SQLITE_OK) rc = copy_tail(&cs);
+  if(rc == SQLITE_OK) rc = keep_from ? s3p_tail_write(cs.dst, keep_from)
+                                     : copy_tail(&cs);
   if(rc == SQLITE_OK && newest >= first) rc = copy_records(&cs, first, newest);
   if(rc == SQLITE_OK){
     cs.res.version = newest;

@@ -308,18 +308,22 @@ typedef struct s3page_copy_result {
   uint64_t n_list;           /* LIST requests, both stores */
 } s3page_copy_result;
 
-/* s3page_copy copies database from (every version it keeps, up to its
-** newest when the copy starts) into database to, which must be empty or
+/* s3page_copy copies database from (every version it keeps, or with
+** since non-zero the versions from since on, up to its newest when the
+** copy starts) into database to, which must be empty or
 ** an earlier, interrupted copy of from: any two stores (a directory, S3,
 ** across buckets or accounts; credentials from the environment). Objects
 ** are copied byte for byte in batches of parallel requests, skipping what
 ** to already holds (listed once), then the commit records in order with
 ** create-if-absent, then the HEAD hint: to is a consistent database at
 ** every moment, and running the copy again after an interruption uploads
-** only what is missing. progress (may be NULL) counts objects and
-** records. Returns SQLITE_OK, SQLITE_CANTOPEN when from has no database
-** or to holds another one, or an error. */
-int s3page_copy(const char *from, const char *to,
+** only what is missing. With since, the copy starts at the checkpoint
+** version since starts from (at most since; its records are needed to
+** open it), to's TAIL names it, and only the objects those versions use
+** are copied. progress (may be NULL) counts objects and records. Returns
+** SQLITE_OK, SQLITE_CANTOPEN when from has no database (or no version
+** since) or to holds another one, or an error. */
+int s3page_copy(const char *from, const char *to, uint64_t since,
                 s3page_progress_fn progress, void *arg,
                 s3page_copy_result *res, char **errmsg);
 
