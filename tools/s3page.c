@@ -10,6 +10,12 @@
 **   s3page verify NAME [--version N | --all]  check objects (cmd_verify.c)
 **   s3page gc NAME (--keep-versions N | --keep-since TIME) [--grace D]
 **                  [--dry-run]            drop old versions (cmd_gc.c)
+**   s3page revert NAME (--to V | --asof TIME) [--json]
+**                  V's content as the next version (cmd_revert.c)
+**   s3page diff NAME A [B] [--rows] [--json | --sql]
+**                  what changed between two versions (cmd_diff.c)
+**   s3page copy SRC DST [--since V] [--json]   with its history (cmd_copy.c)
+**   s3page stats NAME [--json] ...  storage and cost report (cmd_stats.c)
 **   s3page help                           usage
 **
 ** Every subcommand prints errors as one line on stderr and exits non-zero.
@@ -129,6 +135,14 @@ static int cmd_help(int argc, char **argv){
          "                             check every object a version uses\n"
          "  gc NAME --keep-versions N | --keep-since TIME [--grace DURATION]\n"
          "     [--dry-run]             delete old versions and unused objects\n"
+         "  revert NAME (--to V | --asof TIME) [--json]\n"
+         "                             make V's content the next version\n"
+         "  diff NAME A [B] [--rows] [--json | --sql]\n"
+         "                             what changed from version A to B\n"
+         "  copy SRC DST [--since V] [--json]\n"
+         "                             copy a database and its history to\n"
+         "                             another store (resumable)\n"
+         "  stats NAME [--json]        objects, bytes, ratios, gc, costs\n"
          "  help                       this text\n\n"
          "NAME is s3://BUCKET/PREFIX for S3 or a directory path. Options go\n"
          "in a URI: file:NAME?version=N (see README.md). TIME is ISO-8601\n"
@@ -147,6 +161,10 @@ static const tool_command tool_commands[] = {
   { "checkpoint", cmd_checkpoint },
   { "verify", cmd_verify },
   { "gc", cmd_gc },
+  { "revert", cmd_revert },
+  { "diff", cmd_diff },
+  { "copy", cmd_copy },
+  { "stats", cmd_stats },
   { "help", cmd_help },
   { "--help", cmd_help },
   { "-h", cmd_help },

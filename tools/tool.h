@@ -74,5 +74,9 @@ int cmd_log(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_revert(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_copy(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

@@ -1,7 +1,8 @@
 /*
 ** hist.h: internals shared by the history operations (hist_*.c): import,
-** export, log, checkpoint, verify and gc, plus the TAIL hint that bounds
-** the history from below after gc (see docs/history.md).
+** export, log, checkpoint, revert, diff, copy, stats, verify and gc, plus
+** the TAIL hint that bounds the history from below after gc (see
+** docs/history.md).
 **
 **   hist_common.c     opening, a hash set, batched tree walks, the page 1
 **                     stamp of versions made outside SQLite, and creating
@@ -12,6 +13,13 @@
 **   hist_import.c     s3page_import          hist_export.c  s3page_export
 **   hist_log.c        s3page_log             hist_verify.c  s3page_verify
 **   hist_checkpoint.c s3page_checkpoint      hist_gc.c      s3page_gc
+**   hist_revert.c     s3page_revert          hist_copy.c    s3page_copy
+**   hist_stats.c      s3page_stats_report
+**   hist_diff.c       s3page_diff: page maps, schema, b-tree of each page
+**   hist_diff_rows.c  ... the rows that differ (state in hist_diff.h)
+**   hist_diff_keyed.c ... of WITHOUT ROWID tables, by primary key
+**   hist_keycmp.c     ... locating index pages by searching their keys
+**   hist_pages.c      SQLite pages of stored versions, read directly
 **
 ** Functions return SQLite result codes and record their messages in the
 ** s3p_db (s3p_db_error), like the rest of vfs/.
@@ -226,5 +234,131 @@ int s3p_version_oldest(s3p_db *db, uint64_t latest, uint64_t *oldest);
 /* s3p_tail_write writes TAIL naming version. Returns SQLITE_OK or an
 ** error. */
 int s3p_tail_write(s3p_db *db, uint64_t version);
+
+
+/* hist_pages.c: SQLite pages of stored versions, read directly. */
+
+/* Page contents by hash, shared by the versions a tool reads. */
+typedef struct s3p_hpages {
+  s3p_db *db;                /* store and error messages */
+  s3p_hset slots;            /* page hash -> index in buf */
+  unsigned char **buf;       /* page bytes (malloc'd each) */
+  size_t n;                  /* pages held */
+  size_t cap;                /* room in buf */
+  unsigned char *zero;       /* an all-zero page (zero_size bytes) */
+  uint32_t zero_size;        /* its size */
+  uint64_t fetched;          /* page objects fetched */
+  uint64_t bytes;            /* their stored bytes */
+} s3p_hpages;
+
+/* One version read through an s3p_hpages. */
+typedef struct s3p_hside {
+  s3p_db *db;                /* its handle (view and node cache) */
+  s3p_hpages *pc;            /* the page cache */
+  uint32_t spsz;             /* the store's page size (view.page_size) */
+  uint32_t snpages;          /* store pages (view.page_count) */
+  uint32_t psz;              /* SQLite's page size (page 1, offset 16):
+                             ** SQLite page p is bytes (p-1)*psz.. */
+  uint32_t usable;           /* usable bytes per page (page 1, offset 20) */
+  uint32_t npages;           /* SQLite pages */
+  int autovac;               /* 1: the file has a pointer map */
+} s3p_hside;
+
+/* A parsed b-tree page (pointers into the cached page). */
+typedef struct s3p_btpage {
+  uint32_t pgno;             /* page number */
+  const unsigned char *data; /* page bytes */
+  int type;                  /* 0x0D, 0x05, 0x0A, 0x02; 0: not a b-tree page */
+  int interior;              /* 1 for interior pages */
+  int table;                 /* 1 for table (rowid) b-trees */
+  uint32_t ncell;            /* cells */
+  const unsigned char *ptrs; /* cell pointer array */
+  uint32_t right;            /* right-most child (interior pages) */
+  uint32_t usable;           /* usable page size */
+} s3p_btpage;
+
+/* One cell of a b-tree page. */
+typedef struct s3p_btcell {
+  uint32_t child;            /* left child (interior pages) */
+  int64_t rowid;             /* rowid (table leaf) or key (table interior) */
+  uint32_t payload;          /* payload bytes in all */
+  const unsigned char *local;/* the part on the page */
+  uint32_t nlocal;           /* its length */
+  uint32_t overflow;         /* first overflow page, 0 if none */
+} s3p_btcell;
+
+/* Pointer-map entry types (SQLite's), and the pointer-map pages' own. */
+#define S3P_PTRMAP_ROOT 1
+#define S3P_PTRMAP_FREE 2
+#define S3P_PTRMAP_OVERFLOW1 3
+#define S3P_PTRMAP_OVERFLOW2 4
+#define S3P_PTRMAP_BTREE 5
+#define S3P_PTRMAP_SELF 100
+
+/* s3p_hpages_init makes pc an empty cache reporting errors to db.
+** Returns SQLITE_OK. s3p_hpages_free releases it. */
+int s3p_hpages_init(s3p_hpages *pc, s3p_db *db);
+void s3p_hpages_free(s3p_hpages *pc);
+
+/* s3p_hside_init prepares s to read the version of db's view through pc,
+** reading page 1 (unless the version has no pages). Returns SQLITE_OK or
+** an error. */
+int s3p_hside_init(s3p_hside *s, s3p_db *db, s3p_hpages *pc);
+
+/* s3p_hside_hash sets *out to the hash of store page pgno of s (zero:
+** all-zero). Returns SQLITE_OK or an error. */
+int s3p_hside_hash(s3p_hside *s, uint32_t pgno, s3p_hash *out);
+
+/* s3p_hside_prefetch fetches the store pages holding SQLite pages
+** pgnos[0..n) of s that are not cached, in batches of parallel GETs.
+** Returns SQLITE_OK or an error. */
+int s3p_hside_prefetch(s3p_hside *s, const uint32_t *pgnos, size_t n);
+
+/* s3p_hside_page sets *out to the bytes of SQLite page pgno of s (psz
+** bytes, cached; an all-zero page is a shared zero buffer). Returns
+** SQLITE_OK, or SQLITE_CORRUPT for a page number outside the version, or
+** an error. */
+int s3p_hside_page(s3p_hside *s, uint32_t pgno, const unsigned char **out);
+
+/* s3p_get4 reads the big-endian 32-bit number at p. */
+uint32_t s3p_get4(const unsigned char *p);
+
+/* s3p_varint decodes SQLite's varint at p (not reading at or past end)
+** into *v. Returns its length (1..9) or 0 when it runs past end. */
+int s3p_varint(const unsigned char *p, const unsigned char *end, uint64_t *v);
+
+/* s3p_btpage_parse reads page pgno of s as a b-tree page into *bp
+** (bp->type 0 when it is not one). Returns SQLITE_OK or an error. */
+int s3p_btpage_parse(s3p_hside *s, uint32_t pgno, s3p_btpage *bp);
+
+/* s3p_btpage_cell decodes cell i of bp into *c. Returns 0, or -1 when the
+** cell does not fit in the page. */
+int s3p_btpage_cell(const s3p_btpage *bp, uint32_t i, s3p_btcell *c);
+
+/* s3p_btcell_payload sets *out to the whole payload of c (malloc'd,
+** c->payload bytes), following its overflow chain in s. Returns SQLITE_OK
+** or an error. */
+int s3p_btcell_payload(s3p_hside *s, const s3p_btcell *c, unsigned char **out);
+
+/* s3p_record_values decodes the SQLite record rec[0..n) into vals[0..max)
+** (text and blobs point into rec). Returns the number of values, or -1
+** when the record is malformed or has more than max. */
+int s3p_record_values(const unsigned char *rec, uint32_t n, s3page_value *vals,
+                      int max);
+
+/* s3p_btree_find looks rowid up in the table b-tree at root of s, setting
+** *leaf and *cell. Returns SQLITE_OK, SQLITE_NOTFOUND, or an error. */
+int s3p_btree_find(s3p_hside *s, uint32_t root, int64_t rowid,
+                   s3p_btpage *leaf, s3p_btcell *cell);
+
+/* s3p_btree_leads_to sets *yes when the search for rowid from root of s
+** passes through page target. Returns SQLITE_OK or an error. */
+int s3p_btree_leads_to(s3p_hside *s, uint32_t root, int64_t rowid,
+                       uint32_t target, int *yes);
+
+/* s3p_ptrmap_get sets *type (S3P_PTRMAP_*, or 0 when the file has no
+** pointer map or pgno has no entry) and *parent of page pgno of s.
+** Returns SQLITE_OK or an error. */
+int s3p_ptrmap_get(s3p_hside *s, uint32_t pgno, int *type, uint32_t *parent);
 
 #endif

@@ -72,7 +72,8 @@ int s3page_register(int make_default);
 int s3page_stats_get(sqlite3 *db, const char *schema, s3page_stats *out);
 
 /*
-** History operations: import, export, log, checkpoint, verify, gc.
+** History operations: import, export, log, checkpoint, verify, gc,
+** revert, diff, copy, stats.
 **
 ** The same operations as the s3page tool, for programs that should not shell
 ** out. Each takes a database name as above (a directory path or
@@ -277,6 +278,226 @@ typedef struct s3page_gc_result {
 int s3page_gc(const char *name, const s3page_gc_opts *opts,
               s3page_progress_fn progress, void *arg,
               s3page_gc_result *res, char **errmsg);
+
+/* What s3page_revert did. */
+typedef struct s3page_revert_result {
+  uint64_t version;          /* the version created (0: none, the version
+                             ** asked for already was the newest) */
+  uint64_t parent;           /* the newest version it went on top of */
+  uint64_t to;               /* the version whose content it has */
+  uint64_t pages_put;        /* page objects uploaded (page 1, stamped) */
+  uint64_t nodes_put;        /* checkpoint-tree nodes uploaded */
+  uint64_t bytes_put;        /* bytes uploaded, objects and record */
+  uint64_t n_get;            /* GET and HEAD requests made */
+  uint64_t n_put;            /* PUT requests made (with the HEAD hint) */
+} s3page_revert_result;
+
+/* s3page_revert makes the content of version to (an older version, or the
+** newest committed at or before a time) the next version of database
+** name, keeping history: the versions after it stay readable. It is an
+** ordinary create-if-absent commit of a full-image record whose page map
+** shares every unchanged node with to's checkpoint: it costs one page
+** object (page 1, whose change counter and schema cookie are raised like
+** import --force's, so open connections drop their caches), the tree
+** nodes on the paths to the pages changed since to's checkpoint, and the
+** record. A writer that commits first makes the revert go on top of its
+** version; one whose transaction started before the revert committed gets
+** SQLITE_BUSY_SNAPSHOT. res (may be NULL) receives what was done. Returns
+** SQLITE_OK (also when to is the newest: nothing is made),
+** SQLITE_MISUSE when to names no version, SQLITE_CANTOPEN when there is no
+** database or no such version, SQLITE_BUSY when other writers kept
+** winning, or an error. */
+int s3page_revert(const char *name, const s3page_at *to,
+                  s3page_revert_result *res, char **errmsg);
+
+/* What s3page_copy did. */
+typedef struct s3page_copy_result {
+  uint64_t version;          /* newest version copied */
+  uint64_t oldest;           /* oldest version copied (SRC's oldest kept) */
+  uint64_t objects_copied;   /* page and node objects uploaded */
+  uint64_t objects_held;     /* page and node objects DST already had */
+  uint64_t objects_vanished; /* listed in SRC, then gone (gc) */
+  uint64_t records_copied;   /* commit records created in DST */
+  uint64_t bytes_copied;     /* bytes uploaded */
+  uint64_t n_get;            /* GET requests, both stores */
+  uint64_t n_put;            /* PUT requests to DST (with TAIL, HEAD) */
+  uint64_t n_list;           /* LIST requests, both stores */
+} s3page_copy_result;
+
+/* s3page_copy copies database from (every version it keeps, or with
+** since non-zero the versions from since on, up to its newest when the
+** copy starts) into database to, which must be empty or
+** an earlier, interrupted copy of from: any two stores (a directory, S3,
+** across buckets or accounts; credentials from the environment). Objects
+** are copied byte for byte in batches of parallel requests, skipping what
+** to already holds (listed once), then the commit records in order with
+** create-if-absent, then the HEAD hint: to is a consistent database at
+** every moment, and running the copy again after an interruption uploads
+** only what is missing. With since, the copy starts at the checkpoint
+** version since starts from (at most since; its records are needed to
+** open it), to's TAIL names it, and only the objects those versions use
+** are copied. progress (may be NULL) counts objects and records. Returns
+** SQLITE_OK, SQLITE_CANTOPEN when from has no database (or no version
+** since) or to holds another one, or an error. */
+int s3page_copy(const char *from, const char *to, uint64_t since,
+                s3page_progress_fn progress, void *arg,
+                s3page_copy_result *res, char **errmsg);
+
+/* Default prices of s3page_stats_report: S3 Standard list prices (US
+** East), USD: storage per GiB-month, PUT and GET per 1,000 requests. */
+#define S3PAGE_PRICE_GB_MONTH 0.023
+#define S3PAGE_PRICE_PUT_1K 0.005
+#define S3PAGE_PRICE_GET_1K 0.0004
+
+/* Options of s3page_stats_report (all zero: the defaults). */
+typedef struct s3page_stats_opts {
+  uint64_t keep_versions;    /* retention of the gc estimate (default 100) */
+  int has_keep_since;        /* or: keep from keep_since_ms on */
+  int64_t keep_since_ms;
+  double price_gb_month;     /* prices; <= 0: the defaults above */
+  double price_put_1k;
+  double price_get_1k;
+} s3page_stats_opts;
+
+/* What a database stores and costs. */
+typedef struct s3page_stats_report_result {
+  uint64_t oldest, newest;   /* versions kept */
+  int64_t oldest_ms;         /* their commit times */
+  int64_t newest_ms;
+  uint64_t commits;          /* kept versions made by commits (not full
+                             ** images: import, revert) */
+  double avg_pages_per_commit; /* pages changed per such commit */
+  uint64_t records, record_bytes; /* objects and bytes by kind (LIST) */
+  uint64_t pages, page_bytes;
+  uint64_t nodes, node_bytes;
+  uint64_t other, other_bytes;    /* HEAD and TAIL */
+  uint64_t stored_bytes;     /* all of them */
+  uint32_t page_size;        /* of the newest version */
+  uint32_t page_count;
+  uint64_t logical_bytes;    /* newest version's size */
+  uint64_t logical_bytes_all; /* sum of every kept version's size */
+  double compression_ratio;  /* page content / page bytes stored */
+  double dedup_ratio;        /* logical_bytes_all / distinct page content */
+  uint64_t keep_versions;    /* the retention of the gc estimate */
+  int64_t keep_since_ms;
+  uint64_t gc_objects;       /* what gc would delete at that retention */
+  uint64_t gc_bytes;
+  uint64_t gc_oldest_kept;
+  double price_gb_month;     /* the prices used */
+  double price_put_1k;
+  double price_get_1k;
+  double storage_month;      /* stored_bytes at price_gb_month */
+  double commit_puts;        /* PUTs of an average commit */
+  double commit_cost;        /* its requests' cost (and one GET) */
+  double scan_gets;          /* GETs of a cold scan of the newest version */
+  double scan_cost;          /* their cost */
+  uint64_t n_get;            /* requests this report made (GET, HEAD) */
+  uint64_t n_list;           /* LIST requests (pages of listings) */
+} s3page_stats_report_result;
+
+/* s3page_stats_report fills *res (not NULL) with what database name keeps
+** and what it costs at the prices of opts (may be NULL): one LIST of each
+** kind of object, the records of every kept version, and a dry run of gc.
+** Returns SQLITE_OK, SQLITE_CANTOPEN when there is no database, or an
+** error. */
+int s3page_stats_report(const char *name, const s3page_stats_opts *opts,
+                        s3page_stats_report_result *res, char **errmsg);
+
+/* One SQL value, as s3page_diff reports it. */
+typedef struct s3page_value {
+  int type;                  /* SQLITE_NULL, _INTEGER, _FLOAT, _TEXT, _BLOB */
+  int64_t i;                 /* the integer */
+  double r;                  /* the real */
+  const unsigned char *p;    /* text (not NUL-terminated) or blob bytes */
+  int n;                     /* their length */
+} s3page_value;
+
+/* A schema entry (table, index, view, trigger) that differs. */
+typedef struct s3page_diff_object {
+  char op;                   /* 'C' created, 'D' dropped, 'A' altered */
+  const char *type;          /* "table", "index", "view", "trigger" */
+  const char *name;          /* its name */
+  const char *sql_a;         /* its SQL in A (NULL: created, or an
+                             ** automatic index) */
+  const char *sql_b;         /* its SQL in B (NULL: dropped, or automatic) */
+} s3page_diff_object;
+
+/* The pages changed in one b-tree, or in no b-tree. */
+typedef struct s3page_diff_btree {
+  const char *name;          /* table or index name, "sqlite_schema" for the
+                             ** schema; NULL: pages in no b-tree found (free
+                             ** list, pointer map, overflow pages whose
+                             ** owner was not located) */
+  const char *type;          /* "table", "index", or "other" */
+  uint32_t pages;            /* pages that differ (in A or B) */
+} s3page_diff_btree;
+
+/* One row that differs (S3PAGE_DIFF_ROWS), of a table with a rowid or a
+** WITHOUT ROWID table (by its primary key). */
+typedef struct s3page_diff_row {
+  const char *table;         /* the table */
+  char op;                   /* 'I' inserted, 'D' deleted, 'U' updated */
+  int64_t rowid;             /* its rowid */
+  int ncol;                  /* columns of the table in B (A if dropped) */
+  const char *const *names;  /* their names */
+  int alias;                 /* the INTEGER PRIMARY KEY column, or -1 */
+  const s3page_value *old_v; /* values in A (NULL for 'I'); a record
+                             ** shorter than ncol (ALTER TABLE ADD COLUMN)
+                             ** has nold < ncol, the rest are defaults */
+  int nold;                  /* values in old_v */
+  const s3page_value *new_v; /* values in B (NULL for 'D') */
+  int nnew;                  /* values in new_v */
+  int npk;                   /* WITHOUT ROWID tables: the values (and
+                             ** names) are in the record's order, primary
+                             ** key first, and the first npk values are the
+                             ** key (rowid is 0); 0 for rowid tables */
+} s3page_diff_row;
+
+/* Where s3page_diff reports; any callback may be NULL. A non-zero return
+** stops the diff and is returned. */
+typedef struct s3page_diff_sink {
+  void *arg;                                            /* for the callbacks */
+  int (*object)(void *arg, const s3page_diff_object *o); /* schema changes */
+  int (*btree)(void *arg, const s3page_diff_btree *b);   /* pages per b-tree */
+  int (*row)(void *arg, const s3page_diff_row *r);       /* row changes */
+} s3page_diff_sink;
+
+#define S3PAGE_DIFF_ROWS 0x01   /* also report the rows that differ */
+
+/* What s3page_diff found and what it cost. */
+typedef struct s3page_diff_result {
+  uint64_t version_a;        /* the versions compared */
+  uint64_t version_b;
+  uint64_t pages_changed;    /* pages whose content differs */
+  uint64_t objects_changed;  /* schema entries that differ */
+  uint64_t rows_inserted;    /* with S3PAGE_DIFF_ROWS */
+  uint64_t rows_deleted;
+  uint64_t rows_updated;
+  uint64_t tables_scanned;   /* tables compared row by row in full (their
+                             ** changed pages could not all be located:
+                             ** overflow pages without a pointer map, a
+                             ** moved root, a new or dropped table) */
+  uint64_t tables_skipped;   /* tables whose rows were not compared
+                             ** (virtual tables; WITHOUT ROWID tables with
+                             ** collations other than SQLite's own) */
+  uint64_t n_get;            /* GET and HEAD requests made */
+  uint64_t bytes_in;         /* bytes received */
+  uint64_t pages_fetched;    /* page objects among them */
+  uint64_t nodes_fetched;    /* checkpoint-tree nodes among them */
+} s3page_diff_result;
+
+/* s3page_diff compares versions a and b (NULL or all zero: the newest) of
+** database name from their page maps: checkpoint subtrees the two share
+** are skipped, so the cost follows the size of the change, not of the
+** database. It reports the schema entries that differ, the pages changed
+** per b-tree, and with S3PAGE_DIFF_ROWS the rows of rowid tables that were
+** inserted, deleted or updated, reading only the pages that differ, the
+** paths to them and the overflow pages of the rows reported. Returns
+** SQLITE_OK, a callback's value, SQLITE_CANTOPEN when there is no database
+** or no such version, SQLITE_CORRUPT for a damaged page, or an error. */
+int s3page_diff(const char *name, const s3page_at *a, const s3page_at *b,
+                unsigned flags, const s3page_diff_sink *sink,
+                s3page_diff_result *res, char **errmsg);
 
 /* sqlite3_s3page_init is the loadable-extension entry point;
 ** sqlite3_spage_init is the same, under the name SQLite derives from the
