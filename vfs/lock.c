@@ -32,6 +32,10 @@
 #define LOCK_SHARED_FIRST  2
 #define LOCK_SHARED_SIZE   510
 
+/* What the helpers opening the lock directory return when memory ran out
+** (-1 is any other failure, with a reason). */
+#define LOCK_NOMEM (-2)
+
 /* lock_errstr returns the text of errno value e (in buf[n]). */
 static const char *lock_errstr(int e, char *buf, size_t n){
   return strerror_r(e, buf, n);
@@ -281,11 +285,12 @@ static int lock_file_open(int dirfd, const char *file, int readonly){
 
 /* lock_root_tmp opens ROOT/tmp of directory store name (making it, as the
 ** backend does lazily) and sets lk->path to ROOT/tmp/lock. Returns the
-** directory fd, or -1 with *why set. */
+** directory fd, -1 with *why set, or LOCK_NOMEM. */
 static int lock_root_tmp(s3p_lock *lk, const char *name, char **why){
   char buf[128];
   int dirfd = -1;
   lk->path = sqlite3_mprintf("%s/tmp/lock", name);
+  if(!lk->path) return LOCK_NOMEM;
   int root = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if(root >= 0){
     (void)mkdirat(root, "tmp", 0777);     /* exists already: fine */
@@ -304,7 +309,7 @@ static int lock_root_tmp(s3p_lock *lk, const char *name, char **why){
 
 /* lock_named opens the lock directory (lock_dir, else the default one),
 ** writes the lock file's name for database name into fname[40] and sets
-** lk->path. Returns the directory fd, or -1 with *why set. */
+** lk->path. Returns the directory fd, -1 with *why set, or LOCK_NOMEM. */
 static int lock_named(s3p_lock *lk, const char *name, const char *lock_dir,
                       const char *endpoint, char *fname, char **why){
   char *dflt = NULL;
@@ -318,8 +323,7 @@ static int lock_named(s3p_lock *lk, const char *name, const char *lock_dir,
   if(!id || (!lock_dir && !dflt)){
     sqlite3_free(id);
     sqlite3_free(dflt);
-    *why = sqlite3_mprintf("lock file: out of memory");
-    return -1;
+    return LOCK_NOMEM;
   }
   s3p_hash h;
   char hex[33];
@@ -330,18 +334,22 @@ static int lock_named(s3p_lock *lk, const char *name, const char *lock_dir,
   memcpy(fname + 32, ".lock", 6);
   const char *dir = lock_dir ? lock_dir : dflt;
   lk->path = sqlite3_mprintf("%s/%s", dir, fname);
+  if(!lk->path){
+    sqlite3_free(dflt);
+    return LOCK_NOMEM;
+  }
   int dirfd = lock_dir_open(dir, dflt != NULL, why);
   sqlite3_free(dflt);
   return dirfd;
 }
 
-void s3p_lock_open(s3p_lock *lk, const char *name, const char *lock_dir,
-                   const char *endpoint, int none, int readonly,
-                   char **why){
+int s3p_lock_open(s3p_lock *lk, const char *name, const char *lock_dir,
+                  const char *endpoint, int none, int readonly,
+                  char **why){
   memset(lk, 0, sizeof *lk);
   lk->fd = -1;
   *why = NULL;
-  if(none) return;
+  if(none) return SQLITE_OK;
   char buf[128], fname[40];
   const char *file = fname;
   int dirfd;
@@ -351,6 +359,11 @@ void s3p_lock_open(s3p_lock *lk, const char *name, const char *lock_dir,
     dirfd = lock_root_tmp(lk, name, why);
   }else{
     dirfd = lock_named(lk, name, lock_dir, endpoint, fname, why);
+  }
+  if(dirfd == LOCK_NOMEM){
+    sqlite3_free(lk->path);
+    lk->path = NULL;
+    return SQLITE_NOMEM;
   }
   if(dirfd < 0) goto fail;
   lk->fd = lock_file_open(dirfd, file, readonly);
@@ -371,11 +384,13 @@ void s3p_lock_open(s3p_lock *lk, const char *name, const char *lock_dir,
     lk->fd = -1;
     goto fail;
   }
-  return;
+  return SQLITE_OK;
 fail:
   sqlite3_free(lk->path);
   lk->path = NULL;
   lk->fd = -1;
+  /* The reason could not even be formatted: memory ran out. */
+  return *why ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 void s3p_lock_close(s3p_lock *lk){

@@ -55,9 +55,12 @@ typedef struct s3p_lock {
 ** its store was opened), with the lock directory option lock_dir
 ** (NULL: the default) and S3 endpoint option endpoint (NULL: from the
 ** environment). none asks for no local locks (pinned versions); readonly
-** means only SHARED will ever be asked for. Never fails: on trouble lk has
-** no lock file, and *why (sqlite3_malloc'd) says why for the log. */
-void s3p_lock_open(s3p_lock *lk, const char *name, const char *lock_dir,
+** means only SHARED will ever be asked for. Returns SQLITE_OK, also when
+** local locks cannot be had (then lk has no lock file, and *why
+** (sqlite3_malloc'd) says why for the log), or SQLITE_NOMEM when memory
+** ran out (lk is then unusable): an allocation failure must reach SQLite
+** as such, not turn into running without locks. */
+int s3p_lock_open(s3p_lock *lk, const char *name, const char *lock_dir,
                    const char *endpoint, int none, int readonly,
                    char **why);
 

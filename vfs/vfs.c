@@ -631,9 +631,14 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
   }
   p->nolock = sqlite3_uri_boolean(name, "nolock", 0);
   char *why = NULL;
-  s3p_lock_open(&p->lk, name, p->db->opt.lock_dir, p->db->opt.endpoint,
-                p->db->opt.version || p->db->opt.has_asof,
-                p->db->opt.readonly, &why);
+  rc = s3p_lock_open(&p->lk, name, p->db->opt.lock_dir, p->db->opt.endpoint,
+                     p->db->opt.version || p->db->opt.has_asof,
+                     p->db->opt.readonly, &why);
+  if(rc){
+    s3p_db_close(p->db);
+    p->db = NULL;
+    return rc;
+  }
   if(why){
     sqlite3_log(SQLITE_WARNING, "s3page: %s: no local locks (%s): this "
                 "connection is kept apart from others on this machine only "
