@@ -434,6 +434,36 @@ static int commit_upload_skipped(s3p_upload *b, const s3p_change *ch,
   return rc;
 }
 
+/* commit_ghosts records, before a commit that shrinks the file to size
+** bytes, what pages beyond the new end hold in the version the transaction
+** started from (*out, malloc'd, page new_end+1 first; zero hashes above
+** the version's size), for a rollback after the commit (db.h,
+** s3p_db_ghost_page). Pages the transaction wrote need no record: SQLite
+** restores them from its journal. *count gets npages. Returns SQLITE_OK or
+** an error. */
+static int commit_ghosts(s3p_db *db, uint64_t size, uint32_t npages,
+                         s3p_hash **out, uint32_t *count){
+  uint32_t psz = s3p_txbuf_page_size(db->tx);
+  uint32_t keep = (uint32_t)((size + psz - 1) / psz);
+  *out = NULL;
+  *count = 0;
+  if(keep >= npages) return SQLITE_OK;
+  s3p_hash *g = calloc(npages - keep, sizeof *g);
+  if(!g) return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  s3p_tree_io io = s3p_db_tree_io(db);
+  for(uint32_t pg = keep + 1; pg <= npages && pg <= db->view.page_count;
+      pg++){
+    if(pg > s3p_txbuf_trunc_mark(db->tx)) break;
+    if(s3p_view_lookup(&g[pg - keep - 1], &db->view, pg, &io)){
+      free(g);
+      return db->errcode ? db->errcode : SQLITE_IOERR_READ;
+    }
+  }
+  *out = g;
+  *count = npages;
+  return SQLITE_OK;
+}
+
 int s3p_db_commit(s3p_db *db){
   s3p_txbuf *tx = db->tx;
   if(!s3p_txbuf_active(tx)) return SQLITE_OK;
@@ -448,6 +478,8 @@ int s3p_db_commit(s3p_db *db){
   size_t n = 0;
   commit_skip sk;
   memset(&sk, 0, sizeof sk);
+  s3p_hash *ghost = NULL;              /* pages a shrink drops (db.h) */
+  uint32_t ghost_count = 0;
   char nkey[32];
   s3p_op q[2];
   memset(q, 0, sizeof q);
@@ -460,6 +492,8 @@ int s3p_db_commit(s3p_db *db){
   ** truncation that follows is a no-op (vfs.c). */
   uint64_t hdr = commit_header_bytes(tx, scratch);
   if(hdr && hdr < (uint64_t)npages * psz){
+    rc = commit_ghosts(db, hdr, npages, &ghost, &ghost_count);
+    if(rc) goto out;
     rc = commit_shrink(db, hdr, scratch);
     if(rc) goto out;
     npages = s3p_txbuf_pages(tx);
@@ -549,6 +583,12 @@ int s3p_db_commit(s3p_db *db){
   db->head_ms = t2;
   db->n_commit++;
   s3p_txbuf_clear(tx);
+  s3p_db_ghost_clear(db);
+  if(ghost && ghost_count > v->page_count){
+    db->ghost = ghost;                 /* until SQLite truncates (vfs.c) */
+    db->ghost_count = ghost_count;
+    ghost = NULL;
+  }
 out:
   if(rc && s3p_txbuf_active(tx)){
     /* SQLite rolls back next, rewriting the old pages: start from a clean
@@ -559,6 +599,7 @@ out:
   }
   s3p_op_reset(&q[0]);
   s3p_op_reset(&q[1]);
+  free(ghost);
   free(sk.idx);
   free(ch);
   free(scratch);

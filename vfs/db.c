@@ -619,6 +619,42 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   return rc;
 }
 
+int s3p_db_ghost_page(s3p_db *db, uint32_t pgno, void *out){
+  uint32_t psz = db->view.page_size;
+  assert(db->ghost && pgno > db->view.page_count && pgno <= db->ghost_count);
+  const s3p_hash *h = &db->ghost[pgno - db->view.page_count - 1];
+  if(s3p_hash_is_zero(h)){
+    memset(out, 0, psz);
+    return SQLITE_OK;
+  }
+  size_t len;
+  const void *c = s3p_lru_get(db->pages, h, &len, NULL);
+  if(c && len == psz){
+    memcpy(out, c, psz);
+    return SQLITE_OK;
+  }
+  if(db->disk && s3p_diskcache_get(db->disk, h, out, psz)) return SQLITE_OK;
+  char key[S3P_KEY_MAX];
+  s3p_hash_key(key, "pages", h);
+  s3p_op op;
+  memset(&op, 0, sizeof op);
+  op.kind = S3P_OP_GET;
+  op.key = key;
+  int src = s3p_store_exec(db->store, &op, 1);
+  int rc = src ? s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", key,
+                                    NULL)
+               : s3p_db_page_from_op(db, pgno, h, &op, out);
+  s3p_op_reset(&op);
+  if(rc) memset(out, 0, psz);
+  return rc;
+}
+
+void s3p_db_ghost_clear(s3p_db *db){
+  free(db->ghost);
+  db->ghost = NULL;
+  db->ghost_count = 0;
+}
+
 int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
                 char **errmsg){
   *out = NULL;
@@ -715,6 +751,7 @@ void s3p_db_close(s3p_db *db){
   if(!db) return;
   if(db->store) s3p_db_flush_head(db);
   s3p_store_close(db->store);
+  s3p_db_ghost_clear(db);
   s3p_view_free(&db->view);
   s3p_record_free(&db->stash);
   s3p_lru_free(db->pages);

@@ -66,6 +66,12 @@ typedef struct s3p_db {
   uint64_t head_ms;          /* when head_pending was the newest version */
   uint64_t n_commit;         /* commits made through this handle */
   uint64_t n_conflict;       /* commits lost to another writer */
+  s3p_hash *ghost;           /* after a commit that shrank the file: the
+                             ** pages it dropped (view.page_count+1 ...),
+                             ** which SQLite still counts on until it
+                             ** truncates the file (see s3p_db_ghost_page) */
+  uint32_t ghost_count;      /* the file's size in pages SQLite still
+                             ** assumes, 0: no ghost tail */
   uint32_t ra_last;          /* last page fetched from the store on a miss */
   uint32_t ra_streak;        /* consecutive sequential misses */
   s3p_record stash;          /* a record fetched ahead (version 0: none) */
@@ -144,6 +150,23 @@ int s3p_db_refresh(s3p_db *db);
 ** SQLITE_CORRUPT when the object is missing or damaged, or an I/O error. */
 int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out);
 
+/* s3p_db_ghost_page copies ghost page pgno (view.page_count < pgno <=
+** ghost_count) into out: the content the page had before the shrinking
+** commit. Returns an SQLite code.
+**
+** Why ghosts exist: SQLite truncates a shrinking transaction's file only
+** after the commit (pager_end_transaction), while the commit happened at
+** the sync point before, and stored the smaller size. If anything fails
+** in between, SQLite rolls the committed transaction back from its
+** journal, which holds only the pages the transaction changed: the pages
+** beyond the new end that it never touched must still read as before, or
+** the rolled-back file has holes. */
+int s3p_db_ghost_page(s3p_db *db, uint32_t pgno, void *out);
+
+/* s3p_db_ghost_clear forgets the ghost tail (SQLite truncated the file, or
+** the transaction ended). */
+void s3p_db_ghost_clear(s3p_db *db);
+
 /* s3p_db_warm_paths loads into the node cache every checkpoint-tree node
 ** on the paths to pages pgnos[0..n) of the view's tree, one batch per tree
 ** level that has nodes missing. Used ahead of a checkpoint commit so that
@@ -169,6 +192,13 @@ uint64_t s3p_now_ms(void);
 ** grace period pass in a moment. Objects' modification times in the store
 ** stay real, so after a shift forward they look that much older. */
 int64_t s3p_test_clock_shift(int64_t ms);
+
+/* s3p_test_fail_syncs makes the next n xSync calls on main databases fail
+** with SQLITE_IOERR_FSYNC after the commit at SQLITE_FCNTL_SYNC succeeded
+** (vfs.c), as SQLite's own fault tests do: SQLite then rolls a committed
+** transaction back from its journal. Returns the previous count. Tests
+** only. */
+int s3p_test_fail_syncs(int n);
 
 /* version.c */
 

@@ -24,6 +24,7 @@
 */
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,7 @@ static uint32_t main_page_size(s3p_file *p){
 /* main_pages returns the file size in pages. */
 static uint32_t main_pages(s3p_file *p){
   if(s3p_txbuf_active(p->db->tx)) return s3p_txbuf_pages(p->db->tx);
+  if(p->db->ghost_count) return p->db->ghost_count;
   return p->db->view.page_count;
 }
 
@@ -150,6 +152,9 @@ static int main_get_page(s3p_file *p, uint32_t pgno, unsigned char *out){
   if(pgno > db->view.page_count){
     memset(out, 0, psz);
     return SQLITE_OK;
+  }
+  if(pgno > db->view.page_count && pgno <= db->ghost_count){
+    return s3p_db_ghost_page(db, pgno, out);
   }
   return s3p_db_read_page(db, pgno, out);
 }
@@ -217,6 +222,30 @@ static int main_begin(s3p_file *p, int amt, sqlite3_int64 o){
                           db->store->desc, amt, (long long)o);
     }
   }
+  if(db->ghost_count > db->view.page_count){
+    /* A write before SQLite truncated the file after a shrinking commit:
+    ** it is rolling that commit back. The file still has the dropped
+    ** pages; the transaction starts from them, so the next commit keeps
+    ** them (db.h, s3p_db_ghost_page). */
+    unsigned char *page = malloc(psz);
+    if(!page) return SQLITE_IOERR_NOMEM;
+    s3p_txbuf_begin(db->tx, psz, db->ghost_count);
+    int rc = SQLITE_OK;
+    for(uint32_t pg = db->view.page_count + 1;
+        pg <= db->ghost_count && rc == SQLITE_OK; pg++){
+      rc = s3p_db_ghost_page(db, pg, page);
+      if(rc == SQLITE_OK && s3p_txbuf_put(db->tx, pg, page)){
+        rc = SQLITE_IOERR_WRITE;
+      }
+    }
+    free(page);
+    if(rc){
+      s3p_txbuf_clear(db->tx);
+      return rc;
+    }
+    s3p_db_ghost_clear(db);
+    return SQLITE_OK;
+  }
   s3p_txbuf_begin(db->tx, psz, db->view.page_count);
   return SQLITE_OK;
 }
@@ -272,6 +301,15 @@ static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
   s3p_file *p = (s3p_file *)f;
   s3p_db *db = p->db;
   uint32_t cur_psz = main_page_size(p);
+  if(!s3p_txbuf_active(db->tx) && db->ghost_count && cur_psz && size >= 0 &&
+     (size + cur_psz - 1) / cur_psz <= (sqlite3_int64)db->view.page_count){
+    /* SQLite's truncation after a shrinking commit: the ghosts go. (A size
+    ** below the committed one would be a new change: handled below.) */
+    int same = (size + cur_psz - 1) / cur_psz ==
+               (sqlite3_int64)db->view.page_count;
+    s3p_db_ghost_clear(db);
+    if(same) return SQLITE_OK;
+  }
   if(!s3p_txbuf_active(db->tx) && cur_psz && size >= 0 &&
      (size + cur_psz - 1) / cur_psz == (sqlite3_int64)main_pages(p)){
     return SQLITE_OK;
@@ -341,11 +379,23 @@ static int main_commit(s3p_file *p){
   return rc;
 }
 
+/* Syncs still to fail (s3p_test_fail_syncs); 0 except in tests. */
+static _Atomic int vfs_sync_failures;
+
+int s3p_test_fail_syncs(int n){
+  return atomic_exchange(&vfs_sync_failures, n);
+}
+
 /* main_sync: the commit normally ran at SQLITE_FCNTL_SYNC just before;
 ** committing again is a no-op, and covers callers that only sync. */
 static int main_sync(sqlite3_file *f, int flags){
   (void)flags;
-  return main_commit((s3p_file *)f);
+  int rc = main_commit((s3p_file *)f);
+  if(rc == SQLITE_OK && atomic_load(&vfs_sync_failures) > 0 &&
+     atomic_fetch_sub(&vfs_sync_failures, 1) > 0){
+    rc = SQLITE_IOERR_FSYNC;            /* a test's injected failure */
+  }
+  return rc;
 }
 
 /* main_size reports the file size in bytes. */
@@ -423,6 +473,7 @@ static int main_unlock(sqlite3_file *f, int level){
   if(level <= SQLITE_LOCK_SHARED && s3p_txbuf_active(p->db->tx)){
     s3p_txbuf_clear(p->db->tx);
   }
+  if(level <= SQLITE_LOCK_SHARED) s3p_db_ghost_clear(p->db);
   int rc = s3p_lock_down(&p->lk, level, &why);
   p->lock = p->lk.level;
   return rc ? main_lock_error(p, rc, why) : SQLITE_OK;

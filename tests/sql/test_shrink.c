@@ -272,6 +272,51 @@ static void shrink_then_write(void){
   free(name);
 }
 
+/* int s3p_test_fail_syncs(int n): the library's test hook (vfs/db.h). */
+int s3p_test_fail_syncs(int n);
+
+/* rollback_after_shrink: the sync after a shrinking commit fails, so
+** SQLite rolls the committed transaction back from its journal, which
+** holds only the pages the transaction changed. The pages beyond the new
+** end that it never touched must still be there: the database must be
+** intact and as before the statement, in this connection and the next. */
+static void rollback_after_shrink(void){
+  char *name = tdb_name("shrinkrb");
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(!db){ free(name); return; }
+  CHECK_EQ(tdb_exec(db, "PRAGMA page_size=4096; PRAGMA auto_vacuum="
+                        "INCREMENTAL; PRAGMA journal_mode=DELETE;"
+                        "CREATE TABLE t(a PRIMARY KEY, b);"
+                        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT "
+                        "i+1 FROM c WHERE i < 40) INSERT INTO t SELECT "
+                        "randomblob(1000), randomblob(1000) FROM c;"
+                        "DELETE FROM t WHERE rowid % 2"), SQLITE_OK);
+  int64_t pages = tdb_int(db, "PRAGMA page_count");
+  int64_t rows = tdb_int(db, "SELECT count(*) FROM t");
+  CHECK(tdb_int(db, "PRAGMA freelist_count") > 10);
+  s3p_test_fail_syncs(1);
+  int rc = tdb_exec_quiet(db, "PRAGMA incremental_vacuum(10)");
+  s3p_test_fail_syncs(0);
+  CHECK_EQ(rc & 0xff, SQLITE_IOERR);
+  CHECK(tdb_integrity_ok(db));
+  CHECK_EQ(tdb_int(db, "SELECT count(*) FROM t"), rows);
+  CHECK_EQ(tdb_int(db, "PRAGMA page_count"), pages);
+  sqlite3_close(db);
+  db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK(tdb_integrity_ok(db));
+    CHECK_EQ(tdb_int(db, "SELECT count(*) FROM t"), rows);
+    /* And the shrink, tried again, is stored. */
+    CHECK_EQ(tdb_exec(db, "PRAGMA incremental_vacuum(10)"), SQLITE_OK);
+    CHECK_EQ(tdb_int(db, "PRAGMA page_count"), pages - 10);
+    CHECK(tdb_integrity_ok(db));
+    sqlite3_close(db);
+  }
+  free(name);
+}
+
 int main(void){
   if(tdb_init() != 0){
     printf("not ok - init\n");
@@ -283,5 +328,6 @@ int main(void){
   RUN(vacuum_journal_modes);
   RUN(vacuum_page_size_shrinks);
   RUN(shrink_then_write);
+  RUN(rollback_after_shrink);
   return CHECK_DONE();
 }
