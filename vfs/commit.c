@@ -480,6 +480,9 @@ int s3p_db_commit(s3p_db *db){
   memset(&sk, 0, sizeof sk);
   s3p_hash *ghost = NULL;              /* pages a shrink drops (db.h) */
   uint32_t ghost_count = 0;
+  unsigned char *ghost_part = NULL;    /* the page the new end cuts (db.h) */
+  uint32_t ghost_part_pgno = 0;
+  int applied = 0;                     /* the view shows the new version */
   char nkey[32];
   s3p_op q[2];
   memset(q, 0, sizeof q);
@@ -494,6 +497,27 @@ int s3p_db_commit(s3p_db *db){
   if(hdr && hdr < (uint64_t)npages * psz){
     rc = commit_ghosts(db, hdr, npages, &ghost, &ghost_count);
     if(rc) goto out;
+    /* The new end inside a page: its tail is zeroed below, yet SQLite's
+    ** pages there that the transaction did not touch are in no journal. */
+    if(hdr % psz){
+      uint32_t last = (uint32_t)(hdr / psz) + 1;
+      ghost_part = malloc(psz);
+      if(!ghost_part){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
+      ghost_part_pgno = last;
+      int got = s3p_txbuf_get(tx, last, ghost_part);
+      if(got < 0){
+        rc = s3p_db_error(db, SQLITE_IOERR_READ, "reading the transaction's "
+                          "spill file failed");
+        goto out;
+      }
+      if(got == 0){
+        if(last > s3p_txbuf_trunc_mark(tx) || last > v->page_count){
+          memset(ghost_part, 0, psz);
+        }else if((rc = s3p_db_read_page(db, last, ghost_part)) != SQLITE_OK){
+          goto out;
+        }
+      }
+    }
     rc = commit_shrink(db, hdr, scratch);
     if(rc) goto out;
     npages = s3p_txbuf_pages(tx);
@@ -578,16 +602,26 @@ int s3p_db_commit(s3p_db *db){
     s3p_view_free(v);
     db->checked_ms = 0;
     db->fresh_ms = 0;
+  }else{
+    applied = 1;
   }
   s3p_db_set_head(db, rec.version);
   db->head_ms = t2;
   db->n_commit++;
   s3p_txbuf_clear(tx);
   s3p_db_ghost_clear(db);
-  if(ghost && ghost_count > v->page_count){
-    db->ghost = ghost;                 /* until SQLite truncates (vfs.c) */
-    db->ghost_count = ghost_count;
-    ghost = NULL;
+  if(applied && ((ghost && ghost_count > v->page_count) || ghost_part)){
+    /* Until SQLite truncates the file or the transaction ends (vfs.c). */
+    if(ghost && ghost_count > v->page_count){
+      db->ghost = ghost;
+      db->ghost_count = ghost_count;
+      ghost = NULL;
+    }else{
+      db->ghost_count = v->page_count;
+    }
+    db->ghost_part = ghost_part;
+    db->ghost_part_pgno = ghost_part_pgno;
+    ghost_part = NULL;
   }
 out:
   if(rc && s3p_txbuf_active(tx)){
@@ -600,6 +634,7 @@ out:
   s3p_op_reset(&q[0]);
   s3p_op_reset(&q[1]);
   free(ghost);
+  free(ghost_part);
   free(sk.idx);
   free(ch);
   free(scratch);

@@ -651,8 +651,11 @@ int s3p_db_ghost_page(s3p_db *db, uint32_t pgno, void *out){
 
 void s3p_db_ghost_clear(s3p_db *db){
   free(db->ghost);
+  free(db->ghost_part);
   db->ghost = NULL;
+  db->ghost_part = NULL;
   db->ghost_count = 0;
+  db->ghost_part_pgno = 0;
 }
 
 int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,

@@ -72,6 +72,10 @@ typedef struct s3p_db {
                              ** truncates the file (see s3p_db_ghost_page) */
   uint32_t ghost_count;      /* the file's size in pages SQLite still
                              ** assumes, 0: no ghost tail */
+  unsigned char *ghost_part; /* the last kept page as it was before the
+                             ** shrink zeroed its tail (the new end fell
+                             ** inside it), or NULL */
+  uint32_t ghost_part_pgno;  /* its page number */
   uint32_t ra_last;          /* last page fetched from the store on a miss */
   uint32_t ra_streak;        /* consecutive sequential misses */
   s3p_record stash;          /* a record fetched ahead (version 0: none) */

@@ -149,12 +149,16 @@ static int main_get_page(s3p_file *p, uint32_t pgno, unsigned char *out){
       return SQLITE_OK;
     }
   }
-  if(pgno > db->view.page_count){
-    memset(out, 0, psz);
+  if(db->ghost_part && pgno == db->ghost_part_pgno){
+    memcpy(out, db->ghost_part, psz);
     return SQLITE_OK;
   }
   if(pgno > db->view.page_count && pgno <= db->ghost_count){
     return s3p_db_ghost_page(db, pgno, out);
+  }
+  if(pgno > db->view.page_count){
+    memset(out, 0, psz);
+    return SQLITE_OK;
   }
   return s3p_db_read_page(db, pgno, out);
 }
@@ -222,7 +226,7 @@ static int main_begin(s3p_file *p, int amt, sqlite3_int64 o){
                           db->store->desc, amt, (long long)o);
     }
   }
-  if(db->ghost_count > db->view.page_count){
+  if(db->ghost_count > db->view.page_count || db->ghost_part){
     /* A write before SQLite truncated the file after a shrinking commit:
     ** it is rolling that commit back. The file still has the dropped
     ** pages; the transaction starts from them, so the next commit keeps
@@ -231,6 +235,10 @@ static int main_begin(s3p_file *p, int amt, sqlite3_int64 o){
     if(!page) return SQLITE_IOERR_NOMEM;
     s3p_txbuf_begin(db->tx, psz, db->ghost_count);
     int rc = SQLITE_OK;
+    if(db->ghost_part && s3p_txbuf_put(db->tx, db->ghost_part_pgno,
+                                       db->ghost_part)){
+      rc = SQLITE_IOERR_WRITE;
+    }
     for(uint32_t pg = db->view.page_count + 1;
         pg <= db->ghost_count && rc == SQLITE_OK; pg++){
       rc = s3p_db_ghost_page(db, pg, page);
@@ -301,7 +309,8 @@ static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
   s3p_file *p = (s3p_file *)f;
   s3p_db *db = p->db;
   uint32_t cur_psz = main_page_size(p);
-  if(!s3p_txbuf_active(db->tx) && db->ghost_count && cur_psz && size >= 0 &&
+  if(!s3p_txbuf_active(db->tx) && (db->ghost_count || db->ghost_part) &&
+     cur_psz && size >= 0 &&
      (size + cur_psz - 1) / cur_psz <= (sqlite3_int64)db->view.page_count){
     /* SQLite's truncation after a shrinking commit: the ghosts go. (A size
     ** below the committed one would be a new change: handled below.) */

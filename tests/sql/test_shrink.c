@@ -317,6 +317,49 @@ static void rollback_after_shrink(void){
   free(name);
 }
 
+/* rollback_after_partial_shrink: as rollback_after_shrink, with SQLite's
+** pages (1024 bytes, after a VACUUM) smaller than the store's (4096), so
+** that the new end falls inside a store page whose zeroed tail holds
+** SQLite pages the transaction never touched. */
+static void rollback_after_partial_shrink(void){
+  for(int k = 1; k <= 6; k++){
+    char tag[32];
+    snprintf(tag, sizeof tag, "shrinkpart%d", k);
+    char *name = tdb_name(tag);
+    sqlite3 *db = tdb_open(name, NULL);
+    CHECK(db != NULL);
+    if(!db){ free(name); return; }
+    CHECK_EQ(tdb_exec(db, "PRAGMA page_size=4096; CREATE TABLE x(y);"
+                          "PRAGMA page_size=1024; PRAGMA auto_vacuum="
+                          "INCREMENTAL; VACUUM; PRAGMA journal_mode=DELETE;"
+                          "CREATE TABLE t(a PRIMARY KEY, b);"
+                          "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT "
+                          "i+1 FROM c WHERE i < 60) INSERT INTO t SELECT "
+                          "randomblob(300), randomblob(700) FROM c;"
+                          "DELETE FROM t WHERE rowid % 2"), SQLITE_OK);
+    CHECK_EQ(tdb_int(db, "PRAGMA page_size"), 1024);
+    int64_t pages = tdb_int(db, "PRAGMA page_count");
+    int64_t rows = tdb_int(db, "SELECT count(*) FROM t");
+    s3p_test_fail_syncs(1);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%d)", k);
+    int rc = tdb_exec_quiet(db, sql);
+    s3p_test_fail_syncs(0);
+    CHECK_EQ(rc & 0xff, SQLITE_IOERR);
+    CHECK(tdb_integrity_ok(db));
+    CHECK_EQ(tdb_int(db, "PRAGMA page_count"), pages);
+    sqlite3_close(db);
+    db = tdb_open(name, NULL);
+    CHECK(db != NULL);
+    if(db){
+      CHECK(tdb_integrity_ok(db));
+      CHECK_EQ(tdb_int(db, "SELECT count(*) FROM t"), rows);
+      sqlite3_close(db);
+    }
+    free(name);
+  }
+}
+
 int main(void){
   if(tdb_init() != 0){
     printf("not ok - init\n");
@@ -329,5 +372,6 @@ int main(void){
   RUN(vacuum_page_size_shrinks);
   RUN(shrink_then_write);
   RUN(rollback_after_shrink);
+  RUN(rollback_after_partial_shrink);
   return CHECK_DONE();
 }
