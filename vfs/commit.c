@@ -83,11 +83,13 @@ static int commit_checkpoint(s3p_upload *b, const s3p_change *ch, size_t n,
     }
   }
   free(ov);
-  /* Only a real truncation (now or since the checkpoint) is passed on: a
-  ** mark at the page count would make the update load the path to it. */
+  /* A truncation now or since the checkpoint is passed on, even one at
+  ** (or, after growth, below) the page count: the checkpoint's tree may
+  ** still hold pages above it, which must not come back. view.trunc is
+  ** UINT32_MAX when nothing was truncated since the checkpoint, and a mark
+  ** at the page count truncates nothing now. */
   uint32_t trunc = db->view.trunc;
   if(mark < db->view.page_count && mark < trunc) trunc = mark;
-  if(trunc >= db->view.page_count) trunc = UINT32_MAX;
   /* Normally the paths were warmed while the transaction ran (vfs.c);
   ** this only fetches what is still missing, a level per batch. */
   uint32_t *keys = malloc((k + 1) * sizeof *keys);
@@ -97,7 +99,7 @@ static int commit_checkpoint(s3p_upload *b, const s3p_change *ch, size_t n,
   }
   for(size_t x = 0; x < k; x++) keys[x] = all[x].pgno;
   size_t nkeys = k;
-  if(trunc < db->view.page_count) keys[nkeys++] = trunc + 1;
+  if(trunc != UINT32_MAX) keys[nkeys++] = trunc + 1;
   int wrc = s3p_db_warm_paths(db, keys, nkeys);
   free(keys);
   if(wrc){ free(all); return wrc; }

@@ -425,7 +425,11 @@ static int main_warm_overlay(s3p_file *p){
   int rc = SQLITE_NOMEM;
   if(pg){
     for(size_t i = 0; i < n; i++) pg[i] = ov[i].pgno;
-    rc = s3p_db_warm_paths(p->db, pg, n);
+    /* A truncation since the checkpoint cuts the tree there (commit.c). */
+    uint32_t t = p->db->view.trunc;
+    size_t m = n;
+    if(t != UINT32_MAX && t < UINT32_MAX - 1) pg[m++] = t + 1;
+    rc = s3p_db_warm_paths(p->db, pg, m);
   }
   free(pg);
   free(ov);
