@@ -223,6 +223,12 @@ static int commit_record_create(s3p_db *db, uint64_t version,
   s3p_record_key(key, version);
   int ambiguous = 0, rc = SQLITE_OK;
   for(int attempt = 0; attempt < COMMIT_RECORD_ATTEMPTS; attempt++){
+    if(attempt && db->create_by_ms && s3p_now_ms() >= db->create_by_ms){
+      /* Retrying now could land on a version gc removed meanwhile: stop
+      ** with the last error (an earlier attempt may still have landed,
+      ** which the next refresh shows). */
+      break;
+    }
     char *msg = NULL;
     int src = s3p_store_put(db->store, S3P_OP_PUT_NEW, key, buf, len, &msg);
     if(src == S3P_OK){ free(msg); return SQLITE_OK; }
@@ -592,7 +598,9 @@ int s3p_db_commit(s3p_db *db){
                       db->store->desc, (unsigned long long)rec.version);
     goto out;
   }
+  db->create_by_ms = fresh + S3P_TRUST_MS;
   rc = s3p_db_create_record(db, &rec);          /* round trip 2 */
+  db->create_by_ms = 0;
   if(rc) goto out;
   /* No version after rec can have existed before rec did. */
   db->fresh_ms = t2;

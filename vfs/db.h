@@ -58,6 +58,9 @@ typedef struct s3p_db {
   s3p_diskcache *disk;       /* persistent page cache, or NULL */
   s3p_txbuf *tx;             /* writes of the transaction in progress */
   uint64_t checked_ms;       /* when the newest version was last looked up */
+  uint64_t create_by_ms;     /* if not 0: no attempt at creating a commit
+                             ** record may start at or after this time
+                             ** (the trust window of the view, commit.c) */
   uint64_t fresh_ms;         /* when the view's version was last known to
                              ** be the newest: wal/<version+1> absent and
                              ** not removed by gc (0: unknown) */
