@@ -36,15 +36,23 @@
 typedef struct rv_buf {
   char *p;                   /* text (malloc'd), NUL-terminated */
   size_t n;                  /* length */
+  size_t cap;                /* bytes allocated */
 } rv_buf;
 
-/* rv_add appends s to b. */
+/* rv_add appends s to b, growing it geometrically (a dump of a large
+** table appends tens of thousands of values: growing by each would copy
+** the whole text every time, for minutes under ASan). */
 static void rv_add(rv_buf *b, const char *s){
   size_t m = strlen(s);
-  char *q = realloc(b->p, b->n + m + 1);
-  if(!q) return;
-  memcpy(q + b->n, s, m + 1);
-  b->p = q;
+  if(b->n + m + 1 > b->cap){
+    size_t cap = b->cap ? b->cap : 4096;
+    while(cap < b->n + m + 1) cap *= 2;
+    char *q = realloc(b->p, cap);
+    if(!q) return;
+    b->p = q;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, m + 1);
   b->n += m;
 }
 
@@ -52,7 +60,7 @@ static void rv_add(rv_buf *b, const char *s){
 ** entry, then every row of every table in rowid order, values quoted; or
 ** NULL on error (with a diagnostic). */
 static char *rv_dump(sqlite3 *db){
-  rv_buf b = { NULL, 0 };
+  rv_buf b = { NULL, 0, 0 };
   rv_add(&b, "");
   sqlite3_stmt *st = NULL;
   if(sqlite3_prepare_v2(db, "SELECT type, name, quote(sql) FROM sqlite_master"
