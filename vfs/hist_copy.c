@@ -18,6 +18,12 @@
 **      objects those versions use (their checkpoint trees walked, their
 **      records' pages);
 **   4. DST's HEAD hint names N.
+** DST is a bulk writer's target (docs/history.md, "Bulk writers"): a marker
+** (s3p_lease_*) is held from before the first upload to the last record,
+** renewed before every batch, so gc on DST spares the copied objects no
+** record names yet; and DST's newest version is looked up afresh before
+** every batch of records (copy_fresh), never taken from when the copy
+** began, so a record is never created behind newer versions of DST.
 ** An interrupted copy leaves DST readable at whatever version its records
 ** reached; running it again lists DST again, so it uploads only what is
 ** missing. A record DST already has must be byte-identical to SRC's:
@@ -109,6 +115,7 @@ typedef struct copy_state {
   void *arg;                 /* its argument */
   uint64_t done;             /* objects handled so far */
   uint64_t total;            /* objects to handle */
+  s3p_lease lease;           /* the marker held on DST */
 } copy_state;
 
 /* copy_batch copies keys[0..n) from SRC to DST: GETs in one batch, then
@@ -119,6 +126,9 @@ static int copy_batch(copy_state *cs, char (*keys)[S3P_KEY_MAX], size_t n,
   s3p_op get[S3P_HIST_BATCH], put[S3P_HIST_BATCH];
   memset(get, 0, sizeof get);
   memset(put, 0, sizeof put);
+  /* Nothing more is put once the marker may have been judged dead. */
+  int lrc = s3p_lease_keep(&cs->lease);
+  if(lrc) return lrc;
   for(size_t i = 0; i < n; i++){
     get[i].kind = S3P_OP_GET;
     get[i].key = keys[i];
@@ -205,12 +215,57 @@ static int copy_objects(copy_state *cs, copy_keys *ck){
   return rc;
 }
 
+/* copy_same_record is below. */
+static int copy_same_record(copy_state *cs, uint64_t v);
+
+/* copy_fresh looks up DST's newest version now, from expect (the version
+** the copy last made or found there, 0 for none), and sets *next to the
+** first record still to create. Normally that is expect + 1; if DST moved
+** on (another copy of the same database), its newest record must be
+** SRC's, and the copy goes on after it; a DST that lost its newest record
+** or went past SRC holds another database. Returns SQLITE_OK or an
+** error. */
+static int copy_fresh(copy_state *cs, uint64_t expect, uint64_t newest,
+                      uint64_t *next){
+  int rc = s3p_hist_refresh(cs->dst, expect);
+  if(rc) return rc;
+  uint64_t now = cs->dst->view.version;
+  if(now == expect){
+    *next = expect + 1;
+    return SQLITE_OK;
+  }
+  if(now < expect || now > newest){
+    return s3p_db_error(cs->dst, SQLITE_CANTOPEN, "%s changed during the "
+                        "copy (newest version %llu, expected %llu): it holds "
+                        "another database", cs->dst->store->desc,
+                        (unsigned long long)now, (unsigned long long)expect);
+  }
+  rc = copy_same_record(cs, now);
+  if(rc == SQLITE_OK) *next = now + 1;
+  return rc;
+}
+
 /* copy_records creates records from..to in DST, in order, one batch of
-** up to S3P_HIST_BATCH at a time. Returns SQLITE_OK or an error. */
-static int copy_records(copy_state *cs, uint64_t from, uint64_t to){
+** up to S3P_HIST_BATCH at a time, each batch on top of DST's newest
+** version looked up just before (copy_fresh; have: DST's newest when
+** the copy began, whose record SRC shares). Returns SQLITE_OK or an
+** error. */
+static int copy_records(copy_state *cs, uint64_t have, uint64_t from,
+                        uint64_t to){
   char keys[S3P_HIST_BATCH][S3P_KEY_MAX];
   int rc = SQLITE_OK;
+  uint64_t made = have;      /* the newest record DST is known to hold */
   for(uint64_t v = from; v <= to && rc == SQLITE_OK;){
+    uint64_t next = 0;
+    rc = copy_fresh(cs, made, to, &next);
+    if(rc) break;
+    /* Records below DST's newest are SRC's already (or removed by gc on
+    ** DST): never created again. */
+    if(next > v){
+      cs->done += next - v;
+      v = next;
+    }
+    if(v > to) break;
     size_t m = 0;
     /* Each batch only once the previous one is in: no record before the
     ** one below it, except within a batch. */
@@ -220,6 +275,7 @@ static int copy_records(copy_state *cs, uint64_t from, uint64_t to){
       v++;
     }
     rc = copy_batch(cs, keys, m, 1);
+    made = v - 1;
   }
   return rc;
 }
@@ -433,10 +489,14 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
                       (unsigned long long)oldest);
   }
   cs.total = want.n + (newest >= first ? newest - first + 1 : 0);
+  if(rc == SQLITE_OK) rc = s3p_lease_begin(&cs.lease, cs.dst);
   if(rc == SQLITE_OK) rc = copy_objects(&cs, &want);
   if(rc == SQLITE_OK) rc = keep_from ? s3p_tail_write(cs.dst, keep_from)
                                      : copy_tail(&cs);
-  if(rc == SQLITE_OK && newest >= first) rc = copy_records(&cs, first, newest);
+  if(rc == SQLITE_OK && newest >= first){
+    rc = copy_records(&cs, have, first, newest);
+  }
+  s3p_lease_end(&cs.lease);
   if(rc == SQLITE_OK){
     cs.res.version = newest;
     cs.res.oldest = oldest;
