@@ -43,6 +43,9 @@ typedef struct copy_keys {
   size_t cap;                /* allocated */
   s3p_hset *skip;            /* hashes DST holds (NULL: keep all) */
   s3p_hset *set;             /* or: collect hashes into this set */
+  s3p_hset *old;             /* ... those modified before young_s into
+                             ** this one instead (NULL: all into set) */
+  int64_t young_s;           /* see old (Unix seconds) */
   int nomem;                 /* set when out of memory */
 } copy_keys;
 
@@ -70,7 +73,8 @@ static int copy_list_cb(void *arg, const char *key, uint64_t size,
   s3p_hash h;
   if(!copy_key_hash(key, &h)) return 0;
   if(ck->set){
-    if(s3p_hset_add(ck->set, &h, 0) < 0){ ck->nomem = 1; return 1; }
+    s3p_hset *to = ck->old && mtime < ck->young_s ? ck->old : ck->set;
+    if(s3p_hset_add(to, &h, 0) < 0){ ck->nomem = 1; return 1; }
     return 0;
   }
   if(ck->skip && s3p_hset_get(ck->skip, &h, NULL)) return 0;
@@ -315,15 +319,15 @@ static int copy_mark_page(void *arg, uint32_t pgno, const s3p_hash *h){
 }
 
 /* copy_mark fills pages and nodes with every object versions from..to of
-** SRC use: the trees of their checkpoints (each distinct tree walked once,
-** shared subtrees once) and the pages their records name. Returns
-** SQLITE_OK or an error. */
-static int copy_mark(copy_state *cs, uint64_t from, uint64_t to,
+** db (SRC or DST) use: the trees of their checkpoints (each distinct tree
+** walked once, shared subtrees once) and the pages their records name.
+** Returns SQLITE_OK or an error (in DST). */
+static int copy_mark(copy_state *cs, s3p_db *db, uint64_t from, uint64_t to,
                      s3p_hset *pages, s3p_hset *nodes){
   copy_mark_state m = { pages };
   s3p_hwalk w;
   memset(&w, 0, sizeof w);
-  w.db = cs->src;
+  w.db = db;
   w.visited = nodes;
   w.page = copy_mark_page;
   w.arg = &m;
@@ -333,7 +337,7 @@ static int copy_mark(copy_state *cs, uint64_t from, uint64_t to,
     uint64_t hi = to - lo >= S3P_HIST_BATCH ? lo + S3P_HIST_BATCH - 1 : to;
     size_t n = (size_t)(hi - lo + 1);
     memset(recs, 0, sizeof recs);
-    rc = s3p_db_get_records(cs->src, lo, hi, recs);
+    rc = s3p_db_get_records(db, lo, hi, recs);
     for(size_t i = 0; i < n; i++){
       const s3p_record *r = &recs[i];
       if(rc == SQLITE_OK && (r->ckpt_version == r->version || r->version == from)){
@@ -346,8 +350,8 @@ static int copy_mark(copy_state *cs, uint64_t from, uint64_t to,
       s3p_record_free(&recs[i]);
     }
   }
-  if(rc == SQLITE_NOMEM) rc = s3p_db_error(cs->src, SQLITE_NOMEM, "out of memory");
-  if(rc) s3p_db_error(cs->dst, rc, "%s", s3p_db_errmsg(cs->src));
+  if(rc == SQLITE_NOMEM) rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  if(rc && db != cs->dst) s3p_db_error(cs->dst, rc, "%s", s3p_db_errmsg(db));
   return rc;
 }
 
@@ -367,6 +371,39 @@ static void copy_keep_marked(copy_keys *ck, const s3p_hset *pages,
     k++;
   }
   ck->n = k;
+}
+
+/* copy_held_safe adds to held the objects of old (those DST holds that
+** were modified before the copy's marker protects them: from an
+** interrupted copy, or only used by DST's older versions) that DST's
+** newest version have uses. gc on DST keeps those while the copy runs
+** (have stays DST's newest until the copy's records follow it); the
+** others may be deleted meanwhile, so they are copied again. Returns
+** SQLITE_OK or an error. */
+static int copy_held_safe(copy_state *cs, uint64_t have, s3p_hset *old,
+                          s3p_hset *held){
+  if(have == 0 || old->count == 0) return SQLITE_OK;
+  /* have's map: its checkpoint's tree (the one the record after the
+  ** checkpoint points to, if the checkpoint itself was collected) and the
+  ** changes of the records since. */
+  uint64_t c = cs->dst->view.ckpt_version;
+  uint64_t from = c == have ? have : c + 1;
+  s3p_hset mp, mn;
+  memset(&mp, 0, sizeof mp);
+  memset(&mn, 0, sizeof mn);
+  int rc = copy_mark(cs, cs->dst, from, have, &mp, &mn);
+  for(size_t i = 0; rc == SQLITE_OK && i < old->nslot; i++){
+    static const s3p_hash zero;
+    const s3p_hash *h = &old->keys[i];
+    if(!memcmp(h, &zero, sizeof zero)) continue;
+    if(!s3p_hset_get(&mp, h, NULL) && !s3p_hset_get(&mn, h, NULL)) continue;
+    if(s3p_hset_add(held, h, 0) < 0){
+      rc = s3p_db_error(cs->dst, SQLITE_NOMEM, "out of memory");
+    }
+  }
+  s3p_hset_free(&mp);
+  s3p_hset_free(&mn);
+  return rc;
 }
 
 /* copy_same_record checks that record v is byte-identical in both
@@ -451,16 +488,27 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
                       cs.src->store->desc, (unsigned long long)newest);
   }
   if(rc == SQLITE_OK && have) rc = copy_same_record(&cs, have);
-  s3p_hset held;
+  s3p_hset held, old;
   memset(&held, 0, sizeof held);
+  memset(&old, 0, sizeof old);
+  /* The marker first: what DST holds counts as there only if it was
+  ** modified after the marker's protection begins, or DST's newest
+  ** version uses it (copy_held_safe). */
+  if(rc == SQLITE_OK) rc = s3p_lease_begin(&cs.lease, cs.dst);
   copy_keys want;
   memset(&want, 0, sizeof want);
   if(rc == SQLITE_OK){
     copy_keys dk;
     memset(&dk, 0, sizeof dk);
     dk.set = &held;
+    dk.old = &old;
+    /* gc spares from the start less the margin, in whole seconds. */
+    uint64_t floor = cs.lease.start_ms > (uint64_t)S3P_GC_MARGIN_MS
+                   ? cs.lease.start_ms - (uint64_t)S3P_GC_MARGIN_MS : 0;
+    dk.young_s = (int64_t)(floor / 1000) + 1;
     rc = copy_list(cs.dst, cs.dst, "pages/", &dk);
     if(rc == SQLITE_OK) rc = copy_list(cs.dst, cs.dst, "index/", &dk);
+    if(rc == SQLITE_OK) rc = copy_held_safe(&cs, have, &old, &held);
   }
   if(rc == SQLITE_OK){
     want.skip = &held;
@@ -473,7 +521,7 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
     s3p_hset mp, mn;
     memset(&mp, 0, sizeof mp);
     memset(&mn, 0, sizeof mn);
-    rc = copy_mark(&cs, keep_from, newest, &mp, &mn);
+    rc = copy_mark(&cs, cs.src, keep_from, newest, &mp, &mn);
     if(rc == SQLITE_OK) copy_keep_marked(&want, &mp, &mn);
     s3p_hset_free(&mp);
     s3p_hset_free(&mn);
@@ -489,7 +537,6 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
                       (unsigned long long)oldest);
   }
   cs.total = want.n + (newest >= first ? newest - first + 1 : 0);
-  if(rc == SQLITE_OK) rc = s3p_lease_begin(&cs.lease, cs.dst);
   if(rc == SQLITE_OK) rc = copy_objects(&cs, &want);
   if(rc == SQLITE_OK) rc = keep_from ? s3p_tail_write(cs.dst, keep_from)
                                      : copy_tail(&cs);
@@ -511,6 +558,7 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
   free(want.k);
   free(want.size);
   s3p_hset_free(&held);
+  s3p_hset_free(&old);
   s3p_db_close(cs.src);
   return s3p_hist_finish(cs.dst, rc, errmsg);
 }
