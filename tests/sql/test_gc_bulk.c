@@ -22,7 +22,9 @@
 **     is run again with gc on DST after its first batch: it must not count
 **     on them being there (gc may delete them: the marker spares only what
 **     was modified since the copy began), and DST ends complete. Their
-**     age is set with utimensat, so this runs on a directory store only.
+**     age is set with utimensat, so this runs on a directory store only;
+**     it also needs the directory store to give an object PUT again with
+**     the same bytes a new modification time, as S3 does.
 **   - revert_spans_gc: a revert whose uploads (page 1, tree nodes) are
 **     made 16 minutes old before its record, with gc (keeping V and later)
 **     in between: the record never names a removed object.
