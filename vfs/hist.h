@@ -212,6 +212,21 @@ int s3p_hist_refresh(s3p_db *db, uint64_t from);
 int s3p_hist_create_record(s3p_db *db, s3p_record *rec, s3p_lease *lease);
 
 
+/* s3p_test_hist_hook calls the function tests set with
+** s3p_test_set_hist_hook (if any) with point, a name of where a history
+** operation is: revert and checkpoint call it when their uploads are done
+** ("revert: uploaded") and again just before they create their record
+** ("revert: record"), with a renewal of their marker in between; tests
+** move the clock and run gc there. */
+void s3p_test_hist_hook(const char *point);
+
+/* s3p_test_set_hist_hook makes fn(arg, point) what s3p_test_hist_hook
+** calls (NULL: nothing). Tests only; set it while no history operation
+** runs. */
+void s3p_test_set_hist_hook(void (*fn)(void *arg, const char *point),
+                            void *arg);
+
+
 /* hist_tail.c */
 
 /* s3p_tail_from_op turns a finished GET of TAIL into the version it names

@@ -18,6 +18,12 @@
 **      objects those versions use (their checkpoint trees walked, their
 **      records' pages);
 **   4. DST's HEAD hint names N.
+** DST is a bulk writer's target (docs/history.md, "Bulk writers"): a marker
+** (s3p_lease_*) is held from before the first upload to the last record,
+** renewed before every batch, so gc on DST spares the copied objects no
+** record names yet; and DST's newest version is looked up afresh before
+** every batch of records (copy_fresh), never taken from when the copy
+** began, so a record is never created behind newer versions of DST.
 ** An interrupted copy leaves DST readable at whatever version its records
 ** reached; running it again lists DST again, so it uploads only what is
 ** missing. A record DST already has must be byte-identical to SRC's:
@@ -37,6 +43,9 @@ typedef struct copy_keys {
   size_t cap;                /* allocated */
   s3p_hset *skip;            /* hashes DST holds (NULL: keep all) */
   s3p_hset *set;             /* or: collect hashes into this set */
+  s3p_hset *old;             /* ... those modified before young_s into
+                             ** this one instead (NULL: all into set) */
+  int64_t young_s;           /* see old (Unix seconds) */
   int nomem;                 /* set when out of memory */
 } copy_keys;
 
@@ -64,7 +73,8 @@ static int copy_list_cb(void *arg, const char *key, uint64_t size,
   s3p_hash h;
   if(!copy_key_hash(key, &h)) return 0;
   if(ck->set){
-    if(s3p_hset_add(ck->set, &h, 0) < 0){ ck->nomem = 1; return 1; }
+    s3p_hset *to = ck->old && mtime < ck->young_s ? ck->old : ck->set;
+    if(s3p_hset_add(to, &h, 0) < 0){ ck->nomem = 1; return 1; }
     return 0;
   }
   if(ck->skip && s3p_hset_get(ck->skip, &h, NULL)) return 0;
@@ -109,6 +119,7 @@ typedef struct copy_state {
   void *arg;                 /* its argument */
   uint64_t done;             /* objects handled so far */
   uint64_t total;            /* objects to handle */
+  s3p_lease lease;           /* the marker held on DST */
 } copy_state;
 
 /* copy_batch copies keys[0..n) from SRC to DST: GETs in one batch, then
@@ -119,6 +130,9 @@ static int copy_batch(copy_state *cs, char (*keys)[S3P_KEY_MAX], size_t n,
   s3p_op get[S3P_HIST_BATCH], put[S3P_HIST_BATCH];
   memset(get, 0, sizeof get);
   memset(put, 0, sizeof put);
+  /* Nothing more is put once the marker may have been judged dead. */
+  int lrc = s3p_lease_keep(&cs->lease);
+  if(lrc) return lrc;
   for(size_t i = 0; i < n; i++){
     get[i].kind = S3P_OP_GET;
     get[i].key = keys[i];
@@ -205,12 +219,57 @@ static int copy_objects(copy_state *cs, copy_keys *ck){
   return rc;
 }
 
+/* copy_same_record is below. */
+static int copy_same_record(copy_state *cs, uint64_t v);
+
+/* copy_fresh looks up DST's newest version now, from expect (the version
+** the copy last made or found there, 0 for none), and sets *next to the
+** first record still to create. Normally that is expect + 1; if DST moved
+** on (another copy of the same database), its newest record must be
+** SRC's, and the copy goes on after it; a DST that lost its newest record
+** or went past SRC holds another database. Returns SQLITE_OK or an
+** error. */
+static int copy_fresh(copy_state *cs, uint64_t expect, uint64_t newest,
+                      uint64_t *next){
+  int rc = s3p_hist_refresh(cs->dst, expect);
+  if(rc) return rc;
+  uint64_t now = cs->dst->view.version;
+  if(now == expect){
+    *next = expect + 1;
+    return SQLITE_OK;
+  }
+  if(now < expect || now > newest){
+    return s3p_db_error(cs->dst, SQLITE_CANTOPEN, "%s changed during the "
+                        "copy (newest version %llu, expected %llu): it holds "
+                        "another database", cs->dst->store->desc,
+                        (unsigned long long)now, (unsigned long long)expect);
+  }
+  rc = copy_same_record(cs, now);
+  if(rc == SQLITE_OK) *next = now + 1;
+  return rc;
+}
+
 /* copy_records creates records from..to in DST, in order, one batch of
-** up to S3P_HIST_BATCH at a time. Returns SQLITE_OK or an error. */
-static int copy_records(copy_state *cs, uint64_t from, uint64_t to){
+** up to S3P_HIST_BATCH at a time, each batch on top of DST's newest
+** version looked up just before (copy_fresh; have: DST's newest when
+** the copy began, whose record SRC shares). Returns SQLITE_OK or an
+** error. */
+static int copy_records(copy_state *cs, uint64_t have, uint64_t from,
+                        uint64_t to){
   char keys[S3P_HIST_BATCH][S3P_KEY_MAX];
   int rc = SQLITE_OK;
+  uint64_t made = have;      /* the newest record DST is known to hold */
   for(uint64_t v = from; v <= to && rc == SQLITE_OK;){
+    uint64_t next = 0;
+    rc = copy_fresh(cs, made, to, &next);
+    if(rc) break;
+    /* Records below DST's newest are SRC's already (or removed by gc on
+    ** DST): never created again. */
+    if(next > v){
+      cs->done += next - v;
+      v = next;
+    }
+    if(v > to) break;
     size_t m = 0;
     /* Each batch only once the previous one is in: no record before the
     ** one below it, except within a batch. */
@@ -220,6 +279,7 @@ static int copy_records(copy_state *cs, uint64_t from, uint64_t to){
       v++;
     }
     rc = copy_batch(cs, keys, m, 1);
+    made = v - 1;
   }
   return rc;
 }
@@ -259,15 +319,15 @@ static int copy_mark_page(void *arg, uint32_t pgno, const s3p_hash *h){
 }
 
 /* copy_mark fills pages and nodes with every object versions from..to of
-** SRC use: the trees of their checkpoints (each distinct tree walked once,
-** shared subtrees once) and the pages their records name. Returns
-** SQLITE_OK or an error. */
-static int copy_mark(copy_state *cs, uint64_t from, uint64_t to,
+** db (SRC or DST) use: the trees of their checkpoints (each distinct tree
+** walked once, shared subtrees once) and the pages their records name.
+** Returns SQLITE_OK or an error (in DST). */
+static int copy_mark(copy_state *cs, s3p_db *db, uint64_t from, uint64_t to,
                      s3p_hset *pages, s3p_hset *nodes){
   copy_mark_state m = { pages };
   s3p_hwalk w;
   memset(&w, 0, sizeof w);
-  w.db = cs->src;
+  w.db = db;
   w.visited = nodes;
   w.page = copy_mark_page;
   w.arg = &m;
@@ -277,7 +337,7 @@ static int copy_mark(copy_state *cs, uint64_t from, uint64_t to,
     uint64_t hi = to - lo >= S3P_HIST_BATCH ? lo + S3P_HIST_BATCH - 1 : to;
     size_t n = (size_t)(hi - lo + 1);
     memset(recs, 0, sizeof recs);
-    rc = s3p_db_get_records(cs->src, lo, hi, recs);
+    rc = s3p_db_get_records(db, lo, hi, recs);
     for(size_t i = 0; i < n; i++){
       const s3p_record *r = &recs[i];
       if(rc == SQLITE_OK && (r->ckpt_version == r->version || r->version == from)){
@@ -290,8 +350,8 @@ static int copy_mark(copy_state *cs, uint64_t from, uint64_t to,
       s3p_record_free(&recs[i]);
     }
   }
-  if(rc == SQLITE_NOMEM) rc = s3p_db_error(cs->src, SQLITE_NOMEM, "out of memory");
-  if(rc) s3p_db_error(cs->dst, rc, "%s", s3p_db_errmsg(cs->src));
+  if(rc == SQLITE_NOMEM) rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  if(rc && db != cs->dst) s3p_db_error(cs->dst, rc, "%s", s3p_db_errmsg(db));
   return rc;
 }
 
@@ -311,6 +371,39 @@ static void copy_keep_marked(copy_keys *ck, const s3p_hset *pages,
     k++;
   }
   ck->n = k;
+}
+
+/* copy_held_safe adds to held the objects of old (those DST holds that
+** were modified before the copy's marker protects them: from an
+** interrupted copy, or only used by DST's older versions) that DST's
+** newest version have uses. gc on DST keeps those while the copy runs
+** (have stays DST's newest until the copy's records follow it); the
+** others may be deleted meanwhile, so they are copied again. Returns
+** SQLITE_OK or an error. */
+static int copy_held_safe(copy_state *cs, uint64_t have, s3p_hset *old,
+                          s3p_hset *held){
+  if(have == 0 || old->count == 0) return SQLITE_OK;
+  /* have's map: its checkpoint's tree (the one the record after the
+  ** checkpoint points to, if the checkpoint itself was collected) and the
+  ** changes of the records since. */
+  uint64_t c = cs->dst->view.ckpt_version;
+  uint64_t from = c == have ? have : c + 1;
+  s3p_hset mp, mn;
+  memset(&mp, 0, sizeof mp);
+  memset(&mn, 0, sizeof mn);
+  int rc = copy_mark(cs, cs->dst, from, have, &mp, &mn);
+  for(size_t i = 0; rc == SQLITE_OK && i < old->nslot; i++){
+    static const s3p_hash zero;
+    const s3p_hash *h = &old->keys[i];
+    if(!memcmp(h, &zero, sizeof zero)) continue;
+    if(!s3p_hset_get(&mp, h, NULL) && !s3p_hset_get(&mn, h, NULL)) continue;
+    if(s3p_hset_add(held, h, 0) < 0){
+      rc = s3p_db_error(cs->dst, SQLITE_NOMEM, "out of memory");
+    }
+  }
+  s3p_hset_free(&mp);
+  s3p_hset_free(&mn);
+  return rc;
 }
 
 /* copy_same_record checks that record v is byte-identical in both
@@ -395,16 +488,27 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
                       cs.src->store->desc, (unsigned long long)newest);
   }
   if(rc == SQLITE_OK && have) rc = copy_same_record(&cs, have);
-  s3p_hset held;
+  s3p_hset held, old;
   memset(&held, 0, sizeof held);
+  memset(&old, 0, sizeof old);
+  /* The marker first: what DST holds counts as there only if it was
+  ** modified after the marker's protection begins, or DST's newest
+  ** version uses it (copy_held_safe). */
+  if(rc == SQLITE_OK) rc = s3p_lease_begin(&cs.lease, cs.dst);
   copy_keys want;
   memset(&want, 0, sizeof want);
   if(rc == SQLITE_OK){
     copy_keys dk;
     memset(&dk, 0, sizeof dk);
     dk.set = &held;
+    dk.old = &old;
+    /* gc spares from the start less the margin, in whole seconds. */
+    uint64_t floor = cs.lease.start_ms > (uint64_t)S3P_GC_MARGIN_MS
+                   ? cs.lease.start_ms - (uint64_t)S3P_GC_MARGIN_MS : 0;
+    dk.young_s = (int64_t)(floor / 1000) + 1;
     rc = copy_list(cs.dst, cs.dst, "pages/", &dk);
     if(rc == SQLITE_OK) rc = copy_list(cs.dst, cs.dst, "index/", &dk);
+    if(rc == SQLITE_OK) rc = copy_held_safe(&cs, have, &old, &held);
   }
   if(rc == SQLITE_OK){
     want.skip = &held;
@@ -417,7 +521,7 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
     s3p_hset mp, mn;
     memset(&mp, 0, sizeof mp);
     memset(&mn, 0, sizeof mn);
-    rc = copy_mark(&cs, keep_from, newest, &mp, &mn);
+    rc = copy_mark(&cs, cs.src, keep_from, newest, &mp, &mn);
     if(rc == SQLITE_OK) copy_keep_marked(&want, &mp, &mn);
     s3p_hset_free(&mp);
     s3p_hset_free(&mn);
@@ -436,7 +540,10 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
   if(rc == SQLITE_OK) rc = copy_objects(&cs, &want);
   if(rc == SQLITE_OK) rc = keep_from ? s3p_tail_write(cs.dst, keep_from)
                                      : copy_tail(&cs);
-  if(rc == SQLITE_OK && newest >= first) rc = copy_records(&cs, first, newest);
+  if(rc == SQLITE_OK && newest >= first){
+    rc = copy_records(&cs, have, first, newest);
+  }
+  s3p_lease_end(&cs.lease);
   if(rc == SQLITE_OK){
     cs.res.version = newest;
     cs.res.oldest = oldest;
@@ -451,6 +558,7 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
   free(want.k);
   free(want.size);
   s3p_hset_free(&held);
+  s3p_hset_free(&old);
   s3p_db_close(cs.src);
   return s3p_hist_finish(cs.dst, rc, errmsg);
 }

@@ -17,6 +17,13 @@
 ** its version (page 1 stamped against it); a writer whose transaction
 ** started before the revert committed loses its race and gets
 ** SQLITE_BUSY_SNAPSHOT, like any other. Versions after V stay readable.
+**
+** It is a bulk writer (docs/history.md, "Bulk writers"): its uploads come
+** before the record naming them, so it holds a marker that gc honours
+** from before the first upload, renewed between uploads, and each attempt
+** starts from the newest version looked up then (s3p_hist_refresh), not
+** from the one seen at open, and creates its record with
+** s3p_hist_create_record (which refuses a look-up that has grown old).
 */
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +44,8 @@ typedef struct revert_state {
   s3p_db *old;               /* the database at V (read-only) */
   s3p_db *db;                /* the database at its newest version */
   s3p_upload put;            /* uploads of the page 1 object and nodes */
+  s3p_lease lease;           /* the marker held while uploading */
+  int lease_rc;              /* why renewing it failed in a tree update */
   s3p_change *map;           /* V's overlay with page 1 first (malloc'd) */
   size_t nmap;               /* entries in map */
   unsigned char *page1;      /* V's page 1 (V's page size) */
@@ -55,6 +64,8 @@ static int revert_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
 static int revert_node_store(void *ctx, const s3p_hash *h,
                              const unsigned char *buf, size_t len){
   revert_state *st = ctx;
+  int lrc = s3p_lease_keep(&st->lease);
+  if(lrc){ st->lease_rc = lrc; return S3P_EIO; }   /* message in st->db */
   st->res.nodes_put++;
   return s3p_upload_node_store(&st->put, h, buf, len);
 }
@@ -133,11 +144,13 @@ static int revert_tree(revert_state *st, s3p_treeref *out){
   }
   free(p1);
   if(rc == SQLITE_OK) rc = s3p_upload_flush(&st->put);  /* page, then nodes */
+  if(rc == SQLITE_OK) rc = s3p_lease_keep(&st->lease);
   if(rc) return rc;
   s3p_tree_io io = { st, revert_node_load, revert_node_store };
   int trc = s3p_tree_update(out, &v->tree, v->trunc, st->map, st->nmap, &io);
   if(trc != S3P_OK){
     if(st->put.rc) return st->put.rc;
+    if(st->lease_rc) return st->lease_rc;
     if(st->old->errcode && trc != S3P_ENOMEM && trc != S3P_EINVAL){
       return s3p_db_error(db, st->old->errcode, "%s", s3p_db_errmsg(st->old));
     }
@@ -155,11 +168,18 @@ static int revert_tree(revert_state *st, s3p_treeref *out){
 static int revert_commit(revert_state *st){
   s3p_db *db = st->db;
   s3p_view *old = &st->old->view;
+  uint64_t from = 0;         /* a version known to exist now, or 0 */
   for(int attempt = 0; attempt < REVERT_ATTEMPTS; attempt++){
+    /* The newest version, looked up now (s3p_hist_refresh says why). */
+    int rc = s3p_hist_refresh(db, from);
+    if(rc) return rc;
     s3p_view *v = &db->view;
     st->res.parent = v->version;
     s3p_treeref tree;
-    int rc = revert_tree(st, &tree);
+    rc = revert_tree(st, &tree);
+    s3p_test_hist_hook("revert: uploaded");
+    if(rc == SQLITE_OK) rc = s3p_lease_keep(&st->lease);
+    s3p_test_hist_hook("revert: record");
     if(rc) return rc;
     s3p_record rec;
     memset(&rec, 0, sizeof rec);
@@ -174,7 +194,8 @@ static int revert_commit(revert_state *st){
     rec.ckpt_version = rec.version;
     rec.ckpt_level = tree.level;
     rec.ckpt_root = tree.root;
-    rc = s3p_db_create_record(db, &rec);
+    uint64_t conflicts = db->n_conflict;
+    rc = s3p_hist_create_record(db, &rec, &st->lease);
     if(rc == SQLITE_OK){
       st->res.version = rec.version;
       st->res.bytes_put += S3P_RECORD_HDR + 8;
@@ -182,16 +203,17 @@ static int revert_commit(revert_state *st){
       return SQLITE_OK;
     }
     if(rc != SQLITE_BUSY_SNAPSHOT) return rc;
-    /* Someone committed first: go on top of their newest version, after a
-    ** pause with jitter so that the next attempt is not one more tie. */
-    unsigned char r = 0;
-    if(getrandom(&r, 1, 0) != 1) r = (unsigned char)now;
-    usleep((useconds_t)(r % REVERT_BACKOFF_MS + 1) * 1000u *
-           (useconds_t)(attempt + 1));
-    uint64_t latest;
-    rc = s3p_version_latest(db, v->version + 1, &latest);
-    if(rc == SQLITE_OK) rc = s3p_db_load(db, latest);
-    if(rc) return rc;
+    /* Someone committed first (look from their version), or the look-up
+    ** grew old (look from HEAD or TAIL again); after a conflict, a pause
+    ** with jitter so that the next attempt is not one more tie. */
+    int lost = db->n_conflict != conflicts;
+    from = lost ? rec.version : 0;
+    if(lost){
+      unsigned char r = 0;
+      if(getrandom(&r, 1, 0) != 1) r = (unsigned char)now;
+      usleep((useconds_t)(r % REVERT_BACKOFF_MS + 1) * 1000u *
+             (useconds_t)(attempt + 1));
+    }
   }
   return s3p_db_error(db, SQLITE_BUSY, "%s: other writers kept committing; "
                       "the revert was not committed", db->store->desc);
@@ -227,7 +249,9 @@ int s3page_revert(const char *name, const s3page_at *to,
     /* Already the newest: nothing to do, no version is made. */
   }else{
     rc = revert_prepare(&st);
+    if(rc == SQLITE_OK) rc = s3p_lease_begin(&st.lease, st.db);
     if(rc == SQLITE_OK) rc = revert_commit(&st);
+    s3p_lease_end(&st.lease);
   }
   st.res.bytes_put += st.put.bytes;
   s3p_upload_free(&st.put);

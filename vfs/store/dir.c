@@ -333,7 +333,10 @@ static int dir_tmp_create(dir_store *ds, char *name, size_t cap,
 }
 
 /* dir_same returns 1 if key's file exists and holds exactly the n bytes
-** of body, else 0 (also on any error: the caller then writes the file). */
+** of body, and then sets its modification time to now, as S3 does for a
+** PUT: gc's protection of fresh uploads (docs/history.md, "Bulk writers")
+** goes by it. Else 0 (also on any error: the caller then writes the
+** file). */
 static int dir_same(dir_store *ds, const char *key, const unsigned char *body,
                     size_t n){
   unsigned char buf[4096];
@@ -355,6 +358,9 @@ static int dir_same(dir_store *ds, const char *key, const unsigned char *body,
       done += want;
     }
   }
+  /* Without the new time the caller replaces the file: correct, if not
+  ** durable yet (see dir_put). */
+  if(same && futimens(fd, NULL) != 0) same = 0;
   close(fd);
   return same;
 }
@@ -363,7 +369,8 @@ static int dir_same(dir_store *ds, const char *key, const unsigned char *body,
 ** comment): a PUT is left unsynced; a PUT_NEW syncs its file with every
 ** unsynced write before linking it, and its directory after. A PUT of
 ** exactly the bytes the file already holds (a content-addressed object
-** stored before) leaves the file alone: replacing it would put a file
+** stored before) leaves the file alone but for its modification time
+** (dir_same): replacing it would put a file
 ** whose bytes are not yet durable under a name a durable record may
 ** already refer to. Sets op->rc. */
 static void dir_put(dir_store *ds, s3p_op *op){
