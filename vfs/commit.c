@@ -36,7 +36,7 @@
 #include <sqlite3.h>
 #include "db.h"
 #include "upload.h"
-#include "hist.h"
+#include "tail.h"
 #include "../index/page.h"
 #include "../index/head.h"
 

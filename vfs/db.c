@@ -9,7 +9,7 @@
 #include <time.h>
 #include <sqlite3.h>
 #include "db.h"
-#include "hist.h"
+#include "tail.h"
 #include "../index/page.h"
 #include "../index/objlen.h"
 

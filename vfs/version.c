@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "db.h"
-#include "hist.h"
+#include "tail.h"
 #include "../index/head.h"
 
 int s3p_version_exists(s3p_db *db, uint64_t v, int *yes){

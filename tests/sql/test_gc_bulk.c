@@ -31,7 +31,7 @@
 **   - checkpoint_spans_gc: the same for s3page_checkpoint's tree nodes,
 **     and its record lands on top of the newest version.
 ** The operations without a progress callback reach the test through
-** s3p_test_set_hist_hook (hist.h): once their uploads are done
+** s3p_test_set_hist_hook (history/history.h): once their uploads are done
 ** ("...: uploaded") and again before their record ("...: record"), with
 ** a renewal of their marker in between.
 */
@@ -44,7 +44,7 @@
 #include <time.h>
 #include "../check.h"
 #include "../lib/testdb.h"
-#include "../../vfs/hist.h"
+#include "../../history/history.h"
 
 #define MINUTES(m) ((int64_t)(m) * 60 * 1000)
 

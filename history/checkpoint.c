@@ -1,5 +1,5 @@
 /*
-** hist_checkpoint.c: s3page_checkpoint, a checkpoint of the newest version
+** checkpoint.c: s3page_checkpoint, a checkpoint of the newest version
 ** on demand.
 **
 ** The page map of the newest version N (its checkpoint tree, truncated at
@@ -18,13 +18,13 @@
 ** its record with s3p_hist_create_record.
 **
 ** The file also holds the test hook every history operation may call
-** (s3p_test_hist_hook, hist.h).
+** (s3p_test_hist_hook, history.h).
 */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 
 /* The test hook: set by tests before an operation, read by it. */
 static pthread_mutex_t ckpt_hook_mu = PTHREAD_MUTEX_INITIALIZER;

@@ -1,5 +1,5 @@
 /*
-** hist_common.c: what the history operations share: opening a database,
+** common.c: what the history operations share: opening a database,
 ** a set of hashes, batched tree walks, the page 1 stamp that makes a
 ** version created outside the SQLite commit path invalidate caches, and
 ** creating such a version on top of a newest version known fresh.
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 
 int s3p_hist_set_error(char **errmsg, int code, const char *fmt, ...){
   if(errmsg){

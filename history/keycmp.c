@@ -1,5 +1,5 @@
 /*
-** hist_keycmp.c: finding which index b-tree holds a page, for diff on
+** keycmp.c: finding which index b-tree holds a page, for diff on
 ** databases without a pointer map: the first key on the page is searched
 ** for from each index's root, comparing keys as SQLite orders them (its
 ** collations BINARY, NOCASE and RTRIM, ASC and DESC columns); the index
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sqlite3.h>
-#include "hist_diff.h"
+#include "diff.h"
 
 /* Most key fields compared. */
 #define KEY_MAX_FIELDS 2000

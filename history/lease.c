@@ -1,5 +1,5 @@
 /*
-** hist_lease.c: in-progress markers of bulk writers (lease/<name>), both
+** lease.c: in-progress markers of bulk writers (lease/<name>), both
 ** sides: the writer that holds one, and gc that reads them.
 **
 ** A writer that uploads objects before it creates the one record naming
@@ -32,7 +32,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 #include "../index/lease.h"
 
 /* lease_name writes "lease/" and 32 random hex digits into key. */

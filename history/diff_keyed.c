@@ -1,19 +1,19 @@
 /*
-** hist_diff_keyed.c: the rows of WITHOUT ROWID tables that differ between
+** diff_keyed.c: the rows of WITHOUT ROWID tables that differ between
 ** the two versions of an s3page_diff, by primary key.
 **
 ** Such a table is an index b-tree whose entries are the whole rows,
 ** primary key first (in PRAGMA index_xinfo's order). The candidates are
 ** the entries on the table's changed pages (interior pages hold entries
 ** too), on the cells whose overflow chain changed, and in every subtree
-** that joined or left the table, as for rowid tables (hist_diff_rows.c).
-** They are sorted by key as SQLite orders it (hist_keycmp.c), and each key
+** that joined or left the table, as for rowid tables (diff_rows.c).
+** They are sorted by key as SQLite orders it (keycmp.c), and each key
 ** is searched for in both versions and the records compared.
 */
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "hist_diff.h"
+#include "diff.h"
 
 /* Most values per row. */
 #define KD_MAX_COLS 32768

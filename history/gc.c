@@ -1,8 +1,8 @@
 /*
-** hist_gc.c: s3page_gc, mark and sweep of old versions and unused objects.
+** gc.c: s3page_gc, mark and sweep of old versions and unused objects.
 **
 **   0. Read the markers of bulk writers in progress (lease/, see
-**      hist_lease.c): unreferenced objects modified since the oldest live
+**      lease.c): unreferenced objects modified since the oldest live
 **      one started are spared. This comes before N is found: a writer
 **      whose marker is gone by now had created its record, so N is at or
 **      above it.
@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 
 /* One hour, the default grace period. */
 #define GC_DEFAULT_GRACE_MS (3600 * 1000)

@@ -1,5 +1,5 @@
 /*
-** hist_verify.c: s3page_verify, an integrity check of the store.
+** verify.c: s3page_verify, an integrity check of the store.
 **
 ** For the versions checked (one, or every version the store keeps), every
 ** commit record needed to open them is read, decoded and compared with its
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 #include "../index/head.h"
 #include "../index/page.h"
 #include "../index/tail.h"

@@ -1,5 +1,5 @@
 /*
-** hist_copy.c: s3page_copy, a database with its whole history from one
+** copy.c: s3page_copy, a database with its whole history from one
 ** store to another (directory to S3, S3 to S3, S3 to a directory).
 **
 ** Order makes every moment of the copy a consistent database on DST:
@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 
 /* Objects whose names a copy collects from a listing. */
 typedef struct copy_keys {

@@ -1,5 +1,5 @@
 /*
-** hist_import.c: s3page_import, a plain SQLite file into a database.
+** import.c: s3page_import, a plain SQLite file into a database.
 **
 ** The file is read sequentially, S3P_HIST_BATCH pages at a time: each page
 ** is hashed, all-zero pages are skipped, and new contents are encoded and
@@ -11,7 +11,7 @@
 ** and opening it reads one tree path per page touched.
 **
 ** The upload phase may outlast gc's grace period, so the import holds an
-** in-progress marker (s3p_lease_*, hist_lease.c) from before its first
+** in-progress marker (s3p_lease_*, lease.c) from before its first
 ** upload until after its record: gc spares what it uploaded. A renewal of
 ** the marker that comes too late fails the import before its record.
 **
@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 #include "../index/page.h"
 
 /* Pages per tree update: the change list of one chunk is held in memory

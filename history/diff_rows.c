@@ -1,5 +1,5 @@
 /*
-** hist_diff_rows.c: the rows of rowid tables that differ between the two
+** diff_rows.c: the rows of rowid tables that differ between the two
 ** versions of an s3page_diff.
 **
 ** For a table T present in both versions, the candidates are the rowids
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sqlite3.h>
-#include "hist_diff.h"
+#include "diff.h"
 
 /* Most values per row (SQLite's own limit is 32767 columns). */
 #define ROWS_MAX_COLS 32768

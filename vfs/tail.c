@@ -1,5 +1,5 @@
 /*
-** hist_tail.c: the lower end of the history. gc writes TAIL (the oldest
+** tail.c: the lower end of the history. gc writes TAIL (the oldest
 ** version it kept) before deleting older records; readers start the time
 ** search of asof= there, and the search for the newest version when HEAD
 ** names a removed version. See index/tail.h and docs/history.md.
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "tail.h"
 #include "../index/tail.h"
 
 int s3p_tail_from_op(s3p_db *db, const s3p_op *op, uint64_t *tail){

@@ -1,5 +1,5 @@
 /*
-** hist_diff.c: s3page_diff, what changed between two versions.
+** diff.c: s3page_diff, what changed between two versions.
 **
 ** 1. Pages. The two page maps are compared, not read: their checkpoint
 **    trees node by node from the roots, skipping every subtree whose hash
@@ -15,15 +15,15 @@
 **    a root; without one, a table b-tree page is searched for from each
 **    table's root with the page's first key and belongs to the table whose
 **    search passes through it, and an index page likewise from each
-**    index's root (hist_keycmp.c). Pages of neither kind (free list,
+**    index's root (keycmp.c). Pages of neither kind (free list,
 **    overflow pages without a pointer map) are "other".
-** 4. Rows (S3PAGE_DIFF_ROWS): hist_diff_rows.c.
+** 4. Rows (S3PAGE_DIFF_ROWS): diff_rows.c.
 */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sqlite3.h>
-#include "hist_diff.h"
+#include "diff.h"
 
 /* Most schema entries read (a sanity bound on store bytes). */
 #define DIFF_MAX_OBJECTS 1000000

@@ -1,47 +1,41 @@
 /*
-** hist.h: internals shared by the history operations (hist_*.c): import,
-** export, log, checkpoint, revert, diff, copy, stats, verify and gc, plus
-** the TAIL hint that bounds the history from below after gc (see
-** docs/history.md).
+** internal.h: what the history operations (this folder) share among
+** themselves: opening a database for a history operation, a hash set,
+** batched tree walks, the page 1 stamp of versions made outside SQLite,
+** creating their records, bulk-writer leases, and reading SQLite pages of
+** stored versions directly. Nothing outside history/ includes it: the rest
+** of the library sees history.h, users see s3page.h.
 **
-**   hist_common.c     opening, a hash set, batched tree walks, the page 1
-**                     stamp of versions made outside SQLite, and creating
-**                     their records
-**   hist_tail.c       TAIL: reading, writing, finding the oldest version
-**   hist_lease.c      in-progress markers of bulk writers (lease/), for
-**                     the writers and for gc
-**   hist_import.c     s3page_import          hist_export.c  s3page_export
-**   hist_log.c        s3page_log             hist_verify.c  s3page_verify
-**   hist_checkpoint.c s3page_checkpoint      hist_gc.c      s3page_gc
-**   hist_revert.c     s3page_revert          hist_copy.c    s3page_copy
-**   hist_stats.c      s3page_stats_report
-**   hist_diff.c       s3page_diff: page maps, schema, b-tree of each page
-**   hist_diff_rows.c  ... the rows that differ (state in hist_diff.h)
-**   hist_diff_keyed.c ... of WITHOUT ROWID tables, by primary key
-**   hist_keycmp.c     ... locating index pages by searching their keys
-**   hist_pages.c      SQLite pages of stored versions, read directly
+**   common.c     opening, a hash set, batched tree walks, the page 1 stamp,
+**                creating records
+**   lease.c      in-progress markers of bulk writers (lease/), for the
+**                writers and for gc
+**   import.c     s3page_import          export.c  s3page_export
+**   log.c        s3page_log             verify.c  s3page_verify
+**   checkpoint.c s3page_checkpoint      gc.c      s3page_gc
+**   revert.c     s3page_revert          copy.c    s3page_copy
+**   stats.c      s3page_stats_report
+**   diff.c       s3page_diff: page maps, schema, b-tree of each page
+**   diff_rows.c  ... the rows that differ (state in diff.h)
+**   diff_keyed.c ... of WITHOUT ROWID tables, by primary key
+**   keycmp.c     ... locating index pages by searching their keys
+**   pages.c      SQLite pages of stored versions, read directly
 **
 ** Functions return SQLite result codes and record their messages in the
-** s3p_db (s3p_db_error), like the rest of vfs/.
+** s3p_db (s3p_db_error), like the rest of the library.
 */
-#ifndef S3P_HIST_H
-#define S3P_HIST_H
+#ifndef S3P_HIST_INTERNAL_H
+#define S3P_HIST_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "db.h"
-#include "upload.h"
-#include "s3page.h"
+#include "history.h"
+#include "../vfs/db.h"
+#include "../vfs/tail.h"
+#include "../vfs/upload.h"
+#include "../vfs/s3page.h"
 
-/* What the gc safety argument allows for clock skew between machines and
-** the store, and for the time one record creation takes (docs/history.md,
-** "Why gc is safe"). */
-#define S3P_GC_MARGIN_MS (5 * 60 * 1000)
-/* The shortest grace period gc accepts other than 0: what a connection
-** knows about the store may be S3P_TRUST_MS old, plus the margin. */
-#define S3P_GC_MIN_GRACE_MS (S3P_TRUST_MS + S3P_GC_MARGIN_MS)
-_Static_assert(S3P_GC_MIN_GRACE_MS == S3PAGE_GC_MIN_GRACE_MS,
-               "s3page.h states the minimum grace period gc accepts");
+
 
 /* Operations per store batch (one round trip). */
 #define S3P_HIST_BATCH 256
@@ -121,7 +115,7 @@ typedef struct s3p_hwalk {
 int s3p_hist_walk(s3p_hwalk *w, const s3p_treeref *t);
 
 
-/* hist_lease.c: in-progress markers of bulk writers (docs/history.md,
+/* lease.c: in-progress markers of bulk writers (docs/history.md,
 ** "Bulk writers"). A history operation that uploads objects and only then
 ** creates the record naming them (import, copy, revert, ...) does:
 **
@@ -190,7 +184,7 @@ int s3p_lease_scan_run(s3p_db *db, uint64_t now, uint64_t dead_ms,
 void s3p_lease_scan_free(s3p_lease_scan *sc);
 
 
-/* Creating a version outside SQL (hist_common.c). */
+/* Creating a version outside SQL (common.c). */
 
 /* s3p_hist_refresh makes the view show the newest version, looked up now
 ** from from (a version known to exist now, e.g. one that just won a
@@ -212,46 +206,10 @@ int s3p_hist_refresh(s3p_db *db, uint64_t from);
 int s3p_hist_create_record(s3p_db *db, s3p_record *rec, s3p_lease *lease);
 
 
-/* s3p_test_hist_hook calls the function tests set with
-** s3p_test_set_hist_hook (if any) with point, a name of where a history
-** operation is: revert and checkpoint call it when their uploads are done
-** ("revert: uploaded") and again just before they create their record
-** ("revert: record"), with a renewal of their marker in between; tests
-** move the clock and run gc there. */
-void s3p_test_hist_hook(const char *point);
-
-/* s3p_test_set_hist_hook makes fn(arg, point) what s3p_test_hist_hook
-** calls (NULL: nothing). Tests only; set it while no history operation
-** runs. */
-void s3p_test_set_hist_hook(void (*fn)(void *arg, const char *point),
-                            void *arg);
 
 
-/* hist_tail.c */
 
-/* s3p_tail_from_op turns a finished GET of TAIL into the version it names
-** in *tail: 0 when there is none or it is damaged (logged: a damaged TAIL
-** only costs probes), and raises db->tail_seen. Returns SQLITE_OK or the
-** error of a failed GET. */
-int s3p_tail_from_op(s3p_db *db, const s3p_op *op, uint64_t *tail);
-
-/* s3p_version_floor sets *floor to the version named by TAIL (1 when
-** there is none or it is unreadable; a damaged TAIL is logged). One GET. */
-int s3p_version_floor(s3p_db *db, uint64_t *floor);
-
-/* s3p_version_oldest sets *oldest to the oldest version kept, given the
-** newest (latest, which exists): TAIL if its record exists, else the
-** first existing record above it, found by bisection. 0 when latest is 0.
-** Returns SQLITE_OK or an error. */
-int s3p_version_oldest(s3p_db *db, uint64_t latest, uint64_t *oldest);
-
-
-/* s3p_tail_write writes TAIL naming version. Returns SQLITE_OK or an
-** error. */
-int s3p_tail_write(s3p_db *db, uint64_t version);
-
-
-/* hist_pages.c: SQLite pages of stored versions, read directly. */
+/* pages.c: SQLite pages of stored versions, read directly. */
 
 /* Page contents by hash, shared by the versions a tool reads. */
 typedef struct s3p_hpages {

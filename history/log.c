@@ -1,5 +1,5 @@
 /*
-** hist_log.c: s3page_log, the versions of a database, newest first.
+** log.c: s3page_log, the versions of a database, newest first.
 **
 ** Records are read LOG_CHUNK at a time in one batch. With S3PAGE_LOG_SIZES
 ** the page objects a record's change list names are sized with one batch of
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 
 /* Records fetched per batch. */
 #define LOG_CHUNK 64

@@ -1,5 +1,5 @@
 /*
-** hist_export.c: s3page_export, one version into a plain SQLite file.
+** export.c: s3page_export, one version into a plain SQLite file.
 **
 ** The page map of the version is computed once (16 bytes a page): the
 ** checkpoint tree, walked one level per batch of GETs, then below the
@@ -19,7 +19,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 #include "../index/page.h"
 
 /* The map being filled by the tree walk. */

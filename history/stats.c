@@ -1,5 +1,5 @@
 /*
-** hist_stats.c: s3page_stats_report, what a database stores and costs.
+** stats.c: s3page_stats_report, what a database stores and costs.
 **
 ** One LIST of each of wal/, pages/ and index/ (plus HEAD and TAIL) gives
 ** the objects and bytes by kind; the records of the kept versions (one
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 
 /* Tallies of one listing. */
 typedef struct stats_list {

@@ -1,5 +1,5 @@
 /*
-** hist_revert.c: s3page_revert, the content of an older version V made the
+** revert.c: s3page_revert, the content of an older version V made the
 ** next version, history kept.
 **
 ** The page map of V (its checkpoint tree, truncated at the lowest mark of
@@ -30,7 +30,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 #include "../index/page.h"
 
 /* Attempts when other writers keep committing first, with a pause of up

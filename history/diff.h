@@ -1,12 +1,12 @@
 /*
-** hist_diff.h: the state s3page_diff shares between its two files:
-** hist_diff.c (page maps, schema, b-tree attribution, the driver) and
-** hist_diff_rows.c (the rows that differ).
+** diff.h: the state s3page_diff shares between its two files:
+** diff.c (page maps, schema, b-tree attribution, the driver) and
+** diff_rows.c (the rows that differ).
 */
 #ifndef S3P_HIST_DIFF_H
 #define S3P_HIST_DIFF_H
 
-#include "hist.h"
+#include "internal.h"
 
 /* One schema entry of one version (from its sqlite_schema b-tree). */
 typedef struct diff_obj {
@@ -63,13 +63,13 @@ typedef struct diff_ctx {
 } diff_ctx;
 
 /* diff_rows reports the rows of rowid tables that differ between the two
-** versions (hist_diff_rows.c). Returns SQLITE_OK, a callback's value or
+** versions (diff_rows.c). Returns SQLITE_OK, a callback's value or
 ** an error. */
 int diff_rows(diff_ctx *c);
 
 /* diff_locate_index sets *obj to the index (or WITHOUT ROWID table) of
 ** side s whose search for the first key of index page bp passes through
-** it, or -1 (hist_keycmp.c). Returns SQLITE_OK or an error. */
+** it, or -1 (keycmp.c). Returns SQLITE_OK or an error. */
 int diff_locate_index(diff_ctx *c, diff_side *s, const s3p_btpage *bp,
                       int *obj);
 
@@ -91,7 +91,7 @@ int diff_key_find(diff_ctx *c, diff_side *s, const diff_obj *o,
                   uint32_t *n);
 
 /* diff_keyed_table reports the rows that differ in WITHOUT ROWID table tb
-** of B and ta of A (hist_diff_keyed.c). Returns SQLITE_OK, a callback's
+** of B and ta of A (diff_keyed.c). Returns SQLITE_OK, a callback's
 ** value or an error. */
 int diff_keyed_table(diff_ctx *c, int ta, int tb, int full);
 

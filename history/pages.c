@@ -1,5 +1,5 @@
 /*
-** hist_pages.c: reading SQLite pages of stored versions directly, for the
+** pages.c: reading SQLite pages of stored versions directly, for the
 ** history tools that look inside the database file (diff): a cache of page
 ** contents by hash shared by the versions read (pages two versions share
 ** are fetched once), batched prefetch, and decoders of SQLite's b-tree
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "hist.h"
+#include "internal.h"
 #include "../index/page.h"
 
 /* Deepest b-tree followed (SQLite's own limit is 20). */
