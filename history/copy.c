@@ -18,6 +18,8 @@
 **      objects those versions use (their checkpoint trees walked, their
 **      records' pages);
 **   4. DST's HEAD hint names N.
+** With until (s3page_copy_range), N is until instead of SRC's newest: with
+** since == until, one version and the records opening it needs.
 ** DST is a bulk writer's target (docs/history.md, "Bulk writers"): a marker
 ** (s3p_lease_*) is held from before the first upload to the last record,
 ** renewed before every batch, so gc on DST spares the copied objects no
@@ -438,6 +440,12 @@ static int copy_same_record(copy_state *cs, uint64_t v){
 int s3page_copy(const char *from, const char *to, uint64_t since,
                 s3page_progress_fn progress, void *arg,
                 s3page_copy_result *res, char **errmsg){
+  return s3page_copy_range(from, to, since, 0, progress, arg, res, errmsg);
+}
+
+int s3page_copy_range(const char *from, const char *to, uint64_t since,
+                      uint64_t until, s3page_progress_fn progress, void *arg,
+                      s3page_copy_result *res, char **errmsg){
   copy_state cs;
   memset(&cs, 0, sizeof cs);
   cs.progress = progress;
@@ -457,6 +465,19 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
   if(rc){ s3p_db_close(cs.src); return rc; }
   rc = s3p_version_oldest(cs.src, newest, &oldest);
   if(rc) s3p_db_error(cs.dst, rc, "%s", s3p_db_errmsg(cs.src));
+  if(rc == SQLITE_OK && until){
+    /* Up to until: it becomes DST's newest version. */
+    if(until < oldest || until > newest || (since && since > until)){
+      rc = s3p_db_error(cs.dst, SQLITE_CANTOPEN, "%s keeps versions %llu to "
+                        "%llu; cannot copy up to version %llu%s",
+                        cs.src->store->desc, (unsigned long long)oldest,
+                        (unsigned long long)newest, (unsigned long long)until,
+                        since > until ? " (below the first version asked)"
+                                      : "");
+    }else{
+      newest = until;
+    }
+  }
   uint64_t keep_from = 0;    /* --since: the first version copied */
   if(rc == SQLITE_OK && since){
     if(since < oldest || since > newest){
@@ -483,7 +504,7 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
   uint64_t have = cs.dst->view.version;
   if(rc == SQLITE_OK && have > newest){
     rc = s3p_db_error(cs.dst, SQLITE_CANTOPEN, "%s has versions up to %llu, "
-                      "more than %s (%llu): it holds another database",
+                      "more than %s's %llu copied: it holds another database",
                       cs.dst->store->desc, (unsigned long long)have,
                       cs.src->store->desc, (unsigned long long)newest);
   }
@@ -516,12 +537,13 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
     if(rc == SQLITE_OK) rc = copy_list(cs.src, cs.dst, "index/", &want);
     cs.res.objects_held = held.count;
   }
-  if(rc == SQLITE_OK && keep_from){
+  if(rc == SQLITE_OK && (keep_from || until)){
     /* Only what the versions copied use. */
     s3p_hset mp, mn;
     memset(&mp, 0, sizeof mp);
     memset(&mn, 0, sizeof mn);
-    rc = copy_mark(&cs, cs.src, keep_from, newest, &mp, &mn);
+    rc = copy_mark(&cs, cs.src, keep_from ? keep_from : oldest, newest, &mp,
+                   &mn);
     if(rc == SQLITE_OK) copy_keep_marked(&want, &mp, &mn);
     s3p_hset_free(&mp);
     s3p_hset_free(&mn);

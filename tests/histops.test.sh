@@ -102,6 +102,20 @@ part=$(new_name since)
 ok_if "copy --since V" $st
 
 st=0
+one=$(new_name one)
+mid=$((newest - 1))
+"$s3page" copy "$db" "$one" --version "$mid" --json > "$tmp/c4" || st=1
+grep -q '"newest":'"$mid"',' "$tmp/c4" || st=1
+[ "$(sql "$one" "PRAGMA s3page_version")" = "$mid" ] || st=1
+"$s3page" export "$db" "$tmp/x.db" --version "$mid" -q && "$s3page" export "$one" "$tmp/y.db" -q &&
+  cmp -s "$tmp/x.db" "$tmp/y.db" || st=1
+rm -f "$tmp/x.db" "$tmp/y.db"
+"$s3page" copy "$db" "$(new_name one2)" --version 99999 2> "$tmp/e" >/dev/null; [ $? -eq 1 ] && one_line_error "$tmp/e" || st=1
+"$s3page" copy "$db" "$(new_name one3)" --version 1 --since 1 2>/dev/null >/dev/null; [ $? -eq 2 ] || st=1
+[ $st -eq 0 ] || cat "$tmp/c4" "$tmp/e"
+ok_if "copy --version V: V alone is DST's newest, export identical" $st
+
+st=0
 other=$(new_name other)
 sql "$other" "CREATE TABLE z(q);" >/dev/null
 "$s3page" copy "$db" "$other" 2> "$tmp/e" >/dev/null; [ $? -eq 1 ] && one_line_error "$tmp/e" || st=1

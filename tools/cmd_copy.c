@@ -1,5 +1,5 @@
 /*
-** cmd_copy.c: s3page copy SRC DST [--since V] [--json] [--quiet]
+** cmd_copy.c: s3page copy SRC DST [--since V | --version V] [--json] [--quiet]
 */
 #include <stdio.h>
 #include <string.h>
@@ -11,10 +11,10 @@
 int cmd_copy(int argc, char **argv){
   const char *from = NULL, *to = NULL;
   int json = 0, quiet = 0;
-  uint64_t since = 0;
+  uint64_t since = 0, until = 0;
   for(int i = 1; i < argc; i++){
     if(!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")){
-      printf("usage: s3page copy SRC DST [--since V] [--json] [--quiet]\n"
+      printf("usage: s3page copy SRC DST [--since V | --version V] [--json] [--quiet]\n"
              "Copies database SRC with every version it keeps to DST, which\n"
              "must be empty or an interrupted copy of SRC (run the same copy\n"
              "again to finish it: only what is missing is uploaded). SRC and\n"
@@ -22,12 +22,20 @@ int cmd_copy(int argc, char **argv){
              "Objects go first, then the commit records in order, so DST is\n"
              "a consistent database at every moment. --since V copies the\n"
              "versions from V on (from the checkpoint V starts from, which\n"
-             "opening V needs) and only the objects they use.\n");
+             "opening V needs) and only the objects they use. --version V\n"
+             "copies version V alone (with the versions from the checkpoint\n"
+             "it starts from, which opening V needs): V is DST's newest.\n");
       return 0;
     }
     if(!strcmp(argv[i], "--json")) json = 1;
     else if(!strcmp(argv[i], "--since") && i + 1 < argc){
       if(tool_parse_u64(argv[++i], 1, &since)){
+        tool_error("copy: bad version '%s'", argv[i]);
+        return 2;
+      }
+    }
+    else if(!strcmp(argv[i], "--version") && i + 1 < argc){
+      if(tool_parse_u64(argv[++i], 1, &until)){
         tool_error("copy: bad version '%s'", argv[i]);
         return 2;
       }
@@ -41,14 +49,21 @@ int cmd_copy(int argc, char **argv){
     else{ tool_error("copy: too many arguments"); return 2; }
   }
   if(!from || !to){
-    tool_error("usage: s3page copy SRC DST [--json]");
+    tool_error("usage: s3page copy SRC DST [--since V | --version V] "
+               "[--json]");
     return 2;
   }
+  if(since && until){
+    tool_error("copy: --since and --version exclude each other");
+    return 2;
+  }
+  if(until) since = until;
   tool_bar bar;
   tool_bar_init(&bar, "copy");
   s3page_copy_result r;
   char *err = NULL;
-  int rc = s3page_copy(from, to, since, tool_bar_update, &bar, &r, &err);
+  int rc = s3page_copy_range(from, to, since, until, tool_bar_update, &bar,
+                             &r, &err);
   tool_bar_done(&bar);
   if(rc != SQLITE_OK){
     tool_error("%s", err ? err : sqlite3_errstr(rc));

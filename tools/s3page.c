@@ -14,7 +14,7 @@
 **                  V's content as the next version (cmd_revert.c)
 **   s3page diff NAME A [B] [--rows] [--json | --sql]
 **                  what changed between two versions (cmd_diff.c)
-**   s3page copy SRC DST [--since V] [--json]   with its history (cmd_copy.c)
+**   s3page copy SRC DST [--since V | --version V] [--json]   (cmd_copy.c)
 **   s3page stats NAME [--json] ...  storage and cost report (cmd_stats.c)
 **   s3page help                           usage
 **
@@ -139,7 +139,7 @@ static int cmd_help(int argc, char **argv){
          "                             make V's content the next version\n"
          "  diff NAME A [B] [--rows] [--json | --sql]\n"
          "                             what changed from version A to B\n"
-         "  copy SRC DST [--since V] [--json]\n"
+         "  copy SRC DST [--since V | --version V] [--json]\n"
          "                             copy a database and its history to\n"
          "                             another store (resumable)\n"
          "  stats NAME [--json]        objects, bytes, ratios, gc, costs\n"

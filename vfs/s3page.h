@@ -343,6 +343,17 @@ int s3page_copy(const char *from, const char *to, uint64_t since,
                 s3page_progress_fn progress, void *arg,
                 s3page_copy_result *res, char **errmsg);
 
+/* s3page_copy_range is s3page_copy up to version until of from (0: its
+** newest), which becomes to's newest version. since == until copies one
+** version: with the records from the checkpoint it starts from, which
+** opening it replays (to keeps those versions too; at most one checkpoint
+** interval of them). A later s3page_copy of from into to continues the
+** history from there. Returns as s3page_copy does; SQLITE_CANTOPEN when
+** from does not keep until or since > until. */
+int s3page_copy_range(const char *from, const char *to, uint64_t since,
+                      uint64_t until, s3page_progress_fn progress, void *arg,
+                      s3page_copy_result *res, char **errmsg);
+
 /* Default prices of s3page_stats_report: S3 Standard list prices (US
 ** East), USD: storage per GiB-month, PUT and GET per 1,000 requests. */
 #define S3PAGE_PRICE_GB_MONTH 0.023

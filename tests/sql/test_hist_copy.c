@@ -11,6 +11,9 @@
 **                      byte-identical on both;
 **   copy_since         --since V: from the checkpoint V starts from, fewer
 **                      objects, verify --all passes, exports identical;
+**   copy_version       --version V: V is DST's newest, with only the
+**                      records from its checkpoint and the objects they
+**                      use; a later full copy continues the history;
 **   copy_other_db      a copy into a store holding another database is
 **                      refused before anything is uploaded;
 **   copy_no_source     a missing source is an error.
@@ -226,6 +229,98 @@ static void copy_since(void){
   free(full);
 }
 
+/* ct_export_same exports version v of a and of b and returns 1 if the
+** files are byte-identical. */
+static int ct_export_same(const char *a, const char *b, uint64_t v){
+  char *fa = ct_path("xa.db"), *fb = ct_path("xb.db");
+  s3page_at at;
+  memset(&at, 0, sizeof at);
+  at.version = v;
+  s3page_export_result er;
+  char *err = NULL;
+  int same = s3page_export(a, &at, fa, NULL, NULL, &er, &err) == SQLITE_OK;
+  if(err) printf("# export %s: %s\n", a, err);
+  sqlite3_free(err);
+  err = NULL;
+  same = same && s3page_export(b, &at, fb, NULL, NULL, &er, &err) == SQLITE_OK;
+  if(err) printf("# export %s: %s\n", b, err);
+  sqlite3_free(err);
+  same = same && ct_same_file(fa, fb);
+  unlink(fa);
+  unlink(fb);
+  free(fa);
+  free(fb);
+  return same;
+}
+
+/* copy_version: s3page_copy_range(V, V) makes V the newest version of DST,
+** copying only the records from the checkpoint V starts from and the
+** objects those versions use (fewer than copying up to the newest); V
+** exports byte-identical, verify --all passes, a version after V is not
+** there; a later full copy continues from V. Bounds are refused. */
+static void copy_version(void){
+  char *src = tdb_name("versrc"), *dst = tdb_name("verdst");
+  char *full = tdb_name("verfull");
+  sqlite3 *db = tdb_open(src, "checkpoint=16");
+  CHECK(db != NULL);
+  if(!db){ free(src); free(dst); free(full); return; }
+  CHECK_EQ(tdb_exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)"),
+           SQLITE_OK);
+  for(int i = 1; i < 60; i++){
+    CHECK_EQ(tdb_execf(db, "INSERT OR REPLACE INTO t VALUES(%d, randomblob"
+                           "(3000))", i % 7), SQLITE_OK);
+  }
+  sqlite3_close(db);
+  s3page_copy_result whole, one, rest;
+  char *err = NULL;
+  CHECK_EQ(ct_copy_since(src, full, 40, NULL, NULL, &whole), SQLITE_OK);
+  CHECK_EQ(s3page_copy_range(src, dst, 40, 40, NULL, NULL, &one, &err),
+           SQLITE_OK);
+  if(err) printf("# copy --version: %s\n", err);
+  sqlite3_free(err);
+  err = NULL;
+  printf("# --version 40: versions %llu..%llu, %llu objects, %llu records "
+         "(--since 40: %llu objects)\n", (unsigned long long)one.oldest,
+         (unsigned long long)one.version,
+         (unsigned long long)one.objects_copied,
+         (unsigned long long)one.records_copied,
+         (unsigned long long)whole.objects_copied);
+  CHECK_EQ(one.version, 40);
+  CHECK(one.oldest <= 40 && one.oldest >= 40 - 16);
+  CHECK_EQ(one.records_copied, 40 - one.oldest + 1);
+  CHECK(one.objects_copied < whole.objects_copied);
+  CHECK(ct_export_same(src, dst, 40));
+  s3page_verify_result vr;
+  CHECK_EQ(s3page_verify(dst, NULL, 1, NULL, NULL, NULL, &vr, &err), SQLITE_OK);
+  if(err) printf("# verify: %s\n", err);
+  sqlite3_free(err);
+  err = NULL;
+  CHECK_EQ(vr.problems, 0);
+  sqlite3 *d = tdb_open(dst, NULL);
+  CHECK(d != NULL);
+  if(d){
+    CHECK_EQ(tdb_version(d), 40);
+    sqlite3_close(d);
+  }
+  /* A full copy then brings the rest. */
+  CHECK_EQ(ct_copy(src, dst, NULL, NULL, &rest), SQLITE_OK);
+  CHECK_EQ(rest.version, 60);
+  CHECK_EQ(rest.records_copied, 20);
+  CHECK(ct_export_same(src, dst, 60));
+  /* Out of range, and since above until. */
+  CHECK_EQ(s3page_copy_range(src, full, 0, 61, NULL, NULL, &one, &err),
+           SQLITE_CANTOPEN);
+  CHECK(err && strstr(err, "61"));
+  sqlite3_free(err);
+  err = NULL;
+  CHECK_EQ(s3page_copy_range(src, full, 45, 44, NULL, NULL, &one, &err),
+           SQLITE_CANTOPEN);
+  sqlite3_free(err);
+  free(src);
+  free(dst);
+  free(full);
+}
+
 /* copy_other_db: see the file comment. */
 static void copy_other_db(void){
   char *a = tdb_name("copya"), *b = tdb_name("copyb");
@@ -272,6 +367,7 @@ int main(void){
   }
   RUN(copy_resume);
   RUN(copy_since);
+  RUN(copy_version);
   RUN(copy_other_db);
   RUN(copy_no_source);
   return CHECK_DONE();
