@@ -21,7 +21,10 @@
 **      from a version about to go.
 **   4. Sweep records: LIST wal/, delete the records below K, oldest first
 **      (one batch after another), never one above N.
-**   5. Sweep objects: LIST pages/ and index/, delete every object that is
+**   5. Catch up: read the markers again and mark what the versions made
+**      since N reference (a revert names an old version's objects: see
+**      gc_catch_up).
+**   6. Sweep objects: LIST pages/ and index/, delete every object that is
 **      not marked, whose mtime is older than the grace period and older
 **      than the oldest live marker's start; then the dead markers.
 ** Why this is safe while writers run is argued in docs/history.md.
@@ -104,17 +107,16 @@ static int gc_current_at(s3p_db *db, uint64_t oldest, uint64_t newest,
   return SQLITE_OK;
 }
 
-/* gc_mark reads records K..N and marks everything they reference. Returns
-** SQLITE_OK or an error (nothing may be deleted then). */
-static int gc_mark(gc_state *g){
+/* gc_mark reads records from..to and marks everything they reference.
+** Returns SQLITE_OK or an error (nothing may be deleted then). */
+static int gc_mark(gc_state *g, uint64_t from, uint64_t to){
   s3p_db *db = g->db;
   s3p_record recs[GC_CHUNK];
   s3p_hset roots;
   memset(&roots, 0, sizeof roots);
   int rc = SQLITE_OK;
-  for(uint64_t a = g->keep_from; a <= g->newest && rc == SQLITE_OK;
-      a += GC_CHUNK){
-    uint64_t b = g->newest - a >= GC_CHUNK ? a + GC_CHUNK - 1 : g->newest;
+  for(uint64_t a = from; a <= to && rc == SQLITE_OK; a += GC_CHUNK){
+    uint64_t b = to - a >= GC_CHUNK ? a + GC_CHUNK - 1 : to;
     rc = s3p_db_get_records(db, a, b, recs);
     if(rc) break;
     for(uint64_t v = a; v <= b; v++){
@@ -143,8 +145,7 @@ static int gc_mark(gc_state *g){
       }
       s3p_record_free(r);
     }
-    if(g->progress) g->progress(g->parg, b - g->keep_from + 1,
-                                g->newest - g->keep_from + 1);
+    if(g->progress) g->progress(g->parg, b - from + 1, to - from + 1);
   }
   s3p_hset_free(&roots);
   return rc;
@@ -273,15 +274,14 @@ static int gc_u64_cmp(const void *a, const void *b){
   return x < y ? -1 : x > y;
 }
 
-/* gc_sweep deletes the collected records (oldest first), then the
-** collected objects. Returns SQLITE_OK or an error. */
-static int gc_sweep(gc_state *g){
+/* gc_sweep_records deletes the collected records, oldest first. Returns
+** SQLITE_OK or an error. */
+static int gc_sweep_records(gc_state *g){
   s3p_db *db = g->db;
   if(g->ndead > 1){
     qsort(g->dead_versions, g->ndead, sizeof *g->dead_versions, gc_u64_cmp);
   }
   g->res.records_deleted = g->ndead;
-  g->res.leases_deleted = g->leases.ndead;
   if(g->dry_run) return SQLITE_OK;
   char (*rkeys)[S3P_KEY_MAX] = malloc((g->ndead + 1) * sizeof *rkeys);
   if(!rkeys) return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
@@ -290,8 +290,45 @@ static int gc_sweep(gc_state *g){
   }
   int rc = gc_delete(g, rkeys, g->ndead);
   free(rkeys);
-  /* Objects go only once no dropped record is left to refer to them. */
-  if(rc == SQLITE_OK) rc = gc_delete(g, g->dead_keys, g->nkeys);
+  return rc;
+}
+
+/* gc_catch_up runs after the records are deleted and before the objects
+** are listed: it reads the markers again, and marks what the versions
+** made since N reference (N2: the newest now). Why: a revert names
+** objects of an older version V that no kept version may use. It creates
+** its marker (s3p_lease_begin_reuse: spare everything) before it reads
+** V's record and deletes it after creating its own, so either its marker
+** is live now (everything is spared), or its record was created before
+** now (marked here), or it began after the records were deleted (then V
+** is kept, or the revert finds V gone). Returns SQLITE_OK or an error. */
+static int gc_catch_up(gc_state *g, uint64_t dead_ms){
+  s3p_db *db = g->db;
+  s3p_lease_scan sc;
+  int rc = s3p_lease_scan_run(db, s3p_now_ms(), dead_ms, &sc);
+  if(rc == SQLITE_OK && sc.floor_ms != INT64_MAX){
+    int64_t ls = sc.floor_ms / 1000;
+    if(ls < g->lease_s) g->lease_s = ls;
+    if(sc.live > g->res.leases_live) g->res.leases_live = sc.live;
+  }
+  s3p_lease_scan_free(&sc);
+  uint64_t now_newest = g->newest;
+  if(rc == SQLITE_OK) rc = s3p_version_latest(db, g->newest, &now_newest);
+  if(rc == SQLITE_OK && now_newest > g->newest){
+    s3page_progress_fn fn = g->progress;
+    g->progress = NULL;
+    rc = gc_mark(g, g->newest + 1, now_newest);
+    g->progress = fn;
+  }
+  return rc;
+}
+
+/* gc_sweep_objects deletes the collected objects, then the dead markers.
+** Returns SQLITE_OK or an error. */
+static int gc_sweep_objects(gc_state *g){
+  g->res.leases_deleted = g->leases.ndead;
+  if(g->dry_run) return SQLITE_OK;
+  int rc = gc_delete(g, g->dead_keys, g->nkeys);
   if(rc == SQLITE_OK) rc = gc_delete(g, g->leases.dead, g->leases.ndead);
   return rc;
 }
@@ -347,8 +384,8 @@ int s3page_gc(const char *name, const s3page_gc_opts *opts,
   /* Bulk writers first, then the newest version (see the top comment).
   ** A marker is dead when not renewed for the grace period; with grace 0
   ** (nobody else should be here) live ones are still honoured. */
-  rc = s3p_lease_scan_run(db, start_ms, grace ? (uint64_t)grace
-                          : (uint64_t)S3P_GC_MIN_GRACE_MS, &g.leases);
+  uint64_t dead_ms = grace ? (uint64_t)grace : (uint64_t)S3P_GC_MIN_GRACE_MS;
+  rc = s3p_lease_scan_run(db, start_ms, dead_ms, &g.leases);
   if(rc == SQLITE_OK) rc = s3p_version_latest(db, newest, &newest);
   if(rc){
     s3p_lease_scan_free(&g.leases);
@@ -393,13 +430,18 @@ int s3page_gc(const char *name, const s3page_gc_opts *opts,
     g.res.newest = newest;
     g.res.oldest_before = oldest;
     g.res.oldest_kept = from;
-    rc = gc_mark(&g);
+    rc = gc_mark(&g, g.keep_from, g.newest);
   }
   if(rc == SQLITE_OK && !g.dry_run) rc = gc_write_hints(&g);
   if(rc == SQLITE_OK) rc = gc_list(&g, "wal/", gc_list_wal);
+  if(rc == SQLITE_OK) s3p_test_hist_hook("gc: records");
+  if(rc == SQLITE_OK) rc = gc_sweep_records(&g);
+  /* Objects go only once no dropped record is left to refer to them, and
+  ** after the markers and the newest version are read again. */
+  if(rc == SQLITE_OK) rc = gc_catch_up(&g, dead_ms);
   if(rc == SQLITE_OK) rc = gc_list(&g, "pages/", gc_list_objects);
   if(rc == SQLITE_OK) rc = gc_list(&g, "index/", gc_list_objects);
-  if(rc == SQLITE_OK) rc = gc_sweep(&g);
+  if(rc == SQLITE_OK) rc = gc_sweep_objects(&g);
   if(res) *res = g.res;
   s3p_lease_scan_free(&g.leases);
   s3p_hset_free(&g.nodes);

@@ -150,6 +150,15 @@ typedef struct s3p_lease {
 ** SQLITE_OK (then s3p_lease_end must follow) or an error in db. */
 int s3p_lease_begin(s3p_lease *l, s3p_db *db);
 
+/* s3p_lease_begin_reuse creates a marker for a writer that will name
+** objects older than its start, which no version gc keeps may use (a
+** revert names the pages of V): its start is 1, so gc spares every
+** unreferenced object while it lives. The writer must create it before it
+** reads what it will reuse (V's record): gc deletes records before it
+** reads the markers a second time and sweeps objects (gc.c). Returns as
+** s3p_lease_begin. */
+int s3p_lease_begin_reuse(s3p_lease *l, s3p_db *db);
+
 /* s3p_lease_keep renews the marker if its last renewal is older than
 ** S3P_LEASE_RENEW_MS. Returns SQLITE_OK, a store error, or SQLITE_ABORT
 ** (message in db) when S3P_TRUST_MS passed without a renewal: gc may then

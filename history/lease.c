@@ -75,17 +75,26 @@ static int lease_put(s3p_lease *l, uint64_t now){
   return rc;
 }
 
-int s3p_lease_begin(s3p_lease *l, s3p_db *db){
+/* lease_start creates a new marker for db with start time start_ms (at
+** least 1). Returns SQLITE_OK or an error in db. */
+static int lease_start(s3p_lease *l, s3p_db *db, uint64_t start_ms){
   memset(l, 0, sizeof *l);
   l->db = db;
   lease_name(l->key);
-  l->start_ms = s3p_now_ms();
-  if(l->start_ms == 0) l->start_ms = 1;
-  int rc = lease_put(l, l->start_ms);
+  l->start_ms = start_ms ? start_ms : 1;
+  int rc = lease_put(l, s3p_now_ms());
   if(rc) return rc;
-  l->issued_ms = l->start_ms;
+  l->issued_ms = s3p_now_ms();
   l->held = 1;
   return SQLITE_OK;
+}
+
+int s3p_lease_begin(s3p_lease *l, s3p_db *db){
+  return lease_start(l, db, s3p_now_ms());
+}
+
+int s3p_lease_begin_reuse(s3p_lease *l, s3p_db *db){
+  return lease_start(l, db, 1);
 }
 
 /* lease_lapsed records the error of a writer that went too long without a

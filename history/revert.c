@@ -237,22 +237,33 @@ int s3page_revert(const char *name, const s3page_at *to,
     return s3p_hist_set_error(errmsg, SQLITE_MISUSE, "revert: no version "
                               "to revert to (give a version or a time)");
   }
-  /* V first, then the newest: the newest is then at least V. */
-  int rc = s3p_hist_open(&st.old, name, 0, 0, to, errmsg);
+  /* The marker before V is read: the new version names V's objects,
+  ** which gc may be deleting with V (s3p_lease_begin_reuse). */
+  int rc = s3p_hist_open(&st.db, name, 1, 0, NULL, errmsg);
   if(rc) return rc;
-  rc = s3p_hist_open(&st.db, name, 1, 0, NULL, errmsg);
-  if(rc){ s3p_db_close(st.old); return rc; }
   s3p_upload_init(&st.put, st.db, S3P_HIST_BATCH, S3P_HIST_BATCH_BYTES);
-  st.res.to = st.old->view.version;
-  st.res.parent = st.db->view.version;
-  if(st.res.to == st.res.parent){
-    /* Already the newest: nothing to do, no version is made. */
-  }else{
-    rc = revert_prepare(&st);
-    if(rc == SQLITE_OK) rc = s3p_lease_begin(&st.lease, st.db);
-    if(rc == SQLITE_OK) rc = revert_commit(&st);
-    s3p_lease_end(&st.lease);
+  rc = s3p_lease_begin_reuse(&st.lease, st.db);
+  if(rc == SQLITE_OK){
+    char *msg = NULL;
+    rc = s3p_hist_open(&st.old, name, 0, 0, to, &msg);
+    if(rc) s3p_db_error(st.db, rc, "%s", msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
   }
+  /* V may be newer than the newest seen before it was read. */
+  if(rc == SQLITE_OK && st.old->view.version > st.db->view.version){
+    rc = s3p_hist_refresh(st.db, st.old->view.version);
+  }
+  if(rc == SQLITE_OK){
+    st.res.to = st.old->view.version;
+    st.res.parent = st.db->view.version;
+  }
+  if(rc == SQLITE_OK && st.res.to == st.res.parent){
+    /* Already the newest: nothing to do, no version is made. */
+  }else if(rc == SQLITE_OK){
+    rc = revert_prepare(&st);
+    if(rc == SQLITE_OK) rc = revert_commit(&st);
+  }
+  s3p_lease_end(&st.lease);
   st.res.bytes_put += st.put.bytes;
   s3p_upload_free(&st.put);
   if(rc == SQLITE_OK) s3p_db_flush_head(st.db);  /* counted below */

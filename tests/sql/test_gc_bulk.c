@@ -30,6 +30,14 @@
 **     in between: the record never names a removed object.
 **   - checkpoint_spans_gc: the same for s3page_checkpoint's tree nodes,
 **     and its record lands on top of the newest version.
+**   - revert_target_dropped: a revert to a version V whose pages no later
+**     version uses, with gc dropping V (keeping 1 version) between the
+**     revert's reading of V and its record: the new version's objects
+**     all survive (the revert's marker spares them).
+**   - revert_inside_gc: a whole revert to such a V runs while gc is
+**     between marking and deleting (V's record still there, marker gone
+**     by the object sweep): gc marks the new version and spares V's
+**     pages.
 ** The operations without a progress callback reach the test through
 ** s3p_test_set_hist_hook (history/history.h): once their uploads are done
 ** ("...: uploaded") and again before their record ("...: record"), with
@@ -434,6 +442,148 @@ static void checkpoint_spans_gc(void){
   free(name);
 }
 
+/* age_objects sets the modification time of every object under pages/
+** and index/ of name, if it is a directory store, secs into the past (on
+** S3 objects keep their real times). */
+static void age_objects(const char *name, int secs){
+  if(!strncmp(name, "s3://", 5)) return;
+  static const char *const sub[] = { "pages", "index" };
+  for(int i = 0; i < 2; i++){
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", name, sub[i]);
+    DIR *d = opendir(dir);
+    if(!d) continue;
+    struct dirent *e;
+    struct timespec ts[2];
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= secs;
+    ts[1] = ts[0];
+    while((e = readdir(d)) != NULL){
+      if(e->d_name[0] == '.') continue;
+      utimensat(dirfd(d), e->d_name, ts, AT_SYMLINK_NOFOLLOW);
+    }
+    closedir(d);
+  }
+}
+
+/* replaced_history makes name's version V (returned, -1 on error) hold
+** rows no later version keeps: 20 rows, then a version that deletes them
+** and later ones that add others, then a checkpoint; the store's objects
+** look 30 minutes old by the library clock afterwards, and an hour old by
+** their real times in a directory store. *newest gets the
+** newest version (the checkpoint). */
+static int64_t replaced_history(const char *name, int64_t *newest){
+  int64_t v = add_rows(name, 20);
+  if(v < 0) return -1;
+  sqlite3 *db = tdb_open(name, NULL);
+  if(!db) return -1;
+  int rc = tdb_exec(db, "DELETE FROM t");
+  sqlite3_close(db);
+  if(rc) return -1;
+  s3p_test_clock_shift(MINUTES(30));
+  *newest = 0;
+  for(int i = 0; i < 3 && *newest >= 0; i++) *newest = add_rows(name, 25);
+  /* A checkpoint as the newest: gc can then drop every older version. */
+  uint64_t cv = 0;
+  char *err = NULL;
+  if(s3page_checkpoint(name, &cv, NULL, &err) != SQLITE_OK) cv = 0;
+  if(err){ printf("# checkpoint: %s\n", err); sqlite3_free(err); }
+  *newest = (int64_t)cv;
+  age_objects(name, 3600);
+  return *newest > v ? v : -1;
+}
+
+/* revert_target_dropped: see the top comment. */
+static void revert_target_dropped(void){
+  char *name = tdb_name("revdrop");
+  int64_t newest = 0;
+  int64_t v = replaced_history(name, &newest);
+  CHECK(v > 0);
+  hist_clock c;
+  memset(&c, 0, sizeof c);
+  c.name = name;
+  c.uploaded = "revert: uploaded";
+  c.record = "revert: record";
+  c.keep = 1;                           /* V goes */
+  c.gc_rc = -1;
+  s3p_test_set_hist_hook(hist_tick, &c);
+  s3page_at at;
+  memset(&at, 0, sizeof at);
+  at.version = (uint64_t)v;
+  s3page_revert_result r;
+  char *err = NULL;
+  int rc = s3page_revert(name, &at, &r, &err);
+  s3p_test_set_hist_hook(NULL, NULL);
+  if(err){ printf("# revert: %s\n", err); sqlite3_free(err); }
+  CHECK_EQ(rc, SQLITE_OK);
+  CHECK(c.fired);
+  CHECK_EQ(c.gc_rc, SQLITE_OK);
+  CHECK(c.gc.records_deleted > 0);      /* V's record went */
+  printf("# gc during the revert: %llu records, %llu pages deleted, %llu "
+         "objects spared for markers\n",
+         (unsigned long long)c.gc.records_deleted,
+         (unsigned long long)c.gc.pages_deleted,
+         (unsigned long long)c.gc.objects_leased);
+  CHECK_EQ(r.version, (uint64_t)newest + 1);
+  CHECK_EQ(verify_all(name), 0);
+  CHECK_EQ(count_rows(name), 20);
+  free(name);
+}
+
+/* What the history hook does for revert_inside_gc. */
+typedef struct gc_revert {
+  const char *name;          /* the database */
+  uint64_t to;               /* the version to revert to */
+  int fired;                 /* the revert ran */
+  int rc;                    /* its result code */
+  uint64_t made;             /* the version it made */
+} gc_revert;
+
+/* gc_revert_hook runs the revert once, when gc is about to delete
+** records. */
+static void gc_revert_hook(void *arg, const char *point){
+  gc_revert *g = arg;
+  if(g->fired || strcmp(point, "gc: records")) return;
+  g->fired = 1;
+  s3page_at at;
+  memset(&at, 0, sizeof at);
+  at.version = g->to;
+  s3page_revert_result r;
+  char *err = NULL;
+  g->rc = s3page_revert(g->name, &at, &r, &err);
+  if(err){ printf("# revert: %s\n", err); sqlite3_free(err); }
+  g->made = r.version;
+}
+
+/* revert_inside_gc: see the top comment. */
+static void revert_inside_gc(void){
+  char *name = tdb_name("revingc");
+  int64_t newest = 0;
+  int64_t v = replaced_history(name, &newest);
+  CHECK(v > 0);
+  gc_revert g;
+  memset(&g, 0, sizeof g);
+  g.name = name;
+  g.to = (uint64_t)v;
+  g.rc = -1;
+  s3p_test_clock_shift(MINUTES(16));
+  s3p_test_set_hist_hook(gc_revert_hook, &g);
+  s3page_gc_result gr;
+  int rc = run_gc(name, 1, &gr);
+  s3p_test_set_hist_hook(NULL, NULL);
+  CHECK_EQ(rc, SQLITE_OK);
+  CHECK(g.fired);
+  CHECK_EQ(g.rc, SQLITE_OK);
+  CHECK_EQ(g.made, (uint64_t)newest + 1);
+  CHECK(gr.records_deleted > 0);
+  printf("# gc around the revert: %llu records, %llu pages deleted\n",
+         (unsigned long long)gr.records_deleted,
+         (unsigned long long)gr.pages_deleted);
+  CHECK_EQ(verify_all(name), 0);
+  CHECK_EQ(count_rows(name), 20);
+  free(name);
+}
+
 int main(void){
   if(tdb_init()) return 1;
   clock_reset();
@@ -446,6 +596,10 @@ int main(void){
   RUN(revert_spans_gc);
   clock_reset();
   RUN(checkpoint_spans_gc);
+  clock_reset();
+  RUN(revert_target_dropped);
+  clock_reset();
+  RUN(revert_inside_gc);
   clock_reset();
   return CHECK_DONE();
 }
