@@ -70,7 +70,7 @@ if [ "${S3PAGE_TEST_QUICK:-0}" != 1 ]; then
   fi
   # Valgrind: no invalid access and no definite leak in the SQL paths.
   if command -v valgrind >/dev/null 2>&1; then
-    for t in test_sql test_modes test_history test_corrupt test_threads test_diff test_locks; do
+    for t in test_sql test_modes test_pragmas test_history test_corrupt test_threads test_diff test_locks; do
       [ -x build/tests/sql/$t ] || continue
       run_one "tests/sql/$t (valgrind)" valgrind -q --leak-check=full \
         --errors-for-leak-kinds=definite --error-exitcode=9 build/tests/sql/$t
