@@ -3,7 +3,8 @@
 # Debian's python3-django: makemigrations and migrate of the contrib apps
 # and the small app (with a connect-time journal_mode=WAL), the ORM
 # (create, update, delete, transaction.atomic committed and rolled back),
-# and dumpdata / flush / loaddata bringing the same rows back.
+# dumpdata / flush / loaddata bringing the same rows back, and what a
+# transaction that loses a race raises (django_race.py).
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/clients/lib.sh"
 need "python3 -c 'import django'" python3-django
@@ -11,6 +12,7 @@ extract s3page_boot.py mysite/settings.py inventory/models.py \
   inventory/apps.py django-migrate.sh django_orm.py django-fixtures.sh
 mkdir -p "$work/mysite" "$work/inventory"
 cp "$doc/s3page_boot.py" "$doc/django_orm.py" "$work/"
+cp "$top/tests/clients/django_race.py" "$work/"
 cp "$doc/mysite/settings.py" "$work/mysite/"
 cp "$doc/inventory/models.py" "$doc/inventory/apps.py" "$work/inventory/"
 : > "$work/inventory/__init__.py"
@@ -41,4 +43,5 @@ run_case django_rows_after_loaddata python3 rows.py
 grep -qxF "[('bolt', 7), ('washer', 1)]" "$work/.out" &&
   grep -qx "journal_mode delete" "$work/.out"
 ok_if django_rows_back $?
+run_case django_lost_race_retried python3 django_race.py
 finish
