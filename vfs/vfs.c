@@ -578,8 +578,8 @@ static int main_journal_mode(s3p_file *p, char **a){
                "connections to the database, which connections on different "
                "machines cannot have; the journal mode stays %s (every "
                "rollback-journal mode commits atomically to the store)",
-               p->db->store->desc,
-               p->journal_mode ? p->journal_mode : "as it is");
+               p->db->store->desc, p->journal_mode ? p->journal_mode :
+               p->excl_mode ? "delete" : "as it is");
   p->db->errcode = keep;
   if(!p->excl_mode) return SQLITE_NOTFOUND;
   a[0] = sqlite3_mprintf("%s", p->journal_mode ? p->journal_mode : "delete");
@@ -742,7 +742,8 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
       ** out of WAL): its commits would stay in a local file. */
       sqlite3_log(SQLITE_CANTOPEN, "s3page: %s: refusing to open a WAL "
                   "file: s3page databases have none (journal_mode=WAL is "
-                  "not available; reopen the database)", name ? name : "");
+                  "not available): run PRAGMA journal_mode=DELETE on the "
+                  "database, or reopen it", name ? name : "");
       return SQLITE_CANTOPEN;
     }
     if(flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL)){
