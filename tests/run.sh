@@ -5,7 +5,8 @@
 # a program that exits non-zero without printing a "not ok" line counts as
 # one failure under its own name. Suites run in order:
 #   1. unit and SQL tests of the normal build (build/tests/...)
-#   2. script tests (tests/*.test.sh) on the local-directory store
+#   2. script tests (tests/*.test.sh, and the client matrix
+#      tests/clients/*.test.sh) on the local-directory store
 #   3. the same C tests under ASan+UBSan (build/asan/tests/...)
 #   4. some SQL tests under valgrind, and the fuzz targets, briefly
 #   5. a subset of SQLite's own TCL tests (tests/sqlite/ci.list) with
@@ -55,7 +56,7 @@ run_c_tests() {
 }
 
 run_scripts() {
-  for t in tests/*.test.sh; do
+  for t in tests/*.test.sh tests/clients/*.test.sh; do
     [ -f "$t" ] || continue
     run_one "$t${1:+ $1}" sh "$t"
   done
@@ -69,7 +70,7 @@ if [ "${S3PAGE_TEST_QUICK:-0}" != 1 ]; then
   fi
   # Valgrind: no invalid access and no definite leak in the SQL paths.
   if command -v valgrind >/dev/null 2>&1; then
-    for t in test_sql test_modes test_history test_corrupt test_threads test_diff test_locks; do
+    for t in test_sql test_modes test_pragmas test_history test_corrupt test_threads test_diff test_locks; do
       [ -x build/tests/sql/$t ] || continue
       run_one "tests/sql/$t (valgrind)" valgrind -q --leak-check=full \
         --errors-for-leak-kinds=definite --error-exitcode=9 build/tests/sql/$t

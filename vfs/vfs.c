@@ -43,6 +43,7 @@ typedef struct s3p_file {
   int lock;                  /* SQLITE_LOCK_* held (main database) */
   s3p_lock lk;               /* its local lock file (main database) */
   int excl_mode;             /* PRAGMA locking_mode=EXCLUSIVE was set */
+  const char *journal_mode;  /* last rollback mode set by PRAGMA, or NULL */
   int nolock;                /* opened with nolock=1: SQLite never locks */
   int journal;               /* private rollback journal: skip syncs */
   sqlite3_file *real;        /* other files: the default VFS's file */
@@ -258,7 +259,36 @@ static int main_begin(s3p_file *p, int amt, sqlite3_int64 o){
   return SQLITE_OK;
 }
 
-/* main_write buffers a write, read-modify-writing partial pages. */
+/* main_is_wal_header returns 1 if page 1 says WAL mode: its file format
+** write or read version (header bytes 18 and 19) is 2. */
+static int main_is_wal_header(const unsigned char *page){
+  return page[18] == 2 || page[19] == 2;
+}
+
+/* main_rollback_header turns a WAL-mode page 1 into a rollback-journal one
+** (versions 1, as import does), and adds one to the file change counter
+** (and to the version-valid-for number if it matched, so the in-header
+** size stays valid). s3page cannot run a WAL, so no such header may reach
+** the store: every connection would then fail to open the database. The
+** backup API writes one when the source is in WAL mode (the shell's
+** .restore), and so does a switch to WAL on an s3page database attached
+** in locking_mode=EXCLUSIVE. The new counter makes the writing connection
+** drop its cached page 1 at its next read transaction, as SQLite does for
+** a change by another connection. */
+static void main_rollback_header(unsigned char *page){
+  uint32_t counter = ((uint32_t)page[24] << 24) | ((uint32_t)page[25] << 16) |
+                     ((uint32_t)page[26] << 8) | page[27];
+  int valid = !memcmp(page + 24, page + 92, 4);
+  counter++;
+  for(int i = 0; i < 4; i++){
+    page[24 + i] = (unsigned char)(counter >> (24 - 8 * i));
+    if(valid) page[92 + i] = page[24 + i];
+  }
+  page[18] = page[19] = 1;
+}
+
+/* main_write buffers a write, read-modify-writing partial pages and
+** giving page 1 a rollback-journal header (main_rollback_header). */
 static int main_write(sqlite3_file *f, const void *buf, int n,
                       sqlite3_int64 o){
   s3p_file *p = (s3p_file *)f;
@@ -282,13 +312,14 @@ static int main_write(sqlite3_file *f, const void *buf, int n,
       rc = s3p_db_warm_paths(db, &pgno, 1);
       if(rc) break;
     }
-    if(off == 0 && take == psz){
+    if(off == 0 && take == psz && !(pgno == 1 && main_is_wal_header(in))){
       rc = s3p_txbuf_put(db->tx, pgno, in) ? SQLITE_IOERR_WRITE : SQLITE_OK;
     }else{
       if(!page && !(page = malloc(psz))){ rc = SQLITE_IOERR_NOMEM; break; }
-      rc = main_get_page(p, pgno, page);
+      rc = take == psz ? SQLITE_OK : main_get_page(p, pgno, page);
       if(rc == SQLITE_OK){
         memcpy(page + off, in, take);
+        if(pgno == 1 && main_is_wal_header(page)) main_rollback_header(page);
         rc = s3p_txbuf_put(db->tx, pgno, page) ? SQLITE_IOERR_WRITE : SQLITE_OK;
       }
     }
@@ -521,17 +552,47 @@ static void main_stats(s3p_file *p, s3page_stats *out){
   out->n_conflict = p->db->n_conflict;
 }
 
-/* main_pragma handles the PRAGMAs s3page adds or refuses. Returns
+/* main_journal_mode handles PRAGMA journal_mode=val. A request for WAL
+** gets SQLite's answer for a VFS without shared memory: the mode stays as
+** it is, the pragma returns it, and the reason is logged and kept for
+** PRAGMA s3page_error. SQLite gives that answer itself (SQLITE_NOTFOUND)
+** except in locking_mode=EXCLUSIVE, where it would run WAL with its index
+** in heap memory and the log in a local -wal file that the store never
+** sees: then the answer comes from here, as the last rollback mode this
+** connection set (SQLite's default, delete, if none). Other modes are
+** SQLite's, and remembered. Returns SQLITE_OK or SQLITE_NOTFOUND. */
+static int main_journal_mode(s3p_file *p, char **a){
+  static const char *const modes[] = {
+    "delete", "truncate", "persist", "memory", "off"
+  };
+  const char *val = a[2];
+  if(strcasecmp(val, "wal")){
+    for(size_t i = 0; i < sizeof modes / sizeof *modes; i++){
+      if(!strcasecmp(val, modes[i])) p->journal_mode = modes[i];
+    }
+    return SQLITE_NOTFOUND;
+  }
+  int keep = p->db->errcode;          /* a notice, not a failure */
+  s3p_db_error(p->db, SQLITE_WARNING, "%s: journal_mode=WAL is not "
+               "available: its index needs shared memory between all the "
+               "connections to the database, which connections on different "
+               "machines cannot have; the journal mode stays %s (every "
+               "rollback-journal mode commits atomically to the store)",
+               p->db->store->desc, p->journal_mode ? p->journal_mode :
+               p->excl_mode ? "delete" : "as it is");
+  p->db->errcode = keep;
+  if(!p->excl_mode) return SQLITE_NOTFOUND;
+  a[0] = sqlite3_mprintf("%s", p->journal_mode ? p->journal_mode : "delete");
+  return a[0] ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* main_pragma handles the PRAGMAs s3page adds or answers itself. Returns
 ** SQLITE_NOTFOUND for the ones SQLite should handle. */
 static int main_pragma(s3p_file *p, char **a){
   const char *name = a[1], *val = a[2];
   s3p_db *db = p->db;
-  if(!strcasecmp(name, "journal_mode") && val && !strcasecmp(val, "wal")){
-    a[0] = sqlite3_mprintf("s3page: journal_mode=WAL is not supported (it "
-                           "needs shared memory between the processes of one "
-                           "machine); s3page commits atomically in any "
-                           "rollback-journal mode");
-    return SQLITE_ERROR;
+  if(!strcasecmp(name, "journal_mode") && val){
+    return main_journal_mode(p, a);
   }
   if(!strcasecmp(name, "locking_mode") && val){
     p->excl_mode = !strcasecmp(val, "exclusive");
@@ -597,6 +658,26 @@ static int main_fcntl(sqlite3_file *f, int op, void *arg){
     case SQLITE_FCNTL_HAS_MOVED:
       *(int *)arg = 0;
       return SQLITE_OK;
+    case SQLITE_FCNTL_MMAP_SIZE:
+      /* The file is never memory-mapped (no xFetch): the limit in force
+      ** is 0 whatever is asked, and PRAGMA mmap_size says so. */
+      *(sqlite3_int64 *)arg = 0;
+      return SQLITE_OK;
+    case SQLITE_FCNTL_PERSIST_WAL:
+      /* Set or query; the answer is whether it is in effect: never, as
+      ** there is never a WAL file. */
+      *(int *)arg = 0;
+      return SQLITE_OK;
+    case SQLITE_FCNTL_POWERSAFE_OVERWRITE:
+      /* Always in effect (main_devchar): a write changes only its bytes. */
+      *(int *)arg = 1;
+      return SQLITE_OK;
+    case SQLITE_FCNTL_SIZE_HINT:
+    case SQLITE_FCNTL_CHUNK_SIZE:
+      /* Hints for preallocation: the store holds pages, not a file to
+      ** grow, so they are accepted and change nothing (the size stays
+      ** the page count times the page size). */
+      return SQLITE_OK;
   }
   return SQLITE_NOTFOUND;
 }
@@ -656,6 +737,15 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
   p->lk.fd = -1;
   p->real = (sqlite3_file *)(p + 1);
   if(!(flags & SQLITE_OPEN_MAIN_DB)){
+    if(flags & SQLITE_OPEN_WAL){
+      /* Only a pager in WAL mode opens one (main_journal_mode keeps it
+      ** out of WAL): its commits would stay in a local file. */
+      sqlite3_log(SQLITE_CANTOPEN, "s3page: %s: refusing to open a WAL "
+                  "file: s3page databases have none (journal_mode=WAL is "
+                  "not available): run PRAGMA journal_mode=DELETE on the "
+                  "database, or reopen it", name ? name : "");
+      return SQLITE_CANTOPEN;
+    }
     if(flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL)){
       /* Journals and super-journals serve only to undo a transaction in
       ** progress (nothing uncommitted reaches the store), so they are
