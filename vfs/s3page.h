@@ -58,7 +58,9 @@ typedef struct s3page_stats {
   uint64_t bytes_out;        /* bytes sent */
   uint64_t round_trips;      /* sequential request batches */
   uint64_t n_commit;         /* versions committed */
-  uint64_t n_conflict;       /* commits lost to another writer */
+  uint64_t n_conflict;       /* commit attempts lost to another writer */
+  uint64_t n_rebase;         /* of those, rebased on the winners and
+                             ** committed after them (not returned) */
 } s3page_stats;
 
 /* s3page_register registers the "s3page" VFS (as the default VFS if
