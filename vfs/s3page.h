@@ -73,6 +73,30 @@ int s3page_register(int make_default);
 ** SQLITE_NOTFOUND if that database is not an s3page database. */
 int s3page_stats_get(sqlite3 *db, const char *schema, s3page_stats *out);
 
+/* Retry policy of s3page_transaction; a field <= 0 takes its default. */
+typedef struct s3page_retry {
+  int max_attempts;          /* runs at most (default 10) */
+  int base_ms;               /* first pause bound (default 10 ms) */
+  int max_ms;                /* largest pause bound (default 1000 ms) */
+} s3page_retry;
+
+/* The body of a transaction: runs statements on db, returns an SQLite
+** code (SQLITE_OK to commit). It may run several times, so it must have no
+** effect outside the database (or only idempotent ones), and must not
+** BEGIN, COMMIT or ROLLBACK itself. */
+typedef int (*s3page_txn_fn)(sqlite3 *db, void *arg);
+
+/* s3page_transaction runs fn(db, arg) inside BEGIN IMMEDIATE ... COMMIT and
+** runs it again, after a jittered exponential pause, while the transaction
+** fails with SQLITE_BUSY or SQLITE_BUSY_SNAPSHOT (another writer changed
+** what it read: the serializable-transaction retry loop), up to
+** opts->max_attempts runs. opts may be NULL (defaults); *attempts (if not
+** NULL) gets the number of runs. Returns SQLITE_OK once committed, or the
+** last error (the transaction rolled back). Works on any database, s3page
+** or not. */
+int s3page_transaction(sqlite3 *db, s3page_txn_fn fn, void *arg,
+                       const s3page_retry *opts, int *attempts);
+
 /*
 ** History operations: import, export, log, checkpoint, verify, gc,
 ** revert, diff, copy, stats.
