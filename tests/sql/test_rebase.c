@@ -21,6 +21,15 @@
 **                      s3page_transaction: the count is exact, conflicts
 **                      were retried, none was rebased (every winner
 **                      changed the page each transaction read);
+**   faults_and_kill    3 writer processes (other machines) on a store
+**                      that fails 10% of operations and loses 5% of
+**                      replies, each transaction inserting its own id
+**                      into the writer's table and incrementing a random
+**                      row of a shared one (so most races rebase), killed
+**                      with SIGKILL at a random moment, several rounds:
+**                      integrity_check passes, every acknowledged id is
+**                      there exactly once, and the shared increments equal
+**                      the ids committed (no transaction half or twice);
 **   serial_replay      W writers (threads, one "machine" each) run random
 **                      transactions over three tables (updates, reads that
 **                      feed writes, inserts, deletes); every commit's SQL
@@ -35,7 +44,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "../check.h"
 #include "../lib/testdb.h"
@@ -270,6 +282,123 @@ static void counter_exact(void){
   free(name);
 }
 
+/* fk_child is a writer process of faults_and_kill: transactions with ids
+** tag*100000+1, ... on name with params; writes each acknowledged id to
+** fd. Never returns. */
+static void fk_child(const char *name, const char *params, int tag, int fd){
+  sqlite3 *db = tdb_open_ex(name, params, SQLITE_OPEN_READWRITE, 1, NULL);
+  if(!db) _exit(2);
+  unsigned seed = (unsigned)getpid();
+  for(int k = 1; k < 100000; k++){
+    int id = tag * 100000 + k;
+    char sql[256];
+    snprintf(sql, sizeof sql, "BEGIN; INSERT INTO m%d(id) VALUES(%d); "
+             "UPDATE t SET v = v + 1 WHERE id = %d; COMMIT", tag, id,
+             1 + rand_r(&seed) % 300);
+    if(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK){
+      s3page_stats ss;
+      int msg[2] = { id, 0 };
+      if(s3page_stats_get(db, "main", &ss) == SQLITE_OK) msg[1] = (int)ss.n_rebase;
+      if(write(fd, msg, sizeof msg) != (ssize_t)sizeof msg) _exit(4);
+    }else{
+      sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+  }
+  _exit(0);
+}
+
+/* faults_and_kill: see the top comment. */
+static void faults_and_kill(void){
+  char *name = tdb_name("rbfaults");
+  sqlite3 *db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(!db){ free(name); return; }
+  CHECK_EQ(tdb_exec(db, "PRAGMA page_size=4096;"
+                        "CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER, p);"
+                        "CREATE TABLE m1(id INTEGER PRIMARY KEY);"
+                        "CREATE TABLE m2(id INTEGER PRIMARY KEY);"
+                        "CREATE TABLE m3(id INTEGER PRIMARY KEY);"
+                        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 "
+                        "FROM c WHERE i < 300) INSERT INTO t SELECT i, 0, "
+                        "printf('%200d', i) FROM c"), SQLITE_OK);
+  sqlite3_close(db);
+  setenv("S3PAGE_ALLOW_FAULTS", "1", 1);
+  int rounds = tdb_quick() ? 2 : 4;
+  int *acked = NULL;
+  size_t nacked = 0, capacked = 0;
+  unsigned seed = (unsigned)time(NULL);
+  uint64_t rebased = 0;
+  for(int r = 0; r < rounds; r++){
+    pid_t pid[3];
+    int fd[3];
+    for(int c = 0; c < 3; c++){
+      char *e = tdb_elsewhere(), params[512];
+      snprintf(params, sizeof params, "%s&fault=rate=0.1,lost=0.05,seed=%d",
+               e, r * 3 + c + 1);
+      free(e);
+      int pp[2];
+      if(pipe(pp) != 0) abort();
+      fflush(stdout);
+      pid[c] = fork();
+      if(pid[c] == 0){
+        close(pp[0]);
+        fk_child(name, params, c + 1, pp[1]);
+      }
+      close(pp[1]);
+      fd[c] = pp[0];
+    }
+    tdb_sleep_ms(300 + (int)(rand_r(&seed) % 1200));
+    for(int c = 0; c < 3; c++) kill(pid[c], SIGKILL);
+    for(int c = 0; c < 3; c++){
+      int st = 0;
+      waitpid(pid[c], &st, 0);
+      /* Killed, or its open failed under the injected faults (2). */
+      if(!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)){
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+      }
+      int msg[2], most = 0;
+      while(read(fd[c], msg, sizeof msg) == (ssize_t)sizeof msg){
+        int id = msg[0];
+        if(msg[1] > most) most = msg[1];
+        if(nacked == capacked){
+          capacked = capacked ? capacked * 2 : 256;
+          acked = realloc(acked, capacked * sizeof *acked);
+          if(!acked) abort();
+        }
+        acked[nacked++] = id;
+      }
+      rebased += (uint64_t)most;
+      close(fd[c]);
+    }
+  }
+  unsetenv("S3PAGE_ALLOW_FAULTS");
+  db = tdb_open(name, NULL);
+  CHECK(db != NULL);
+  if(db){
+    CHECK(tdb_integrity_ok(db));
+    int64_t ids = tdb_int(db, "SELECT (SELECT count(*) FROM m1) + (SELECT "
+                              "count(*) FROM m2) + (SELECT count(*) FROM m3)");
+    int64_t incs = tdb_int(db, "SELECT sum(v) FROM t");
+    printf("# %zu acknowledged (%llu of them rebased), %lld committed, %lld "
+           "increments\n", nacked, (unsigned long long)rebased,
+           (long long)ids, (long long)incs);
+    CHECK(rebased > 0);
+    CHECK_EQ(ids, incs);
+    CHECK(ids >= (int64_t)nacked);
+    size_t missing = 0;
+    for(size_t i = 0; i < nacked; i++){
+      char q[128];
+      snprintf(q, sizeof q, "SELECT count(*) FROM m%d WHERE id = %d",
+               acked[i] / 100000, acked[i]);
+      if(tdb_int(db, q) != 1) missing++;
+    }
+    CHECK_EQ(missing, 0);
+    sqlite3_close(db);
+  }
+  free(acked);
+  free(name);
+}
+
 /* One committed transaction of serial_replay. */
 typedef struct sr_commit {
   uint64_t version;          /* the version it made (or read, if noop) */
@@ -486,6 +615,7 @@ int main(void){
   RUN(rebase_off);
   RUN(guard);
   RUN(counter_exact);
+  RUN(faults_and_kill);
   RUN(serial_replay);
   return CHECK_DONE();
 }
