@@ -259,6 +259,7 @@ static int commit_record_create(s3p_db *db, uint64_t version,
   return rc;   /* every attempt failed: the I/O error of the last */
 conflict:
   db->n_conflict++;
+  db->lost_to = version;
   return s3p_db_error(db, SQLITE_BUSY_SNAPSHOT, "%s: version %llu was "
                       "committed by another writer first; retry the "
                       "transaction", db->store->desc,
@@ -389,6 +390,7 @@ static int commit_check(s3p_db *db, const s3p_op *q, int old, uint64_t v,
   if(old){
     if(q[1].rc == S3P_OK){
       db->n_conflict++;
+      db->lost_to = v + 1;
       return s3p_db_error(db, SQLITE_BUSY_SNAPSHOT, "%s: version %llu was "
                           "committed by another writer first; retry the "
                           "transaction", db->store->desc,
@@ -472,9 +474,25 @@ static int commit_ghosts(s3p_db *db, uint64_t size, uint32_t npages,
   return SQLITE_OK;
 }
 
-int s3p_db_commit(s3p_db *db){
+/* commit_reset gives SQLite's rollback, which comes next and rewrites the
+** old pages, a clean buffer: those rewrites then compare equal to the
+** view and commit nothing. */
+static void commit_reset(s3p_db *db){
+  s3p_txbuf_begin(db->tx, s3p_txbuf_page_size(db->tx), db->view.page_count);
+  db->checked_ms = 0;
+  db->fresh_ms = 0;
+}
+
+/* commit_once makes one attempt at committing the buffer as the next
+** version (s3p_db_commit). On losing the race with keep set, the buffer
+** stays as it is (for a rebase) and db->lost_to names the version lost;
+** otherwise a failure leaves a clean buffer for SQLite's rollback. Returns
+** an SQLite code. */
+static int commit_once(s3p_db *db, int keep){
   s3p_txbuf *tx = db->tx;
+  db->lost_to = 0;
   if(!s3p_txbuf_active(tx)) return SQLITE_OK;
+  uint64_t t0 = s3p_now_ms();
   s3p_view *v = &db->view;
   uint32_t psz = s3p_txbuf_page_size(tx);
   uint32_t npages = s3p_txbuf_pages(tx);
@@ -634,12 +652,13 @@ int s3p_db_commit(s3p_db *db){
     ghost_part = NULL;
   }
 out:
-  if(rc && s3p_txbuf_active(tx)){
-    /* SQLite rolls back next, rewriting the old pages: start from a clean
-    ** buffer so that those rewrites compare equal and commit nothing. */
-    s3p_txbuf_begin(tx, psz, v->page_count);
-    db->checked_ms = 0;
-    db->fresh_ms = 0;
+  if(rc && keep && db->lost_to && s3p_txbuf_active(tx)){
+    /* Kept for a rebase. The pages went up at t0 or later: young, so gc
+    ** spares them for its grace period even though no record names them
+    ** (the next attempt need not upload them again). */
+    if(ch) commit_remember(db, ch, n, scratch, t0);
+  }else if(rc && s3p_txbuf_active(tx)){
+    commit_reset(db);
   }
   s3p_op_reset(&q[0]);
   s3p_op_reset(&q[1]);
@@ -649,6 +668,33 @@ out:
   free(ch);
   free(scratch);
   s3p_upload_free(&b);
+  return rc;
+}
+
+int s3p_db_commit(s3p_db *db){
+  if(db->no_commit){
+    /* SQLite's rollback after a failed rebased attempt: the view is no
+    ** longer the version its journal restores, so nothing is committed. */
+    s3p_txbuf_clear(db->tx);
+    return SQLITE_OK;
+  }
+  int moved = 0;             /* the view moved (a rebase) */
+  int rc = SQLITE_OK;
+  for(int attempt = 0; ; attempt++){
+    int can = !db->no_rebase && attempt < S3P_REBASE_ATTEMPTS;
+    rc = commit_once(db, can);
+    if(rc != SQLITE_BUSY_SNAPSHOT || !can || !db->lost_to) break;
+    rc = s3p_db_rebase(db);
+    if(rc) break;
+    moved = 1;
+    db->n_rebase++;
+  }
+  if(rc == SQLITE_OK && moved){
+    db->guard = 1;           /* until SQLite releases its lock (vfs.c) */
+  }else if(rc && s3p_txbuf_active(db->tx)){
+    commit_reset(db);
+    if(moved) db->no_commit = 1;
+  }
   return rc;
 }
 

@@ -266,6 +266,7 @@ static int db_apply(s3p_db *db, const s3p_record *rec){
 #define DB_MAX_REPLAY 1000000
 
 int s3p_db_load(s3p_db *db, uint64_t version){
+  s3p_readset_clear(&db->reads);       /* SQLite drops its cache too */
   if(version == 0){
     s3p_view_free(&db->view);
     return SQLITE_OK;
@@ -392,6 +393,9 @@ int s3p_db_refresh(s3p_db *db){
   }
 done:
   s3p_record_free(&rec);
+  /* Another writer's version: page 1's change counter changed, so SQLite
+  ** drops its cache, and what it reads from now on is the read set. */
+  if(db->view.version != v) s3p_readset_clear(&db->reads);
   if(rc == SQLITE_OK){
     db->checked_ms = now;
     db->fresh_ms = now;
@@ -757,6 +761,8 @@ void s3p_db_close(s3p_db *db){
   s3p_db_ghost_clear(db);
   s3p_view_free(&db->view);
   s3p_record_free(&db->stash);
+  s3p_readset_free(&db->reads);
+  free(db->won);
   s3p_lru_free(db->pages);
   s3p_lru_free(db->nodes);
   s3p_diskcache_close(db->disk);

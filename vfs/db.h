@@ -21,6 +21,7 @@
 #include "lru.h"
 #include "diskcache.h"
 #include "txbuf.h"
+#include "rebase.h"
 #include "store/store.h"
 #include "../index/record.h"
 #include "../index/tree.h"
@@ -82,6 +83,21 @@ typedef struct s3p_db {
   uint32_t ra_last;          /* last page fetched from the store on a miss */
   uint32_t ra_streak;        /* consecutive sequential misses */
   s3p_record stash;          /* a record fetched ahead (version 0: none) */
+  s3p_readset reads;         /* pages SQLite read since the view last moved
+                             ** to a version it did not make (rebase.h) */
+  uint64_t lost_to;          /* the version another writer made first in
+                             ** the last commit attempt (0: none lost) */
+  int no_rebase;             /* never rebase (locking_mode=EXCLUSIVE,
+                             ** nolock=1, rebase=0) */
+  int guard;                 /* a rebased commit was made since SQLite
+                             ** last released its lock: its cache may hold
+                             ** pages of the version before (vfs.c) */
+  int no_commit;             /* a rebased attempt failed after the view
+                             ** moved: what SQLite writes until it releases
+                             ** its lock is its rollback, never committed */
+  uint32_t *won;             /* under guard: pages the winners changed */
+  size_t nwon;               /* entries in won */
+  uint64_t n_rebase;         /* commits rebased through this handle */
   char *errmsg;              /* last error message (sqlite3_malloc'd) */
   int errcode;               /* SQLite code of the last error */
 } s3p_db;
@@ -249,6 +265,17 @@ int s3p_db_commit(s3p_db *db);
 ** is ours, SQLITE_BUSY_SNAPSHOT if another writer made that version first,
 ** or an error. */
 int s3p_db_create_record(s3p_db *db, s3p_record *rec);
+
+/* rebase.c */
+
+/* s3p_db_rebase is called when the commit of the buffered transaction lost
+** version view.version+1 to another writer: if the versions that won
+** changed nothing the transaction read or wrote (rebase.c has the rules),
+** it moves the view to the newest version, merges page 1 in the buffer and
+** adds the pages the winners changed to db->won. Returns SQLITE_OK (commit
+** again), SQLITE_BUSY_SNAPSHOT with a message naming the conflict (the
+** view unchanged), or an error. */
+int s3p_db_rebase(s3p_db *db);
 
 /* s3p_db_set_head records that version, just committed (or found the
 ** newest), is to be named by the HEAD hint, written with the next commit's

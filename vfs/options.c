@@ -77,6 +77,10 @@ int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
   if((s = opt_param(zName, "staleness", "S3PAGE_STALENESS_MS")) &&
      opt_uint(&v, s, 0, 86400000, "staleness", errmsg)) return S3P_EINVAL;
   o->staleness_ms = (uint32_t)v;
+  v = 1;
+  if((s = opt_param(zName, "rebase", "S3PAGE_REBASE")) &&
+     opt_uint(&v, s, 0, 1, "rebase", errmsg)) return S3P_EINVAL;
+  o->no_rebase = v == 0;
   v = 32;
   if((s = opt_param(zName, "checkpoint", "S3PAGE_CHECKPOINT_INTERVAL")) &&
      opt_uint(&v, s, 1, 100000, "checkpoint", errmsg)) return S3P_EINVAL;

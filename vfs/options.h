@@ -8,6 +8,9 @@
 **                     seconds), read-only
 **   staleness=MS      skip the freshness check when the last one is younger
 **                     (S3PAGE_STALENESS_MS, default 0: always check)
+**   rebase=0|1        a commit that lost its race to writers that changed
+**                     nothing it read goes on top of them (S3PAGE_REBASE,
+**                     default 1; rebase.h)
 **   checkpoint=K      write a checkpoint every K versions
 **                     (S3PAGE_CHECKPOINT_INTERVAL, default 32)
 **   cache_mb=N        in-memory page cache per connection (S3PAGE_CACHE_MB,
@@ -38,6 +41,7 @@ typedef struct s3p_options {
   int64_t asof_ms;           /* asof time, Unix ms */
   int readonly;              /* no writes (pinned, or opened read-only) */
   int create;                /* create the store if missing */
+  int no_rebase;             /* rebase=0 */
   uint32_t staleness_ms;     /* freshness window */
   uint32_t ckpt_interval;    /* K */
   size_t cache_bytes;        /* page and node cache budget */

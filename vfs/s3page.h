@@ -58,7 +58,9 @@ typedef struct s3page_stats {
   uint64_t bytes_out;        /* bytes sent */
   uint64_t round_trips;      /* sequential request batches */
   uint64_t n_commit;         /* versions committed */
-  uint64_t n_conflict;       /* commits lost to another writer */
+  uint64_t n_conflict;       /* commit attempts lost to another writer */
+  uint64_t n_rebase;         /* of those, rebased on the winners and
+                             ** committed after them (not returned) */
 } s3page_stats;
 
 /* s3page_register registers the "s3page" VFS (as the default VFS if
@@ -70,6 +72,30 @@ int s3page_register(int make_default);
 ** for main) of connection db into *out. Returns SQLITE_OK, or
 ** SQLITE_NOTFOUND if that database is not an s3page database. */
 int s3page_stats_get(sqlite3 *db, const char *schema, s3page_stats *out);
+
+/* Retry policy of s3page_transaction; a field <= 0 takes its default. */
+typedef struct s3page_retry {
+  int max_attempts;          /* runs at most (default 10) */
+  int base_ms;               /* first pause bound (default 10 ms) */
+  int max_ms;                /* largest pause bound (default 1000 ms) */
+} s3page_retry;
+
+/* The body of a transaction: runs statements on db, returns an SQLite
+** code (SQLITE_OK to commit). It may run several times, so it must have no
+** effect outside the database (or only idempotent ones), and must not
+** BEGIN, COMMIT or ROLLBACK itself. */
+typedef int (*s3page_txn_fn)(sqlite3 *db, void *arg);
+
+/* s3page_transaction runs fn(db, arg) inside BEGIN IMMEDIATE ... COMMIT and
+** runs it again, after a jittered exponential pause, while the transaction
+** fails with SQLITE_BUSY or SQLITE_BUSY_SNAPSHOT (another writer changed
+** what it read: the serializable-transaction retry loop), up to
+** opts->max_attempts runs. opts may be NULL (defaults); *attempts (if not
+** NULL) gets the number of runs. Returns SQLITE_OK once committed, or the
+** last error (the transaction rolled back). Works on any database, s3page
+** or not. */
+int s3page_transaction(sqlite3 *db, s3page_txn_fn fn, void *arg,
+                       const s3page_retry *opts, int *attempts);
 
 /*
 ** History operations: import, export, log, checkpoint, verify, gc,

@@ -176,6 +176,11 @@ int s3p_txbuf_get(s3p_txbuf *t, uint32_t pgno, void *out){
   return txbuf_slot_read(t, t->vals[i], out) ? S3P_EIO : 1;
 }
 
+int s3p_txbuf_has(s3p_txbuf *t, uint32_t pgno){
+  if(!t->active || !t->nslot) return 0;
+  return t->keys[txbuf_find(t, pgno)] != 0;
+}
+
 void s3p_txbuf_truncate(s3p_txbuf *t, uint32_t npages){
   assert(t->active);
   if(npages < t->npages && t->nslot){

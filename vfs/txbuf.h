@@ -38,6 +38,9 @@ int s3p_txbuf_put(s3p_txbuf *t, uint32_t pgno, const void *page);
 ** it was, 0 if not, or S3P_EIO if the spill file failed. */
 int s3p_txbuf_get(s3p_txbuf *t, uint32_t pgno, void *out);
 
+/* s3p_txbuf_has returns 1 if page pgno is buffered, else 0. */
+int s3p_txbuf_has(s3p_txbuf *t, uint32_t pgno);
+
 /* s3p_txbuf_truncate shrinks (or grows) the file to npages pages, dropping
 ** buffered pages above it and lowering the truncation mark. */
 void s3p_txbuf_truncate(s3p_txbuf *t, uint32_t npages);

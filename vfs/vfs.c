@@ -173,6 +173,15 @@ static int main_close(sqlite3_file *f){
   return SQLITE_OK;
 }
 
+/* main_won returns 1 if page pgno is among the pages the winners of a
+** rebased commit changed (db->won), else 0. */
+static int main_won(const s3p_db *db, uint32_t pgno){
+  for(size_t i = 0; i < db->nwon; i++){
+    if(db->won[i] == pgno) return 1;
+  }
+  return 0;
+}
+
 /* main_read serves a read of n bytes at offset o from pages; past the end
 ** of the file it zero-fills and reports a short read. */
 static int main_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 o){
@@ -192,6 +201,15 @@ static int main_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 o){
     uint32_t in = (uint32_t)(o % psz);
     uint32_t take = psz - in;
     if(take > end - o) take = (uint32_t)(end - o);
+    if(p->db->guard && main_won(p->db, pgno)){
+      rc = s3p_db_error(p->db, SQLITE_BUSY_SNAPSHOT, "%s: page %u changed "
+                        "in versions this connection's commit was rebased "
+                        "over, while a statement that began before it still "
+                        "reads: that statement must end (or be reset) first",
+                        p->db->store->desc, pgno);
+      break;
+    }
+    s3p_readset_add(&p->db->reads, pgno);
     if(in == 0 && take == psz){
       rc = main_get_page(p, pgno, out);
     }else{
@@ -485,6 +503,16 @@ static int main_lock(sqlite3_file *f, int level){
   int was = p->lock;
   char *why = NULL;
   if(level <= was) return SQLITE_OK;
+  if(p->db->guard && level >= SQLITE_LOCK_RESERVED){
+    /* SQLite still holds the lock it had before a rebased commit, so its
+    ** cache may hold pages of the version before: a write now could
+    ** build on them. It must release the lock first. */
+    s3p_db_error(p->db, SQLITE_BUSY, "%s: this connection's last commit "
+                 "was rebased on other writers' versions while a statement "
+                 "that began before it is still running: finish or reset "
+                 "that statement, then write", p->db->store->desc);
+    return SQLITE_BUSY;
+  }
   int rc = s3p_lock_up(&p->lk, level, &why);
   p->lock = p->lk.level;
   if(rc) return main_lock_error(p, rc, why);
@@ -518,6 +546,14 @@ static int main_unlock(sqlite3_file *f, int level){
     s3p_txbuf_clear(p->db->tx);
   }
   if(level <= SQLITE_LOCK_SHARED) s3p_db_ghost_clear(p->db);
+  if(level == SQLITE_LOCK_NONE){
+    /* SQLite drops its cache at its next lock if the change counter moved
+    ** (after a rebased commit it did), and starts reading afresh. */
+    if(p->db->guard) s3p_readset_clear(&p->db->reads);
+    p->db->guard = 0;
+    p->db->nwon = 0;
+    p->db->no_commit = 0;
+  }
   int rc = s3p_lock_down(&p->lk, level, &why);
   p->lock = p->lk.level;
   return rc ? main_lock_error(p, rc, why) : SQLITE_OK;
@@ -550,6 +586,7 @@ static void main_stats(s3p_file *p, s3page_stats *out){
   out->round_trips = s->round_trips;
   out->n_commit = p->db->n_commit;
   out->n_conflict = p->db->n_conflict;
+  out->n_rebase = p->db->n_rebase;
 }
 
 /* main_journal_mode handles PRAGMA journal_mode=val. A request for WAL
@@ -596,6 +633,9 @@ static int main_pragma(s3p_file *p, char **a){
   }
   if(!strcasecmp(name, "locking_mode") && val){
     p->excl_mode = !strcasecmp(val, "exclusive");
+    /* SQLite never releases the lock in that mode: no rebase (vfs.c's
+    ** guard could never end). */
+    db->no_rebase = p->excl_mode || p->nolock || db->opt.no_rebase;
     return SQLITE_NOTFOUND;          /* SQLite itself sets the mode */
   }
   if(!strcasecmp(name, "s3page_version")){
@@ -615,12 +655,13 @@ static int main_pragma(s3p_file *p, char **a){
     main_stats(p, &s);
     if(val && !strcasecmp(val, "reset")){
       memset(&db->store->stats, 0, sizeof db->store->stats);
-      db->n_commit = db->n_conflict = 0;
+      db->n_commit = db->n_conflict = db->n_rebase = 0;
     }
     a[0] = sqlite3_mprintf("version=%llu get=%llu put=%llu put_new=%llu "
       "head=%llu "
       "delete=%llu list=%llu retries=%llu errors=%llu bytes_in=%llu "
-      "bytes_out=%llu round_trips=%llu commits=%llu conflicts=%llu",
+      "bytes_out=%llu round_trips=%llu commits=%llu conflicts=%llu "
+      "rebases=%llu",
       (unsigned long long)s.version, (unsigned long long)s.n_get,
       (unsigned long long)s.n_put, (unsigned long long)s.n_put_new,
       (unsigned long long)s.n_head,
@@ -628,7 +669,7 @@ static int main_pragma(s3p_file *p, char **a){
       (unsigned long long)s.n_retry, (unsigned long long)s.n_error,
       (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
       (unsigned long long)s.round_trips, (unsigned long long)s.n_commit,
-      (unsigned long long)s.n_conflict);
+      (unsigned long long)s.n_conflict, (unsigned long long)s.n_rebase);
     return SQLITE_OK;
   }
   if(!strcasecmp(name, "s3page_error")){
@@ -784,6 +825,7 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
     }
   }
   p->nolock = sqlite3_uri_boolean(name, "nolock", 0);
+  p->db->no_rebase = p->nolock || p->db->opt.no_rebase;
   char *why = NULL;
   rc = s3p_lock_open(&p->lk, name, p->db->opt.lock_dir, p->db->opt.endpoint,
                      p->db->opt.version || p->db->opt.has_asof,

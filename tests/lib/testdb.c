@@ -318,6 +318,7 @@ int tdb_stats(sqlite3 *db, s3page_stats *out){
   bad |= stat_field(t, "round_trips", &out->round_trips);
   bad |= stat_field(t, "commits", &out->n_commit);
   bad |= stat_field(t, "conflicts", &out->n_conflict);
+  bad |= stat_field(t, "rebases", &out->n_rebase);
   if(bad) printf("# cannot parse s3page_stats \"%s\"\n", t);
   free(t);
   return bad ? -1 : 0;

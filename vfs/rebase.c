@@ -1,0 +1,286 @@
+/*
+** rebase.c: moving a lost commit on top of the versions that won.
+**
+** s3p_db_commit (commit.c) calls s3p_db_rebase when the record of version
+** N+1 turned out to be another writer's. Then:
+**
+**   1. Find the newest version M (N+1 exists) and read records N+1..M in
+**      one batch.
+**   2. Decide (rebase_check): the winners must not have changed a page this
+**      transaction read or wrote (other than page 1), the page count, the
+**      page size, or truncated; none may be a full image (import, revert:
+**      their change lists do not say what changed); and this transaction
+**      must not have shrunk the file.
+**   3. Page 1 (rebase_page1): the winners may have changed only its change
+**      counter and version-valid-for (offsets 24 and 92) and the SQLite
+**      version number (96): any other byte (the freelist, the schema cookie,
+**      the sqlite_schema b-tree on page 1, ...) is a conflict. The merged
+**      page 1 is this transaction's, with a change counter above both
+**      sides' (so that SQLite, whose cache holds the pages of N, drops it
+**      at its next lock).
+**   4. Only then does the view move to M (so a conflict leaves it at N, on
+**      which SQLite's rollback compares equal), and page 1 in the buffer
+**      is the merged one. The commit then runs again on M.
+**
+** Any check failing is SQLITE_BUSY_SNAPSHOT, as without rebase.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "db.h"
+#include "../index/page.h"
+
+void s3p_readset_add(s3p_readset *rs, uint32_t pgno){
+  if(pgno == 0 || rs->lost) return;
+  if(pgno > rs->cap){
+    uint32_t cap = rs->cap ? rs->cap : 1024;
+    while(cap < pgno) cap = cap > UINT32_MAX / 2 ? UINT32_MAX : cap * 2;
+    uint8_t *b = realloc(rs->bits, ((size_t)cap + 7) / 8);
+    if(!b){ rs->lost = 1; return; }
+    memset(b + ((size_t)rs->cap + 7) / 8, 0,
+           ((size_t)cap + 7) / 8 - ((size_t)rs->cap + 7) / 8);
+    rs->bits = b;
+    rs->cap = cap;
+  }
+  rs->bits[(pgno - 1) / 8] |= (uint8_t)(1u << ((pgno - 1) % 8));
+}
+
+int s3p_readset_has(const s3p_readset *rs, uint32_t pgno){
+  if(pgno == 0 || pgno > rs->cap) return 0;
+  return (rs->bits[(pgno - 1) / 8] >> ((pgno - 1) % 8)) & 1;
+}
+
+void s3p_readset_clear(s3p_readset *rs){
+  if(rs->bits) memset(rs->bits, 0, ((size_t)rs->cap + 7) / 8);
+  rs->lost = 0;
+}
+
+void s3p_readset_free(s3p_readset *rs){
+  free(rs->bits);
+  memset(rs, 0, sizeof *rs);
+}
+
+/* rebase_get4 reads a big-endian 32-bit integer. */
+static uint32_t rebase_get4(const unsigned char *p){
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* rebase_put4 writes a big-endian 32-bit integer. */
+static void rebase_put4(unsigned char *p, uint32_t v){
+  p[0] = (unsigned char)(v >> 24);
+  p[1] = (unsigned char)(v >> 16);
+  p[2] = (unsigned char)(v >> 8);
+  p[3] = (unsigned char)v;
+}
+
+/* rebase_conflict records why the commit cannot be rebased. Returns
+** SQLITE_BUSY_SNAPSHOT. */
+static int rebase_conflict(s3p_db *db, uint64_t won, const char *why,
+                           uint32_t pgno){
+  char what[64] = "";
+  if(pgno) snprintf(what, sizeof what, " (page %u)", pgno);
+  return s3p_db_error(db, SQLITE_BUSY_SNAPSHOT, "%s: version %llu was "
+                      "committed by another writer first and %s%s; retry "
+                      "the transaction", db->store->desc,
+                      (unsigned long long)won, why, what);
+}
+
+/* rebase_check decides whether the transaction buffered in db, which read
+** version v = db->view.version, can go on top of records recs[0..n)
+** (versions v+1..v+n). If they changed page 1, *p1_changed is set and *p1
+** gets its hash after them. Returns SQLITE_OK or SQLITE_BUSY_SNAPSHOT. */
+static int rebase_check(s3p_db *db, const s3p_record *recs, size_t n,
+                        s3p_hash *p1, int *p1_changed){
+  const s3p_view *v = &db->view;
+  s3p_txbuf *tx = db->tx;
+  *p1_changed = 0;
+  if(db->reads.lost){
+    return rebase_conflict(db, v->version + 1, "this connection could not "
+                           "record what it read", 0);
+  }
+  if(s3p_txbuf_pages(tx) < v->page_count ||
+     s3p_txbuf_trunc_mark(tx) < v->page_count){
+    return rebase_conflict(db, v->version + 1, "this transaction shrinks "
+                           "the database", 0);
+  }
+  for(size_t i = 0; i < n; i++){
+    const s3p_record *r = &recs[i];
+    if(r->flags & S3P_RECORD_FULL){
+      return rebase_conflict(db, r->version, "it replaced the whole "
+                             "content (an import or a revert)", 0);
+    }
+    if(r->page_size != v->page_size || r->page_count != v->page_count ||
+       r->trunc_mark < v->page_count){
+      return rebase_conflict(db, r->version, "it changed the size of the "
+                             "database", 0);
+    }
+    for(uint32_t c = 0; c < r->nchange; c++){
+      uint32_t pg = r->changes[c].pgno;
+      if(pg == 1){
+        *p1 = r->changes[c].hash;
+        *p1_changed = 1;
+        continue;
+      }
+      if(s3p_readset_has(&db->reads, pg)){
+        return rebase_conflict(db, r->version, "changed a page this "
+                               "transaction read", pg);
+      }
+      if(s3p_txbuf_has(tx, pg)){
+        return rebase_conflict(db, r->version, "changed a page this "
+                               "transaction wrote", pg);
+      }
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* rebase_page_by_hash copies the page named h into out (page_size bytes):
+** from the caches, else one GET. Returns an SQLite code. */
+static int rebase_page_by_hash(s3p_db *db, const s3p_hash *h, void *out){
+  uint32_t psz = db->view.page_size;
+  if(s3p_hash_is_zero(h)){
+    memset(out, 0, psz);
+    return SQLITE_OK;
+  }
+  size_t len;
+  const void *c = s3p_lru_get(db->pages, h, &len, NULL);
+  if(c && len == psz){
+    memcpy(out, c, psz);
+    return SQLITE_OK;
+  }
+  if(db->disk && s3p_diskcache_get(db->disk, h, out, psz)) return SQLITE_OK;
+  char key[S3P_KEY_MAX];
+  s3p_hash_key(key, "pages", h);
+  s3p_op op;
+  memset(&op, 0, sizeof op);
+  op.kind = S3P_OP_GET;
+  op.key = key;
+  int src = s3p_store_exec(db->store, &op, 1);
+  int rc = src ? s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", key,
+                                    NULL)
+               : s3p_db_page_from_op(db, 1, h, &op, out);
+  s3p_op_reset(&op);
+  return rc;
+}
+
+/* rebase_page1 merges page 1: base (at the version read), won (after the
+** winners) and the transaction's own in out. The winners may have changed
+** only the change counter, version-valid-for and the SQLite version
+** number. Returns SQLITE_OK or SQLITE_BUSY_SNAPSHOT. */
+static int rebase_page1(s3p_db *db, uint64_t won_version,
+                        const unsigned char *base, const unsigned char *won,
+                        unsigned char *out){
+  uint32_t psz = db->view.page_size;
+  for(uint32_t i = 0; i < psz; i++){
+    if((i >= 24 && i < 28) || (i >= 92 && i < 100)) continue;
+    if(base[i] != won[i]){
+      return rebase_conflict(db, won_version, i < 100
+                             ? "it changed the database header (freelist, "
+                               "schema cookie or settings)"
+                             : "it changed page 1 (the schema table)", 1);
+    }
+  }
+  if(psz < 100 || memcmp(out, "SQLite format 3", 16)){
+    return rebase_conflict(db, won_version, "page 1 is not a database "
+                           "header", 1);
+  }
+  /* Above both sides: SQLite compares the counter at its next lock with
+  ** the one it wrote, and drops its cache of version N when they differ. */
+  uint32_t a = rebase_get4(won + 24), b = rebase_get4(out + 24);
+  uint32_t counter = (a > b ? a : b) + 1;
+  rebase_put4(out + 24, counter);
+  rebase_put4(out + 92, counter);
+  return SQLITE_OK;
+}
+
+int s3p_db_rebase(s3p_db *db){
+  s3p_view *v = &db->view;
+  uint64_t n0 = v->version;
+  uint32_t psz = v->page_size;
+  if(n0 == 0 || psz < 100){
+    return rebase_conflict(db, n0 + 1, "this transaction created the "
+                           "database", 0);
+  }
+  uint64_t t0 = s3p_now_ms();
+  uint64_t latest = 0;
+  int rc = s3p_version_latest(db, n0 + 1, &latest);
+  if(rc) return rc;
+  if(latest <= n0) latest = n0 + 1;
+  if(latest - n0 > S3P_REBASE_MAX_BEHIND){
+    return rebase_conflict(db, n0 + 1, "too many versions were committed "
+                           "meanwhile", 0);
+  }
+  size_t n = (size_t)(latest - n0);
+  s3p_record *recs = calloc(n, sizeof *recs);
+  unsigned char *base = malloc(psz), *won = malloc(psz), *mine = malloc(psz);
+  if(!recs || !base || !won || !mine){
+    rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+    goto out;
+  }
+  rc = s3p_db_get_records(db, n0 + 1, latest, recs);
+  if(rc) goto out;
+  s3p_hash p1;
+  int p1_changed = 0;
+  memset(&p1, 0, sizeof p1);
+  rc = rebase_check(db, recs, n, &p1, &p1_changed);
+  if(rc) goto out;
+  int got = s3p_txbuf_get(db->tx, 1, mine);
+  if(got < 0){
+    rc = s3p_db_error(db, SQLITE_IOERR_READ, "reading the transaction's "
+                      "spill file failed");
+    goto out;
+  }
+  if(got == 1 || p1_changed){
+    rc = s3p_db_read_page(db, 1, base);
+    if(rc == SQLITE_OK && got == 0) memcpy(mine, base, psz);
+    if(rc == SQLITE_OK && p1_changed) rc = rebase_page_by_hash(db, &p1, won);
+    else if(rc == SQLITE_OK) memcpy(won, base, psz);
+    if(rc == SQLITE_OK) rc = rebase_page1(db, latest, base, won, mine);
+    if(rc) goto out;
+  }
+  /* Everything checks out: the view moves to the newest version. */
+  for(size_t i = 0; i < n && rc == SQLITE_OK; i++){
+    const char *why = NULL;
+    if(s3p_view_apply(v, &recs[i], &why)){
+      rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: commit record %llu: %s",
+                        db->store->desc,
+                        (unsigned long long)recs[i].version, why ? why : "?");
+    }
+  }
+  if(rc){
+    s3p_view_free(v);            /* part-way: start over at the next lock */
+    db->checked_ms = 0;
+    db->fresh_ms = 0;
+    goto out;
+  }
+  if((got == 1 || p1_changed) && s3p_txbuf_put(db->tx, 1, mine)){
+    rc = s3p_db_error(db, SQLITE_IOERR_WRITE, "buffering the merged page 1 "
+                      "failed");
+    goto out;
+  }
+  /* What the winners changed: SQLite may hold those pages as of version
+  ** n0 until it releases its lock (vfs.c's guard). */
+  size_t total = 0;
+  for(size_t i = 0; i < n; i++) total += recs[i].nchange;
+  uint32_t *w = realloc(db->won, (db->nwon + total + 1) * sizeof *w);
+  if(!w){
+    rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+    goto out;
+  }
+  db->won = w;
+  for(size_t i = 0; i < n; i++){
+    for(uint32_t c = 0; c < recs[i].nchange; c++){
+      if(recs[i].changes[c].pgno != 1) w[db->nwon++] = recs[i].changes[c].pgno;
+    }
+  }
+  db->fresh_ms = t0;
+  db->checked_ms = t0;
+out:
+  for(size_t i = 0; recs && i < n; i++) s3p_record_free(&recs[i]);
+  free(recs);
+  free(base);
+  free(won);
+  free(mine);
+  return rc;
+}
