@@ -25,6 +25,9 @@ Options:
   --lifetime SECS      lifetime of issued credentials (default 3600)
   --token-len N        length of issued session tokens (default 64)
   --expired-token N    answer 400 ExpiredToken to the first N S3 requests
+  --slow SECS          the container, metadata, SSO and STS credential
+                       answers after the first of each take SECS seconds
+                       (the credentials' lifetime starts after the wait)
   --web-token T        the web identity token STS accepts
   --sso-token T        the SSO access token the portal accepts
   --auth T             the Authorization /container/auth/ wants
@@ -78,7 +81,9 @@ class State:
 
     def issue(self, provider):
         """New temporary credentials from provider: (id, secret, token,
-        expires)."""
+        expires). With --slow, all but the first of each provider wait."""
+        if self.args.slow and self.issued.get(provider, 0) > 0:
+            time.sleep(self.args.slow)
         with self.lock:
             n = self.issued.get(provider, 0) + 1
             self.issued[provider] = n
@@ -264,6 +269,7 @@ def main():
     ap.add_argument("--lifetime", type=int, default=3600)
     ap.add_argument("--token-len", type=int, default=64)
     ap.add_argument("--expired-token", type=int, default=0)
+    ap.add_argument("--slow", type=float, default=0)
     ap.add_argument("--web-token", default="")
     ap.add_argument("--sso-token", default="")
     ap.add_argument("--auth", default="")

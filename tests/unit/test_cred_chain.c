@@ -463,6 +463,37 @@ static void test_refresh(void){
   fakes3_stop(&f);
 }
 
+/* An sso_session profile's role credentials living 4 seconds are
+** refreshed before they expire like the others: every request of 4.5 s
+** succeeds, and GetRoleCredentials was called again with the cached
+** token. */
+static void test_refresh_sso(void){
+  fakes3 f;
+  s3p_store *st;
+  clean();
+  if(start(&f, "--lifetime", "4", "--sso-token", "sso-access-token", NULL,
+           NULL) != 0) return;
+  put_file(".aws/config", "[profile dev]\nsso_session = corp\n"
+           "sso_account_id = 111122223333\nsso_role_name = ReadWrite\n\n"
+           "[sso-session corp]\nsso_region = eu-west-1\n"
+           "sso_start_url = https://corp.awsapps.com/start\n");
+  sso_cache("corp", "sso-access-token");
+  setenv("AWS_PROFILE", "dev", 1);
+  setenv("AWS_ENDPOINT_URL_SSO", f.endpoint, 1);
+  st = open_store(&f, NULL);
+  CHECK(st != NULL);
+  if(st){
+    CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "pages/a",
+                           (const unsigned char *)"x", 1, NULL), S3P_OK);
+    CHECK_EQ(loop_gets(st, 4.5), 0);
+    int n = issued(&f, "sso");
+    printf("# SSO: %d role credentials in 4.5 s\n", n);
+    CHECK(n >= 3);                         /* at 0, ~2 and ~4 s */
+    s3p_store_close(st);
+  }
+  fakes3_stop(&f);
+}
+
 /* Arguments of a refreshing thread. */
 typedef struct thr { const fakes3 *f; int bad; } thr;
 
@@ -507,6 +538,77 @@ static void test_refresh_threads(void){
   int n = issued(&f, "container");
   printf("# 4 threads: %d credentials\n", n);
   CHECK(n >= 2 && n <= 6);      /* ~1 per 1.5 s, not 4 per 1.5 s */
+  fakes3_stop(&f);
+}
+
+/* Arguments of a thread timing its requests. */
+typedef struct timed {
+  s3p_store *st;                /* its own store */
+  double secs;                  /* how long to run */
+  double worst;                 /* longest request, in seconds */
+  int bad;                      /* failed requests */
+  int n;                        /* requests made */
+} timed;
+
+/* timed_main GETs pages/a every 100 ms for t->secs seconds, keeping the
+** longest request's time. */
+static void *timed_main(void *arg){
+  timed *t = arg;
+  struct timespec t0, a, b;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do{
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    if(get_rc(t->st, "pages/a", NULL) != S3P_OK) t->bad++;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double d = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+    if(d > t->worst) t->worst = d;
+    t->n++;
+    usleep(100000);
+  }while((b.tv_sec - t0.tv_sec) + (b.tv_nsec - t0.tv_nsec) / 1e9 < t->secs);
+  return NULL;
+}
+
+/* Refresh ahead of expiry does not stall anybody: credentials live 6 s
+** (due after 3 s) and STS (role_arn + source_profile) takes 2 s to
+** answer a refresh; two
+** threads with their own stores GET every 100 ms for 5.5 s across the
+** refresh, and no request of either thread takes as long as a second (the
+** one that finds them due must not wait for the provider either: its
+** credentials are still valid). Every request succeeds and they were
+** refreshed. */
+static void test_refresh_no_stall(void){
+  fakes3 f;
+  pthread_t th[2];
+  timed t[2];
+  clean();
+  if(start(&f, "--lifetime", "6", "--slow", "2", NULL, NULL) != 0) return;
+  put_file(".aws/config", "[profile role]\nrole_arn = arn:aws:iam::1:role/r\n"
+           "source_profile = base\n");
+  put_file(".aws/credentials", "[base]\naws_access_key_id = AKIDBASE\n"
+           "aws_secret_access_key = basesecret\n");
+  setenv("AWS_PROFILE", "role", 1);
+  setenv("AWS_ENDPOINT_URL_STS", f.endpoint, 1);
+  memset(t, 0, sizeof t);
+  t[0].st = open_store(&f, NULL);
+  t[1].st = open_store(&f, NULL);
+  CHECK(t[0].st != NULL && t[1].st != NULL);
+  if(t[0].st && t[1].st){
+    CHECK_EQ(s3p_store_put(t[0].st, S3P_OP_PUT, "pages/a",
+                           (const unsigned char *)"x", 1, NULL), S3P_OK);
+    for(int i = 0; i < 2; i++){
+      t[i].secs = 5.5;
+      pthread_create(&th[i], NULL, timed_main, &t[i]);
+    }
+    for(int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    for(int i = 0; i < 2; i++){
+      printf("# thread %d: %d requests, %d failed, longest %.3f s\n", i,
+             t[i].n, t[i].bad, t[i].worst);
+      CHECK_EQ(t[i].bad, 0);
+      CHECK(t[i].worst < 1.0);
+    }
+    CHECK_EQ(issued(&f, "sts"), 2);
+  }
+  for(int i = 0; i < 2; i++) if(t[i].st) s3p_store_close(t[i].st);
   fakes3_stop(&f);
 }
 
@@ -620,7 +722,9 @@ int main(int argc, char **argv){
   RUN(test_none);
   RUN(test_provider_errors);
   RUN(test_refresh);
+  RUN(test_refresh_sso);
   RUN(test_refresh_threads);
+  RUN(test_refresh_no_stall);
   RUN(test_expired_token);
   RUN(test_long_token);
   RUN(test_region_redirect);
