@@ -178,16 +178,22 @@ static void signed_by(const fakes3 *f, const char *want){
   }
 }
 
-/* sso_cache writes the cached SSO token for session name. */
-static void sso_cache(const char *session, const char *token){
+/* sso_cache_rel writes into rel[128] the path (under HOME) of the cached
+** SSO token of session name. */
+static void sso_cache_rel(const char *session, char rel[128]){
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  char rel[128], text[256];
   EVP_Digest(session, strlen(session), md, &n, EVP_sha1(), NULL);
-  int k = snprintf(rel, sizeof rel, ".aws/sso/cache/");
-  for(unsigned i = 0; i < n; i++) k += snprintf(rel + k, sizeof rel - k,
-                                                "%02x", md[i]);
-  snprintf(rel + k, sizeof rel - k, ".json");
+  int k = snprintf(rel, 128, ".aws/sso/cache/");
+  for(unsigned i = 0; i < n; i++) k += snprintf(rel + k, 128 - k, "%02x",
+                                                md[i]);
+  snprintf(rel + k, 128 - k, ".json");
+}
+
+/* sso_cache writes the cached SSO token for session name. */
+static void sso_cache(const char *session, const char *token){
+  char rel[128], text[256];
+  sso_cache_rel(session, rel);
   snprintf(text, sizeof text, "{\"startUrl\": \"https://x.awsapps.com/start\","
            " \"region\": \"us-east-1\", \"accessToken\": \"%s\", "
            "\"expiresAt\": \"2099-01-01T00:00:00Z\"}", token);
@@ -494,6 +500,98 @@ static void test_refresh_sso(void){
   fakes3_stop(&f);
 }
 
+/* sso_profile configures profile dev (sso_session corp) on f. */
+static void sso_profile(const fakes3 *f){
+  put_file(".aws/config", "[profile dev]\nsso_session = corp\n"
+           "sso_account_id = 111122223333\nsso_role_name = ReadWrite\n\n"
+           "[sso-session corp]\nsso_region = eu-west-1\n"
+           "sso_start_url = https://corp.awsapps.com/start\n");
+  setenv("AWS_PROFILE", "dev", 1);
+  setenv("AWS_ENDPOINT_URL_SSO", f->endpoint, 1);
+  setenv("AWS_ENDPOINT_URL_SSO_OIDC", f->endpoint, 1);
+}
+
+/* read_home returns HOME/rel's text (malloc'd), or NULL. */
+static char *read_home(const char *rel){
+  char path[256], *b = NULL;
+  size_t n = 0;
+  snprintf(path, sizeof path, "%s/%s", home, rel);
+  FILE *fp = fopen(path, "r");
+  if(fp == NULL) return NULL;
+  b = calloc(1, 4096);
+  if(b) n = fread(b, 1, 4095, fp);
+  (void)n;
+  fclose(fp);
+  return b;
+}
+
+/* The cached SSO access token itself has expired: an sso_session login's
+** refresh token gets a new one from OIDC CreateToken (once: it is written
+** back to the cache, with the new refresh token, mode 0600); without a
+** refresh token, or when OIDC refuses it, opening fails with a message
+** asking for "aws sso login" that names no token. */
+static void test_sso_token_refresh(void){
+  fakes3 f;
+  char rel[128], path[256], *msg = NULL, *text;
+  struct stat sb;
+  clean();
+  if(start(&f, "--sso-token", "sso-access-token", "--oidc-refresh",
+           "refresh-1", NULL, NULL) != 0) return;
+  sso_profile(&f);
+  sso_cache_rel("corp", rel);
+  put_file(rel, "{\"startUrl\": \"https://corp.awsapps.com/start\", "
+           "\"region\": \"eu-west-1\", \"accessToken\": \"stale-token\", "
+           "\"expiresAt\": \"2020-01-01T00:00:00Z\", \"clientId\": "
+           "\"client-1\", \"clientSecret\": \"client-secret-1\", "
+           "\"registrationExpiresAt\": \"2099-01-01T00:00:00Z\", "
+           "\"refreshToken\": \"refresh-1\"}");
+  signed_by(&f, "ASIASSO");
+  CHECK_EQ(issued(&f, "oidc"), 1);
+  text = read_home(rel);
+  CHECK(text && strstr(text, "\"accessToken\": \"sso-access-token\"")
+        && strstr(text, "\"refreshToken\": \"refresh-2\"")
+        && strstr(text, "\"clientSecret\": \"client-secret-1\"")
+        && strstr(text, "\"registrationExpiresAt\": "
+                        "\"2099-01-01T00:00:00Z\"")
+        && strstr(text, "\"startUrl\": \"https://corp.awsapps.com/start\"")
+        && !strstr(text, "stale-token"));
+  if(text && !strstr(text, "refresh-2")) printf("# cache: %s\n", text);
+  free(text);
+  snprintf(path, sizeof path, "%s/%s", home, rel);
+  CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+  s3p_cred_cache_reset();
+  signed_by(&f, "ASIASSO");                 /* the new token, cached */
+  CHECK_EQ(issued(&f, "oidc"), 1);
+
+  /* Refused by OIDC (a refresh token it does not know). */
+  s3p_cred_cache_reset();
+  put_file(rel, "{\"accessToken\": \"stale-token\", \"expiresAt\": "
+           "\"2020-01-01T00:00:00Z\", \"clientId\": \"client-1\", "
+           "\"clientSecret\": \"client-secret-1\", \"refreshToken\": "
+           "\"revoked-refresh\"}");
+  CHECK(open_store(&f, &msg) == NULL);
+  CHECK(msg && strstr(msg, "profile dev: the SSO token has expired and "
+                           "refreshing it failed: OIDC CreateToken at ")
+        && strstr(msg, "HTTP 400 (run \"aws sso login --profile dev\")"));
+  CHECK(msg && !strstr(msg, "revoked-refresh") && !strstr(msg, "stale")
+        && !strstr(msg, "client-secret"));
+  printf("# %s\n", msg ? msg : "?");
+  free(msg);
+
+  /* No refresh token (a login without an sso-session). */
+  s3p_cred_cache_reset();
+  put_file(rel, "{\"accessToken\": \"stale-token\", \"expiresAt\": "
+           "\"2020-01-01T00:00:00Z\"}");
+  CHECK(open_store(&f, &msg) == NULL);
+  CHECK(msg && strcmp(msg, "profile dev: the SSO token has expired and the "
+                           "cache has no refresh token (run \"aws sso login "
+                           "--profile dev\")") == 0);
+  if(msg) printf("# %s\n", msg);
+  free(msg);
+  CHECK_EQ(issued(&f, "oidc"), 1);
+  fakes3_stop(&f);
+}
+
 /* Arguments of a refreshing thread. */
 typedef struct thr { const fakes3 *f; int bad; } thr;
 
@@ -723,6 +821,7 @@ int main(int argc, char **argv){
   RUN(test_provider_errors);
   RUN(test_refresh);
   RUN(test_refresh_sso);
+  RUN(test_sso_token_refresh);
   RUN(test_refresh_threads);
   RUN(test_refresh_no_stall);
   RUN(test_expired_token);
