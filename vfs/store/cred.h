@@ -120,8 +120,10 @@ int s3p_cred_open(const s3p_credenv *e, s3p_credsrc **src, s3p_cred **cred,
 /* s3p_cred_current returns the credentials a request should be signed
 ** with now, given that the caller holds have (which it gives up; the
 ** result is a new reference). Due credentials (within the refresh margin
-** of their expiry) are refreshed by one caller while the others keep
-** using the old ones; callers wait only when what they hold has expired.
+** of their expiry) are refreshed by a thread started for it while every
+** caller, the one that started it included, keeps using the old ones;
+** callers wait (or fetch themselves) only when what they hold has
+** expired.
 ** With failed set, have was refused by the store as expired: it is
 ** replaced unless another caller replaced it already. A failed refresh
 ** returns have unchanged (and sets *errmsg if errmsg is not NULL) while
