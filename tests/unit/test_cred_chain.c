@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
@@ -710,6 +711,61 @@ static void test_refresh_no_stall(void){
   fakes3_stop(&f);
 }
 
+/* A process that forks while a refresh is under way: the child does not
+** have the refreshing thread, so once the credentials have expired it must
+** fetch new ones itself rather than wait for that thread forever (a
+** prefork server, Python's multiprocessing). Credentials live 4 s (due
+** after 2 s), STS takes 2 s to answer a refresh; the parent starts one
+** and forks at once; the child opens its own store after the old
+** credentials expired and must read within 8 s. */
+static void test_refresh_fork(void){
+  fakes3 f;
+  s3p_store *st;
+  pid_t pid;
+  int status = -1, waited = 0;
+  clean();
+  if(start(&f, "--lifetime", "4", "--slow", "2", NULL, NULL) != 0) return;
+  put_file(".aws/config", "[profile role]\nrole_arn = arn:aws:iam::1:role/r\n"
+           "source_profile = base\n");
+  put_file(".aws/credentials", "[base]\naws_access_key_id = AKIDBASE\n"
+           "aws_secret_access_key = basesecret\n");
+  setenv("AWS_PROFILE", "role", 1);
+  setenv("AWS_ENDPOINT_URL_STS", f.endpoint, 1);
+  st = open_store(&f, NULL);
+  CHECK(st != NULL);
+  if(st == NULL){
+    fakes3_stop(&f);
+    return;
+  }
+  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "pages/a",
+                         (const unsigned char *)"x", 1, NULL), S3P_OK);
+  usleep(2200000);                          /* due, not expired */
+  CHECK_EQ(get_rc(st, "pages/a", NULL), S3P_OK);   /* starts the refresh */
+  fflush(stdout);
+  pid = fork();
+  if(pid == 0){
+    usleep(2200000);                        /* the old ones have expired */
+    s3p_store *cst = open_store(&f, NULL);
+    int ok = cst != NULL && get_rc(cst, "pages/a", NULL) == S3P_OK;
+    fflush(stdout);
+    _exit(ok ? 0 : 1);
+  }
+  CHECK(pid > 0);
+  while(pid > 0 && waited < 80){
+    if(waitpid(pid, &status, WNOHANG) == pid) break;
+    usleep(100000);
+    waited++;
+  }
+  if(pid > 0 && waited == 80){
+    printf("#   the child still waits after 8 s: killed\n");
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  s3p_store_close(st);
+  fakes3_stop(&f);
+}
+
 /* An ExpiredToken answer makes one refresh and one retry; a store that
 ** keeps answering it fails after exactly one refresh, naming no secret. */
 static void test_expired_token(void){
@@ -824,6 +880,7 @@ int main(int argc, char **argv){
   RUN(test_sso_token_refresh);
   RUN(test_refresh_threads);
   RUN(test_refresh_no_stall);
+  RUN(test_refresh_fork);
   RUN(test_expired_token);
   RUN(test_long_token);
   RUN(test_region_redirect);
