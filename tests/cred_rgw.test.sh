@@ -40,6 +40,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 chmod 700 "$tmp"
 region=${AWS_REGION:-us-east-1}
+endpoint=$AWS_ENDPOINT_URL
 db="${S3PAGE_TEST_STORE%/}/credrgw-$$-$(date +%s)/db"
 failed=0
 echo "# database $db"
@@ -65,11 +66,24 @@ expect() {
   fi
 }
 
-# run_as [NAME=VALUE...] CMD...: runs CMD with only PATH, a private HOME,
-# the S3 endpoint and region, no metadata service, and the NAME=VALUEs.
+# run_as [NAME=VALUE...] CMD...: runs CMD with no AWS_* variable but the
+# S3 endpoint and region, no metadata service, a private HOME, and the
+# NAME=VALUEs, exported (so that no secret is on a command line).
 run_as() {
-  env -i PATH="$PATH" HOME="$tmp/home" AWS_ENDPOINT_URL="$AWS_ENDPOINT_URL" \
-    AWS_REGION="$region" AWS_EC2_METADATA_DISABLED=true "$@"
+  (
+    for v in $(env | sed -n 's/^\(AWS_[A-Za-z0-9_]*\)=.*/\1/p'); do
+      unset "$v"
+    done
+    export HOME="$tmp/home" AWS_ENDPOINT_URL="$endpoint" \
+      AWS_REGION="$region" AWS_EC2_METADATA_DISABLED=true
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        *=*) export "$1"; shift ;;
+        *) break ;;
+      esac
+    done
+    exec "$@"
+  )
 }
 mkdir -p "$tmp/home/.aws"
 

@@ -472,8 +472,8 @@ static void test_refresh(void){
 
 /* An sso_session profile's role credentials living 4 seconds are
 ** refreshed before they expire like the others: every request of 4.5 s
-** succeeds, and GetRoleCredentials was called again with the cached
-** token. */
+** (2.5 s quick) succeeds, and GetRoleCredentials was called again with the
+** cached token. */
 static void test_refresh_sso(void){
   fakes3 f;
   s3p_store *st;
@@ -492,10 +492,10 @@ static void test_refresh_sso(void){
   if(st){
     CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "pages/a",
                            (const unsigned char *)"x", 1, NULL), S3P_OK);
-    CHECK_EQ(loop_gets(st, 4.5), 0);
+    CHECK_EQ(loop_gets(st, quick ? 2.5 : 4.5), 0);
     int n = issued(&f, "sso");
-    printf("# SSO: %d role credentials in 4.5 s\n", n);
-    CHECK(n >= 3);                         /* at 0, ~2 and ~4 s */
+    printf("# SSO: %d role credentials in %s s\n", n, quick ? "2.5" : "4.5");
+    CHECK(n >= (quick ? 2 : 3));           /* at 0, ~2 and ~4 s */
     s3p_store_close(st);
   }
   fakes3_stop(&f);
@@ -668,19 +668,19 @@ static void *timed_main(void *arg){
 }
 
 /* Refresh ahead of expiry does not stall anybody: credentials live 6 s
-** (due after 3 s) and STS (role_arn + source_profile) takes 2 s to
-** answer a refresh; two
-** threads with their own stores GET every 100 ms for 5.5 s across the
-** refresh, and no request of either thread takes as long as a second (the
-** one that finds them due must not wait for the provider either: its
-** credentials are still valid). Every request succeeds and they were
-** refreshed. */
+** (due after 3 s) and STS (role_arn + source_profile) takes 2 s to answer
+** a refresh (quick: 4 s, 1.5 s); two threads with their own stores GET
+** every 100 ms across the refresh, and no request of either thread takes
+** as long as a second (the one that finds them due must not wait for the
+** provider either: its credentials are still valid). Every request
+** succeeds and they were refreshed. */
 static void test_refresh_no_stall(void){
   fakes3 f;
   pthread_t th[2];
   timed t[2];
   clean();
-  if(start(&f, "--lifetime", "6", "--slow", "2", NULL, NULL) != 0) return;
+  if(start(&f, "--lifetime", quick ? "4" : "6", "--slow", quick ? "1.5" : "2",
+           NULL, NULL) != 0) return;
   put_file(".aws/config", "[profile role]\nrole_arn = arn:aws:iam::1:role/r\n"
            "source_profile = base\n");
   put_file(".aws/credentials", "[base]\naws_access_key_id = AKIDBASE\n"
@@ -695,7 +695,7 @@ static void test_refresh_no_stall(void){
     CHECK_EQ(s3p_store_put(t[0].st, S3P_OP_PUT, "pages/a",
                            (const unsigned char *)"x", 1, NULL), S3P_OK);
     for(int i = 0; i < 2; i++){
-      t[i].secs = 5.5;
+      t[i].secs = quick ? 3.6 : 5.5;
       pthread_create(&th[i], NULL, timed_main, &t[i]);
     }
     for(int i = 0; i < 2; i++) pthread_join(th[i], NULL);
@@ -715,16 +715,17 @@ static void test_refresh_no_stall(void){
 ** have the refreshing thread, so once the credentials have expired it must
 ** fetch new ones itself rather than wait for that thread forever (a
 ** prefork server, Python's multiprocessing). Credentials live 4 s (due
-** after 2 s), STS takes 2 s to answer a refresh; the parent starts one
-** and forks at once; the child opens its own store after the old
-** credentials expired and must read within 8 s. */
+** after 2 s), STS takes 2 s to answer a refresh (quick: 3 s, 1.5 s); the
+** parent starts one and forks at once; the child opens its own store
+** after the old credentials expired and must read within 8 s. */
 static void test_refresh_fork(void){
   fakes3 f;
   s3p_store *st;
   pid_t pid;
   int status = -1, waited = 0;
   clean();
-  if(start(&f, "--lifetime", "4", "--slow", "2", NULL, NULL) != 0) return;
+  if(start(&f, "--lifetime", quick ? "3" : "4", "--slow", quick ? "1.5" : "2",
+           NULL, NULL) != 0) return;
   put_file(".aws/config", "[profile role]\nrole_arn = arn:aws:iam::1:role/r\n"
            "source_profile = base\n");
   put_file(".aws/credentials", "[base]\naws_access_key_id = AKIDBASE\n"
@@ -739,12 +740,12 @@ static void test_refresh_fork(void){
   }
   CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "pages/a",
                          (const unsigned char *)"x", 1, NULL), S3P_OK);
-  usleep(2200000);                          /* due, not expired */
+  usleep(quick ? 1700000 : 2200000);        /* due, not expired */
   CHECK_EQ(get_rc(st, "pages/a", NULL), S3P_OK);   /* starts the refresh */
   fflush(stdout);
   pid = fork();
   if(pid == 0){
-    usleep(2200000);                        /* the old ones have expired */
+    usleep(quick ? 1600000 : 2200000);      /* the old ones have expired */
     s3p_store *cst = open_store(&f, NULL);
     int ok = cst != NULL && get_rc(cst, "pages/a", NULL) == S3P_OK;
     fflush(stdout);
