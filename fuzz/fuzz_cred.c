@@ -47,6 +47,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   if(rc == S3P_OK && (tok == NULL || strpbrk(tok, "\r\n"))) abort();
   if(rc != S3P_OK && tok != NULL) abort();
   free(tok);
+  s3p_ssocache sc;
+  rc = s3p_cred_parse_sso_cache(text, size, &sc, &why);
+  if(rc == S3P_OK && (sc.access_token == NULL
+                      || strpbrk(sc.access_token, "\r\n")
+                      || (sc.refresh_token
+                          && strpbrk(sc.refresh_token, "\r\n")))) abort();
+  if(rc != S3P_OK && (sc.access_token || sc.refresh_token)) abort();
+  s3p_ssocache_clear(&sc);
+  char *acc = NULL, *ref = NULL;
+  rc = s3p_cred_parse_oidc(text, size, &acc, &t, &ref, &why);
+  if(rc == S3P_OK && (acc == NULL || t <= 0 || strpbrk(acc, "\r\n"))) abort();
+  if(rc != S3P_OK && (acc || ref)) abort();
+  free(acc);
+  free(ref);
   if(s3p_cred_parse_time(text, size, &t) == 0 && t < 0) abort();
   int found = 0, nomem = 0;
   char *v = s3p_cred_ini_get(text, size, "profile dev", "role_arn", &found,

@@ -8,6 +8,9 @@ One server answers them all:
                                  by known credentials) and
                                  AssumeRoleWithWebIdentity (--web-token)
   GET /federation/credentials    SSO GetRoleCredentials (--sso-token)
+  POST /token                    SSO OIDC CreateToken, grant refresh_token
+                                 (--oidc-refresh): a new access token, the
+                                 --sso-token, and a new refresh token
   GET /container/...             container credentials (under
                                  /container/auth/, Authorization: --auth)
   PUT /latest/api/token, GET /latest/meta-data/iam/security-credentials/...
@@ -25,8 +28,13 @@ Options:
   --lifetime SECS      lifetime of issued credentials (default 3600)
   --token-len N        length of issued session tokens (default 64)
   --expired-token N    answer 400 ExpiredToken to the first N S3 requests
+  --slow SECS          the container, metadata, SSO and STS credential
+                       answers after the first of each take SECS seconds
+                       (the credentials' lifetime starts after the wait)
   --web-token T        the web identity token STS accepts
   --sso-token T        the SSO access token the portal accepts
+  --oidc-refresh T     the refresh token OIDC accepts (with clientId
+                       "client-1" and clientSecret "client-secret-1")
   --auth T             the Authorization /container/auth/ wants
   --bucket-region R    the bucket is in region R: S3 requests signed for
                        another region get 301 PermanentRedirect (400
@@ -78,7 +86,9 @@ class State:
 
     def issue(self, provider):
         """New temporary credentials from provider: (id, secret, token,
-        expires)."""
+        expires). With --slow, all but the first of each provider wait."""
+        if self.args.slow and self.issued.get(provider, 0) > 0:
+            time.sleep(self.args.slow)
         with self.lock:
             n = self.issued.get(provider, 0) + 1
             self.issued[provider] = n
@@ -154,6 +164,26 @@ class Handler(BaseHTTPRequestHandler):
                    % (action, action, kid, secret, token, iso(exp), action,
                       action))
 
+    def oidc(self, raw):
+        st = self.state
+        try:
+            req = json.loads(raw.decode())
+        except ValueError:
+            req = {}
+        if (not st.args.oidc_refresh or req.get("grantType") != "refresh_token"
+                or req.get("refreshToken") != st.args.oidc_refresh
+                or req.get("clientId") != "client-1"
+                or req.get("clientSecret") != "client-secret-1"):
+            return self.reply(400, json.dumps({"error": "invalid_grant"}),
+                              "application/json")
+        with st.lock:
+            n = st.issued.get("oidc", 0) + 1
+            st.issued["oidc"] = n
+        self.reply(200, json.dumps({"accessToken": st.args.sso_token,
+                                    "expiresIn": 3600, "tokenType": "Bearer",
+                                    "refreshToken": "refresh-%d" % (n + 1)}),
+                   "application/json")
+
     def creds_json(self, provider, sso=False):
         kid, secret, token, exp = self.state.issue(provider)
         if sso:
@@ -217,6 +247,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, "\n".join(lines) + "\n", "text/plain")
         if self.command == "POST" and path == "/":
             return self.sts(raw)
+        if self.command == "POST" and path == "/token":
+            return self.oidc(raw)
         if path == "/federation/credentials" and self.command == "GET":
             q = dict(urllib.parse.parse_qsl(self.path.partition("?")[2]))
             if (not st.args.sso_token or self.headers.get(
@@ -264,8 +296,10 @@ def main():
     ap.add_argument("--lifetime", type=int, default=3600)
     ap.add_argument("--token-len", type=int, default=64)
     ap.add_argument("--expired-token", type=int, default=0)
+    ap.add_argument("--slow", type=float, default=0)
     ap.add_argument("--web-token", default="")
     ap.add_argument("--sso-token", default="")
+    ap.add_argument("--oidc-refresh", default="")
     ap.add_argument("--auth", default="")
     ap.add_argument("--bucket-region", default="")
     ap.add_argument("--redirect-400", action="store_true")

@@ -40,7 +40,9 @@ run_one() {
     echo "FAIL $name ($p passed, $f failed, exit $rc, ${secs}s)"
     grep -v '^ok ' "$out" | tail -40 | sed 's/^/    /'
   else
-    echo "pass $name ($p passed, ${secs}s)"
+    # A test that skips says so on a "# SKIP" line: show it.
+    skip=$(grep -m1 '^# SKIP' "$out")
+    echo "pass $name ($p passed, ${secs}s)${skip:+ $skip}"
   fi
 }
 

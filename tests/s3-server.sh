@@ -15,6 +15,14 @@
 #   export AWS_ACCESS_KEY_ID=...  AWS_SECRET_ACCESS_KEY=...
 #   export AWS_REGION=us-east-1  AWS_DEFAULT_REGION=us-east-1
 #   export S3_ENDPOINT=...  S3_BUCKET=s3page-test
+#   export S3PAGE_STS_ROLE_ARN=arn:aws:iam:::role/s3page-sts
+#   export S3PAGE_STS_ACCESS_KEY_ID=...  S3PAGE_STS_SECRET_ACCESS_KEY=...
+# RGW's STS is on (AssumeRole at the same endpoint): a second user, whose
+# keys are the S3PAGE_STS_* ones, may assume the role, which may do
+# anything in S3. That user's id is 911 characters long because RGW puts
+# the caller's id into the session token it issues (with the session
+# policy, at most 2048 characters): so its tokens reach 4.3 KB, the size
+# the credential tests need (tests/cred_rgw.test.sh). Costs about 0.2 s.
 # Progress and errors go to stderr; logs stay in DIR/log. cephx is off (a
 # loopback throwaway cluster); S3 requests are still authenticated (SigV4).
 #
@@ -113,6 +121,7 @@ wait_for() {
 }
 
 C() { ceph -c "$DIR/ceph.conf" --connect-timeout 10 "$@"; }
+A() { radosgw-admin -c "$DIR/ceph.conf" "$@"; }
 osd_up() { C osd dump 2>/dev/null | grep -q '^osd\.0 up'; }
 rgw_http() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; }
 
@@ -173,7 +182,8 @@ mon warn on pool no redundancy = false
 mon warn on insecure global id reclaim allowed = false
 mon warn on insecure global id reclaim = false
 mon max pg per osd = 1000
-osd max object name len = 460
+# 1024, not 460: the STS user's id (911 characters) names a RADOS object
+osd max object name len = 1024
 osd max object namespace len = 64
 
 [mon]
@@ -202,6 +212,9 @@ rgw thread pool size = 64
 rgw enable usage log = false
 rgw dns name = localhost
 debug rgw = $DEBUG_RGW
+# STS (AssumeRole) for the session-token tests: the key encrypts the tokens
+rgw sts key = $STS_KEY
+rgw s3 auth use sts = true
 EOF
 }
 
@@ -238,6 +251,25 @@ cmd_status() {
   done
 }
 
+# sts_setup: creates the STS user (a long id: see the top) and the role it
+# may assume, allowed everything in S3. Sets STS_ACCESS and STS_SECRET.
+sts_setup() {
+  STS_ACCESS=STS$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n' | tr a-f A-F)
+  STS_SECRET=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')
+  sts_uid=s3page-sts-$(printf '%0900d' 0 | tr 0 u)
+  # the keys end up in this log: keep it private
+  : >"$DIR/log/sts-setup.out"
+  chmod 600 "$DIR/log/sts-setup.out"
+  { A user create --uid="$sts_uid" --display-name=s3page-sts \
+      --access-key="$STS_ACCESS" --secret-key="$STS_SECRET" &&
+    A role create --role-name=s3page-sts --path=/ \
+      --assume-role-policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/'"$sts_uid"'"]},"Action":["sts:AssumeRole"]}]}' &&
+    A role-policy put --role-name=s3page-sts --policy-name=s3 \
+      --policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":"arn:aws:s3:::*"}]}'
+  } >>"$DIR/log/sts-setup.out" 2>&1 \
+    || { tail -5 "$DIR/log/sts-setup.out" >&2; die "STS user and role setup failed"; }
+}
+
 # on_start_exit: when start fails, stop what it started.
 on_start_exit() {
   rc=$?
@@ -256,6 +288,7 @@ cmd_start() {
   MON_PORT=$((PORT + 1))
   ACCESS_KEY=S3P$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n' | tr a-f A-F)
   SECRET_KEY=$(od -An -tx1 -N20 /dev/urandom | tr -d ' \n')
+  STS_KEY=$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')
   rm -rf "$DIR/mon.a" "$DIR/osd.0" "$DIR/rgw.a" "$DIR/run" "$DIR/log" \
          "$DIR/crash" "$DIR/monmap" "$DIR/ceph.conf"
   mkdir -p "$DIR/run" "$DIR/log" "$DIR/crash" "$DIR/mon.a" "$DIR/osd.0" \
@@ -291,6 +324,7 @@ cmd_start() {
   # the user's keys live in the log above: keep it private
   chmod 600 "$DIR/log/user-create.out"
   wait_for "bucket $BUCKET" bucket_ok
+  sts_setup
   trap - EXIT
   say "radosgw ready on 127.0.0.1:$PORT, bucket $BUCKET"
   cat <<EOF
@@ -301,6 +335,9 @@ export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 export AWS_REGION=$REGION
 export AWS_DEFAULT_REGION=$REGION
 export S3_BUCKET=$BUCKET
+export S3PAGE_STS_ROLE_ARN=arn:aws:iam:::role/s3page-sts
+export S3PAGE_STS_ACCESS_KEY_ID=$STS_ACCESS
+export S3PAGE_STS_SECRET_ACCESS_KEY=$STS_SECRET
 EOF
 }
 

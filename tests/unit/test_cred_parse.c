@@ -95,6 +95,55 @@ static void test_sso_token(void){
   CHECK(tok == NULL);
 }
 
+/* The refresh fields of a cached SSO token, and OIDC CreateToken answers
+** (untrusted: a line break in a token, a duplicate field, a missing or
+** absurd expiresIn are refused). */
+static void test_sso_refresh_parse(void){
+  const char *why;
+  s3p_ssocache c;
+  char *a = NULL, *r = NULL;
+  int64_t life = 0;
+  const char *t = "{\"accessToken\": \"abc\", \"expiresAt\": "
+                  "\"2026-12-01T10:00:00Z\", \"refreshToken\": \"rt\", "
+                  "\"clientId\": \"cid\", \"clientSecret\": \"cs\", "
+                  "\"registrationExpiresAt\": \"2026-12-02T10:00:00Z\", "
+                  "\"region\": null, \"other\": [1, {\"x\": 2}]}";
+  CHECK_EQ(s3p_cred_parse_sso_cache(t, strlen(t), &c, &why), S3P_OK);
+  CHECK(c.refresh_token && strcmp(c.refresh_token, "rt") == 0);
+  CHECK(c.client_id && strcmp(c.client_id, "cid") == 0);
+  CHECK(c.client_secret && strcmp(c.client_secret, "cs") == 0);
+  CHECK_EQ(c.reg_expires, 1796119200 + 86400);
+  CHECK(c.region == NULL && c.start_url == NULL);
+  s3p_ssocache_clear(&c);
+  t = "{\"accessToken\": \"abc\", \"refreshToken\": \"r\\nt\"}";
+  CHECK_EQ(s3p_cred_parse_sso_cache(t, strlen(t), &c, &why), S3P_ECORRUPT);
+
+  t = "{\"accessToken\": \"new\", \"expiresIn\": 28800, "
+      "\"refreshToken\": \"rt2\", \"tokenType\": \"Bearer\"}";
+  CHECK_EQ(s3p_cred_parse_oidc(t, strlen(t), &a, &life, &r, &why), S3P_OK);
+  CHECK(a && strcmp(a, "new") == 0 && r && strcmp(r, "rt2") == 0);
+  CHECK_EQ(life, 28800);
+  free(a);
+  free(r);
+  t = "{\"accessToken\": \"new\", \"expiresIn\": 60}";
+  CHECK_EQ(s3p_cred_parse_oidc(t, strlen(t), &a, &life, &r, &why), S3P_OK);
+  CHECK(r == NULL);
+  free(a);
+  static const char *const bad[] = {
+    "{\"accessToken\": \"new\"}",
+    "{\"accessToken\": \"new\", \"expiresIn\": 0}",
+    "{\"accessToken\": \"new\", \"expiresIn\": 99999999999}",
+    "{\"accessToken\": \"a\\r\", \"expiresIn\": 60}",
+    "{\"accessToken\": \"a\", \"accessToken\": \"b\", \"expiresIn\": 60}",
+    "{\"expiresIn\": 60}", "[]", "",
+  };
+  for(size_t i = 0; i < sizeof bad / sizeof bad[0]; i++){
+    CHECK_EQ(s3p_cred_parse_oidc(bad[i], strlen(bad[i]), &a, &life, &r,
+                                 &why), S3P_ECORRUPT);
+    CHECK(a == NULL && r == NULL && why != NULL);
+  }
+}
+
 /* STS answers and errors. */
 static void test_sts(void){
   s3p_cred c;
@@ -160,6 +209,7 @@ static void test_ini(void){
 int main(void){
   RUN(test_json);
   RUN(test_sso_token);
+  RUN(test_sso_refresh_parse);
   RUN(test_sts);
   RUN(test_time);
   RUN(test_ini);

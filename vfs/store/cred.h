@@ -120,8 +120,10 @@ int s3p_cred_open(const s3p_credenv *e, s3p_credsrc **src, s3p_cred **cred,
 /* s3p_cred_current returns the credentials a request should be signed
 ** with now, given that the caller holds have (which it gives up; the
 ** result is a new reference). Due credentials (within the refresh margin
-** of their expiry) are refreshed by one caller while the others keep
-** using the old ones; callers wait only when what they hold has expired.
+** of their expiry) are refreshed by a thread started for it while every
+** caller, the one that started it included, keeps using the old ones;
+** callers wait (or fetch themselves) only when what they hold has
+** expired.
 ** With failed set, have was refused by the store as expired: it is
 ** replaced unless another caller replaced it already. A failed refresh
 ** returns have unchanged (and sets *errmsg if errmsg is not NULL) while
@@ -167,6 +169,37 @@ int s3p_cred_parse_json(const char *text, size_t len, int kind,
 ** S3P_OK, S3P_ENOMEM or S3P_ECORRUPT with *why set. */
 int s3p_cred_parse_sso_token(const char *text, size_t len, char **token,
                              int64_t *expires, const char **why);
+
+/* A cached SSO token file (~/.aws/sso/cache/SHA1.json), decoded. Strings
+** malloc'd, NULL when absent; the secrets are wiped by
+** s3p_ssocache_clear. */
+typedef struct s3p_ssocache {
+  char *access_token;           /* accessToken */
+  int64_t expires;              /* expiresAt, Unix seconds, 0 if absent */
+  char *refresh_token;          /* refreshToken (sso-session logins) */
+  char *client_id;              /* clientId of the OIDC registration */
+  char *client_secret;          /* clientSecret of the registration */
+  int64_t reg_expires;          /* registrationExpiresAt, 0 if absent */
+  char *start_url;              /* startUrl, kept when rewriting */
+  char *region;                 /* region, kept when rewriting */
+} s3p_ssocache;
+
+/* s3p_cred_parse_sso_cache decodes a cached SSO token file into *out.
+** Returns S3P_OK, S3P_ENOMEM or S3P_ECORRUPT with *why set (out is then
+** empty). */
+int s3p_cred_parse_sso_cache(const char *text, size_t len, s3p_ssocache *out,
+                             const char **why);
+
+/* s3p_ssocache_clear wipes and frees the fields of t and zeroes it. */
+void s3p_ssocache_clear(s3p_ssocache *t);
+
+/* s3p_cred_parse_oidc decodes an SSO OIDC CreateToken answer (JSON):
+** *access the new accessToken, *expires_in its lifetime in seconds,
+** *refresh the new refreshToken or NULL (all malloc'd). Returns S3P_OK,
+** S3P_ENOMEM or S3P_ECORRUPT with *why set. */
+int s3p_cred_parse_oidc(const char *text, size_t len, char **access,
+                        int64_t *expires_in, char **refresh,
+                        const char **why);
 
 /* s3p_cred_parse_sts decodes an STS AssumeRole* answer (XML) into *out.
 ** On an STS error body, copies its <Code> into code[cap] (else leaves it

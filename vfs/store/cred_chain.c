@@ -13,14 +13,20 @@
 ** stay in memory for the life of the process.
 **
 ** Refresh: credentials are due s3p_cred_refresh_margin seconds before
-** they expire. The first caller that finds them due fetches new ones from
-** the same provider, outside the lock; meanwhile other callers keep
-** signing with the old ones, which are still valid, and only a caller
-** whose credentials have already expired waits. A failed refresh is not
-** retried for 5 seconds while the old credentials still work.
+** they expire. The first caller that finds them due starts a thread that
+** fetches new ones from the same provider and goes on signing with the
+** old ones, which are still valid, as every other caller does meanwhile:
+** nobody waits for a refresh ahead of expiry (a commit in flight is not
+** held up by a slow STS). Only a caller whose credentials have expired, or
+** were refused as expired, fetches in its own thread (or waits for the
+** fetch under way). When the thread cannot be created, the caller fetches
+** itself. A failed refresh is not retried for 5 seconds while the old
+** credentials still work. After fork() the child forgets a refresh its
+** parent had under way (the thread doing it is not in the child).
 */
 #include <assert.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cred.h"
@@ -48,10 +54,12 @@ struct s3p_credsrc {
   s3p_credsrc *next;            /* next source of the process */
 };
 
-/* The process's sources, never freed (stores point to them). */
+/* The process's sources, never freed (stores point to them, and so do
+** refreshing threads). */
 static pthread_mutex_t chain_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t chain_cond = PTHREAD_COND_INITIALIZER;
 static s3p_credsrc *chain_sources;      /* under chain_mutex */
+static pthread_once_t chain_once = PTHREAD_ONCE_INIT;
 
 /* The providers after the environment, in chain order. */
 static const s3p_cred_provider chain_providers[] = {
@@ -62,7 +70,8 @@ static const s3p_cred_provider chain_providers[] = {
 static const char *const chain_vars[] = {
   "HOME", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
   "AWS_ROLE_SESSION_NAME", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL",
-  "AWS_ENDPOINT_URL_SSO", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
   "AWS_CONTAINER_CREDENTIALS_FULL_URI",
   "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
   "AWS_CONTAINER_AUTHORIZATION_TOKEN", "S3PAGE_CONTAINER_ENDPOINT",
@@ -157,6 +166,97 @@ static void chain_src_free(s3p_credsrc *s){
   free(s);
 }
 
+/* chain_fork_prepare holds chain_mutex across fork(), so that the child
+** gets the sources in a consistent state. */
+static void chain_fork_prepare(void){
+  pthread_mutex_lock(&chain_mutex);
+}
+
+/* chain_fork_parent releases chain_mutex in the parent after fork(). */
+static void chain_fork_parent(void){
+  pthread_mutex_unlock(&chain_mutex);
+}
+
+/* chain_fork_child forgets, in the child, the refreshes under way in the
+** parent: their threads are not in the child, and a caller waiting for
+** them would wait forever. */
+static void chain_fork_child(void){
+  for(s3p_credsrc *s = chain_sources; s; s = s->next) s->refreshing = 0;
+  pthread_mutex_unlock(&chain_mutex);
+}
+
+/* chain_init registers the fork handlers (once per process). */
+static void chain_init(void){
+  pthread_atfork(chain_fork_prepare, chain_fork_parent, chain_fork_child);
+}
+
+/* chain_fetch runs the provider of src for new credentials, outside
+** chain_mutex, which the caller holds on entry and on return, having set
+** src->refreshing. Installs the new ones as src->cur (the replaced ones go
+** to *old, for the caller to free after unlocking) and wakes the waiters.
+** Returns the new credentials, or NULL with *msg set (and src->failed_at
+** now). */
+static s3p_cred *chain_fetch(s3p_credsrc *src, s3p_cred **old, char **msg){
+  s3p_credenv e;
+  s3p_cred c, *n;
+  int rc;
+  assert(src->refreshing);
+  chain_src_env(src, &e);         /* settings never change once published */
+  pthread_mutex_unlock(&chain_mutex);
+  *msg = NULL;
+  rc = src->provider(&e, &c, msg);
+  n = rc == S3P_OK ? chain_new_cred(&c) : NULL;
+  if(rc == S3P_OK && n == NULL) rc = S3P_ENOMEM;
+  pthread_mutex_lock(&chain_mutex);
+  src->refreshing = 0;
+  pthread_cond_broadcast(&chain_cond);
+  if(n != NULL){
+    *old = chain_unref(src->cur);
+    src->cur = n;
+    src->failed_at = 0;
+    free(*msg);
+    *msg = NULL;
+  }else{
+    src->failed_at = s3p_cred_now();
+    if(*msg == NULL) *msg = s3p_store_msg("refreshing credentials: %s",
+                                          s3p_errstr(rc));
+  }
+  return n;
+}
+
+/* chain_refresh_main is the thread refreshing src ahead of expiry; its
+** result shows in src->cur (or src->failed_at). Returns NULL. */
+static void *chain_refresh_main(void *arg){
+  s3p_credsrc *src = arg;
+  s3p_cred *old = NULL;
+  char *msg = NULL;
+  pthread_mutex_lock(&chain_mutex);
+  chain_fetch(src, &old, &msg);
+  pthread_mutex_unlock(&chain_mutex);
+  chain_free(old);
+  free(msg);          /* nobody to tell: the next due caller tries again */
+  return NULL;
+}
+
+/* chain_refresh_start starts a detached thread refreshing src, with every
+** signal blocked (they are the application's). The caller holds
+** chain_mutex and has set src->refreshing. Returns 0, or -1 if no thread
+** could be created. */
+static int chain_refresh_start(s3p_credsrc *src){
+  pthread_attr_t attr;
+  pthread_t th;
+  sigset_t all, saved;
+  int rc;
+  if(pthread_attr_init(&attr) != 0) return -1;
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  rc = pthread_create(&th, &attr, chain_refresh_main, src);
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  pthread_attr_destroy(&attr);
+  return rc == 0 ? 0 : -1;
+}
+
 /* chain_dup copies v (NULL stays NULL). Sets *nomem on failure. */
 static char *chain_dup(const char *v, int *nomem){
   char *d;
@@ -178,6 +278,7 @@ int s3p_cred_open(const s3p_credenv *e, s3p_credsrc **src, s3p_cred **cred,
   *src = NULL;
   *cred = NULL;
   *errmsg = NULL;
+  pthread_once(&chain_once, chain_init);
   rc = s3p_cred_env(e, &c, &msg);
   if(rc == S3P_OK){
     *cred = chain_new_cred(&c);
@@ -277,8 +378,9 @@ s3p_cred *s3p_cred_current(s3p_credsrc *src, s3p_cred *have, int failed,
   for(;;){
     s3p_cred *cur = src->cur;
     int64_t now = s3p_cred_now();
-    int valid = cur->expires == 0 || now < cur->expires;
-    int due = (failed && cur == have)
+    int refused = failed && cur == have;
+    int valid = !refused && (cur->expires == 0 || now < cur->expires);
+    int due = refused
               || (cur->expires != 0
                   && now >= cur->expires - s3p_cred_refresh_margin(cur));
     if(!due){
@@ -286,46 +388,26 @@ s3p_cred *s3p_cred_current(s3p_credsrc *src, s3p_cred *have, int failed,
       break;
     }
     if(src->refreshing){
-      if(valid && !(failed && cur == have)){
+      if(valid){
         res = cur;                      /* someone else is on it */
         break;
       }
       pthread_cond_wait(&chain_cond, &chain_mutex);
       continue;
     }
-    if(valid && !(failed && cur == have) && src->failed_at
-       && now < src->failed_at + CHAIN_RETRY_SECS){
+    if(valid && src->failed_at && now < src->failed_at + CHAIN_RETRY_SECS){
       res = cur;                        /* it failed a moment ago */
       break;
     }
-    /* Ours to refresh, outside the lock. */
-    {
-      s3p_credenv e;
-      s3p_cred c;
-      int rc;
-      src->refreshing = 1;
-      chain_src_env(src, &e);
-      pthread_mutex_unlock(&chain_mutex);
-      free(msg);
-      msg = NULL;
-      rc = src->provider(&e, &c, &msg);
-      s3p_cred *n = rc == S3P_OK ? chain_new_cred(&c) : NULL;
-      pthread_mutex_lock(&chain_mutex);
-      src->refreshing = 0;
-      pthread_cond_broadcast(&chain_cond);
-      if(n != NULL){
-        old = chain_unref(src->cur);
-        src->cur = n;
-        src->failed_at = 0;
-        res = n;
-      }else{
-        src->failed_at = now;
-        if(msg == NULL) msg = s3p_store_msg("refreshing credentials: %s",
-                                            s3p_errstr(rc));
-        res = valid && !failed ? cur : NULL;
-      }
+    src->refreshing = 1;
+    if(valid && chain_refresh_start(src) == 0){
+      res = cur;                        /* the new ones come meanwhile */
       break;
     }
+    /* Expired, refused, or no thread: ours to fetch, and wait for. */
+    res = chain_fetch(src, &old, &msg);
+    if(res == NULL && valid) res = cur;
+    break;
   }
   if(res){
     res->refs++;

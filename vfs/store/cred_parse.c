@@ -356,44 +356,153 @@ int s3p_cred_parse_json(const char *text, size_t len, int kind,
 
 /* What an SSO token file holds while it is decoded. */
 typedef struct cj_sso {
-  char *token;                  /* accessToken */
-  char *expires;                /* expiresAt */
+  s3p_ssocache *out;            /* strings go here */
+  char *expires;                /* expiresAt text */
+  char *reg_expires;            /* registrationExpiresAt text */
 } cj_sso;
 
 /* cj_sso_member reads a member of a cached SSO token. Returns 0 or -1. */
 static int cj_sso_member(cj *c, const char *key, void *arg){
   cj_sso *t = arg;
   char **slot = NULL;
-  if(strcmp(key, "accessToken") == 0) slot = &t->token;
+  if(strcmp(key, "accessToken") == 0) slot = &t->out->access_token;
   if(strcmp(key, "expiresAt") == 0) slot = &t->expires;
+  if(strcmp(key, "refreshToken") == 0) slot = &t->out->refresh_token;
+  if(strcmp(key, "clientId") == 0) slot = &t->out->client_id;
+  if(strcmp(key, "clientSecret") == 0) slot = &t->out->client_secret;
+  if(strcmp(key, "registrationExpiresAt") == 0) slot = &t->reg_expires;
+  if(strcmp(key, "startUrl") == 0) slot = &t->out->start_url;
+  if(strcmp(key, "region") == 0) slot = &t->out->region;
   if(slot == NULL) return cj_skip(c);
   if(*slot) return -1;
+  cj_ws(c);
+  if(c->p < c->end && *c->p == 'n') return cj_skip(c);    /* null */
   return cj_string(c, slot);
+}
+
+/* cj_line_ok returns 1 if s (NULL allowed) could go into a header. */
+static int cj_line_ok(const char *s){
+  return s == NULL || strpbrk(s, "\r\n") == NULL;
+}
+
+/* s3p_ssocache_clear: see cred.h. */
+void s3p_ssocache_clear(s3p_ssocache *t){
+  s3p_wipe_str(t->access_token);
+  s3p_wipe_str(t->refresh_token);
+  s3p_wipe_str(t->client_secret);
+  free(t->client_id);
+  free(t->start_url);
+  free(t->region);
+  memset(t, 0, sizeof(*t));
+}
+
+/* s3p_cred_parse_sso_cache: see cred.h. */
+int s3p_cred_parse_sso_cache(const char *text, size_t len, s3p_ssocache *out,
+                             const char **why){
+  cj c = { text, text + len, 0, 0 };
+  cj_sso t;
+  memset(out, 0, sizeof(*out));
+  memset(&t, 0, sizeof(t));
+  t.out = out;
+  *why = NULL;
+  if(cj_object(&c, cj_sso_member, &t)){
+    *why = c.nomem ? "out of memory" : "not a JSON object";
+  }else if(out->access_token == NULL || out->access_token[0] == 0
+           || !cj_line_ok(out->access_token)){
+    *why = "no accessToken";
+  }else if(!cj_line_ok(out->refresh_token) || !cj_line_ok(out->client_id)
+           || !cj_line_ok(out->client_secret)){
+    *why = "a line break in refreshToken, clientId or clientSecret";
+  }else if(t.expires && s3p_cred_parse_time(t.expires, strlen(t.expires),
+                                             &out->expires)){
+    *why = "expiresAt is not an ISO-8601 time";
+  }else if(t.reg_expires
+           && s3p_cred_parse_time(t.reg_expires, strlen(t.reg_expires),
+                                  &out->reg_expires)){
+    *why = "registrationExpiresAt is not an ISO-8601 time";
+  }
+  free(t.expires);
+  free(t.reg_expires);
+  if(*why){
+    s3p_ssocache_clear(out);
+    return c.nomem ? S3P_ENOMEM : S3P_ECORRUPT;
+  }
+  return S3P_OK;
 }
 
 /* s3p_cred_parse_sso_token: see cred.h. */
 int s3p_cred_parse_sso_token(const char *text, size_t len, char **token,
                              int64_t *expires, const char **why){
-  cj c = { text, text + len, 0, 0 };
-  cj_sso t = { NULL, NULL };
+  s3p_ssocache t;
+  int rc = s3p_cred_parse_sso_cache(text, len, &t, why);
   *token = NULL;
   *expires = 0;
-  *why = NULL;
-  if(cj_object(&c, cj_sso_member, &t)){
-    *why = c.nomem ? "out of memory" : "not a JSON object";
-  }else if(t.token == NULL || t.token[0] == 0 || strpbrk(t.token, "\r\n")){
-    *why = "no accessToken";
-  }else if(t.expires && s3p_cred_parse_time(t.expires, strlen(t.expires),
-                                             expires)){
-    *why = "expiresAt is not an ISO-8601 time";
+  if(rc != S3P_OK) return rc;
+  *token = t.access_token;
+  *expires = t.expires;
+  t.access_token = NULL;
+  s3p_ssocache_clear(&t);
+  return S3P_OK;
+}
+
+/* What an OIDC CreateToken answer holds while it is decoded. */
+typedef struct cj_oidc {
+  char *access;                 /* accessToken */
+  char *refresh;                /* refreshToken */
+  int64_t expires_in;           /* expiresIn, -1 if absent */
+  int dup;                      /* a field appeared twice */
+} cj_oidc;
+
+/* cj_oidc_member reads a member of a CreateToken answer. Returns 0/-1. */
+static int cj_oidc_member(cj *c, const char *key, void *arg){
+  cj_oidc *o = arg;
+  char **slot = NULL;
+  if(strcmp(key, "accessToken") == 0) slot = &o->access;
+  if(strcmp(key, "refreshToken") == 0) slot = &o->refresh;
+  if(strcmp(key, "expiresIn") == 0){
+    if(o->expires_in >= 0){
+      o->dup = 1;
+      return -1;
+    }
+    return cj_number(c, &o->expires_in);
   }
-  free(t.expires);
+  if(slot == NULL) return cj_skip(c);
+  if(*slot){
+    o->dup = 1;
+    return -1;
+  }
+  cj_ws(c);
+  if(c->p < c->end && *c->p == 'n') return cj_skip(c);    /* null */
+  return cj_string(c, slot);
+}
+
+/* s3p_cred_parse_oidc: see cred.h. */
+int s3p_cred_parse_oidc(const char *text, size_t len, char **access,
+                        int64_t *expires_in, char **refresh,
+                        const char **why){
+  cj c = { text, text + len, 0, 0 };
+  cj_oidc o = { NULL, NULL, -1, 0 };
+  *access = NULL;
+  *refresh = NULL;
+  *expires_in = 0;
+  *why = NULL;
+  if(cj_object(&c, cj_oidc_member, &o)){
+    *why = o.dup ? "a field appears twice"
+         : c.nomem ? "out of memory" : "not a JSON object";
+  }else if(o.access == NULL || o.access[0] == 0 || !cj_line_ok(o.access)
+           || !cj_line_ok(o.refresh)){
+    *why = "no accessToken";
+  }else if(o.expires_in <= 0 || o.expires_in > 366 * 86400){
+    *why = "expiresIn missing or out of range";
+  }
   if(*why){
-    s3p_wipe_str(t.token);
-    *expires = 0;
+    s3p_wipe_str(o.access);
+    s3p_wipe_str(o.refresh);
     return c.nomem ? S3P_ENOMEM : S3P_ECORRUPT;
   }
-  *token = t.token;
+  *access = o.access;
+  *refresh = o.refresh;
+  *expires_in = o.expires_in;
   return S3P_OK;
 }
 
