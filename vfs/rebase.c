@@ -4,8 +4,9 @@
 ** s3p_db_commit (commit.c) calls s3p_db_rebase when the record of version
 ** N+1 turned out to be another writer's. Then:
 **
-**   1. Find the newest version M (N+1 exists) and read records N+1..M in
-**      one batch.
+**   1. Read records N+1, N+2, ... in batches of parallel GETs until one is
+**      missing: the last found is the newest version M (usually one round
+**      trip for both).
 **   2. Decide (rebase_check): the winners must not have changed a page this
 **      transaction read or wrote (other than page 1), the page count, the
 **      page size, or truncated; none may be a full image (import, revert:
@@ -30,6 +31,7 @@
 #include <sqlite3.h>
 #include "db.h"
 #include "../index/page.h"
+#include "../index/record.h"
 
 void s3p_readset_add(s3p_readset *rs, uint32_t pgno){
   if(pgno == 0 || rs->lost) return;
@@ -194,6 +196,72 @@ static int rebase_page1(s3p_db *db, uint64_t won_version,
   return SQLITE_OK;
 }
 
+/* rebase_winners reads the records after version n0 in batches of
+** parallel GETs (usually one round trip: it is also how the newest version
+** is found), up to S3P_REBASE_MAX_BEHIND of them, until one is missing.
+** *out gets them (malloc'd), *n their count (at least 1: n0+1 exists).
+** Returns SQLITE_OK, SQLITE_BUSY_SNAPSHOT when more won than the bound, or
+** an error. */
+static int rebase_winners(s3p_db *db, uint64_t n0, s3p_record **out,
+                          size_t *n){
+  s3p_record *recs = calloc(S3P_REBASE_MAX_BEHIND, sizeof *recs);
+  s3p_op ops[16];
+  char keys[16][32];
+  size_t got = 0, batch = 4;
+  int rc = recs ? SQLITE_OK : s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  int done = 0;
+  while(rc == SQLITE_OK && !done){
+    if(got + batch > S3P_REBASE_MAX_BEHIND){
+      rc = rebase_conflict(db, n0 + 1, "too many versions were committed "
+                           "meanwhile", 0);
+      break;
+    }
+    memset(ops, 0, sizeof ops);
+    for(size_t i = 0; i < batch; i++){
+      s3p_record_key(keys[i], n0 + 1 + got + i);
+      ops[i].kind = S3P_OP_GET;
+      ops[i].key = keys[i];
+    }
+    int src = s3p_store_exec(db->store, ops, batch);
+    if(src) rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET",
+                                    keys[0], NULL);
+    for(size_t i = 0; i < batch && rc == SQLITE_OK && !done; i++){
+      if(ops[i].rc == S3P_ENOTFOUND){
+        done = 1;
+      }else if(ops[i].rc){
+        rc = s3p_db_store_error(db, ops[i].rc, SQLITE_IOERR_READ, "GET",
+                                keys[i], ops[i].errmsg);
+      }else{
+        const char *why = NULL;
+        s3p_record *r = &recs[got];
+        if(s3p_record_decode(r, ops[i].data, ops[i].len, &why) != S3P_OK ||
+           r->version != n0 + 1 + got){
+          s3p_record_free(r);
+          rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: commit record %s: %s",
+                            db->store->desc, keys[i],
+                            why ? why : "names another version");
+        }else{
+          got++;
+        }
+      }
+    }
+    for(size_t i = 0; i < batch; i++) s3p_op_reset(&ops[i]);
+    batch = 16;
+  }
+  if(rc == SQLITE_OK && got == 0){
+    /* The record that beat this commit vanished: gc, or a damaged store. */
+    rc = rebase_conflict(db, n0 + 1, "its record is gone now", 0);
+  }
+  if(rc){
+    for(size_t i = 0; recs && i < got; i++) s3p_record_free(&recs[i]);
+    free(recs);
+    return rc;
+  }
+  *out = recs;
+  *n = got;
+  return SQLITE_OK;
+}
+
 int s3p_db_rebase(s3p_db *db){
   s3p_view *v = &db->view;
   uint64_t n0 = v->version;
@@ -203,23 +271,16 @@ int s3p_db_rebase(s3p_db *db){
                            "database", 0);
   }
   uint64_t t0 = s3p_now_ms();
-  uint64_t latest = 0;
-  int rc = s3p_version_latest(db, n0 + 1, &latest);
+  s3p_record *recs = NULL;
+  size_t n = 0;
+  int rc = rebase_winners(db, n0, &recs, &n);
   if(rc) return rc;
-  if(latest <= n0) latest = n0 + 1;
-  if(latest - n0 > S3P_REBASE_MAX_BEHIND){
-    return rebase_conflict(db, n0 + 1, "too many versions were committed "
-                           "meanwhile", 0);
-  }
-  size_t n = (size_t)(latest - n0);
-  s3p_record *recs = calloc(n, sizeof *recs);
+  uint64_t latest = n0 + n;
   unsigned char *base = malloc(psz), *won = malloc(psz), *mine = malloc(psz);
-  if(!recs || !base || !won || !mine){
+  if(!base || !won || !mine){
     rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
     goto out;
   }
-  rc = s3p_db_get_records(db, n0 + 1, latest, recs);
-  if(rc) goto out;
   s3p_hash p1;
   int p1_changed = 0;
   memset(&p1, 0, sizeof p1);
