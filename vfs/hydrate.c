@@ -252,10 +252,12 @@ static int hyd_fetch(s3p_hydrate *hy, s3p_db *db, const hyd_list *l){
   ** beyond it, memory takes no more from hydration (without a disk cache,
   ** hydration stops there). */
   size_t room = s3p_pagecache_page_budget() / (psz + S3P_LRU_OVERHEAD);
-  for(size_t at = 0; at < l->n; at += S3P_HYDRATE_BATCH){
+  size_t m = 0;
+  for(size_t at = 0; at < l->n; at += m){
     if(atomic_load(&hy->stop)){ state = S3P_HYDRATE_STOPPED; break; }
     if(!db->disk && counted >= room){ state = S3P_HYDRATE_FULL; break; }
-    size_t m = l->n - at < S3P_HYDRATE_BATCH ? l->n - at : S3P_HYDRATE_BATCH;
+    m = l->n - at < S3P_HYDRATE_BATCH ? l->n - at : S3P_HYDRATE_BATCH;
+    if(!db->disk && m > room - counted) m = room - counted;
     size_t k = 0;
     uint64_t cached = 0;
     for(size_t i = 0; i < m; i++){
