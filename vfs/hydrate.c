@@ -91,6 +91,12 @@ static int hyd_walk(s3p_hydrate *hy, s3p_db *db, hyd_list *l){
   const s3p_view *v = &db->view;
   uint32_t limit = v->page_count < v->trunc ? v->page_count : v->trunc;
   if(s3p_hash_is_zero(&v->tree.root) || limit == 0) return SQLITE_OK;
+  if(v->tree.level > S3P_TREE_MAXLEVEL){
+    return s3p_db_error(db, SQLITE_CORRUPT, "%s: the checkpoint tree of "
+                        "version %llu claims level %u", db->store->desc,
+                        (unsigned long long)v->version,
+                        (unsigned)v->tree.level);
+  }
   hyd_item *cur = malloc(sizeof *cur);
   s3p_node *node = malloc(sizeof *node);
   s3p_op *ops = calloc(S3P_HYDRATE_BATCH, sizeof *ops);
@@ -107,7 +113,8 @@ static int hyd_walk(s3p_hydrate *hy, s3p_db *db, hyd_list *l){
   while(n && rc == SQLITE_OK && !atomic_load(&hy->stop)){
     hyd_item *next = NULL;
     size_t nn = 0, ncap = 0;
-    for(size_t at = 0; at < n && rc == SQLITE_OK; at += S3P_HYDRATE_BATCH){
+    for(size_t at = 0; at < n && rc == SQLITE_OK && !atomic_load(&hy->stop);
+        at += S3P_HYDRATE_BATCH){
       size_t m = n - at < S3P_HYDRATE_BATCH ? n - at : S3P_HYDRATE_BATCH;
       /* The nodes the process cache lacks, in one batch. */
       size_t k = 0;
@@ -313,6 +320,9 @@ static int hyd_fetch(s3p_hydrate *hy, s3p_db *db, const hyd_list *l){
     }
     failed += bad;
     hyd_set(hy, -1, cached + fetched, fetched, bad, bytes);
+    /* A failure (the version removed by gc, a store in trouble) would
+    ** repeat for every page after it: stop at the first failed batch. */
+    if(bad) break;
   }
   if(state == S3P_HYDRATE_DONE && failed) state = S3P_HYDRATE_FAILED;
 out:

@@ -16,7 +16,9 @@
 **
 ** Progress is counted in distinct page objects: done counts each one once,
 ** whether fetched or found in a cache; failed counts those whose GET or
-** check failed (the reason goes to sqlite3_log).
+** check failed (the reason goes to sqlite3_log). Hydration stops after the
+** first batch with a failure (state "failed"): a version removed by gc or
+** a store in trouble would fail the same way for every page after it.
 */
 #ifndef S3P_HYDRATE_H
 #define S3P_HYDRATE_H

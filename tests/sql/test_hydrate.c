@@ -16,6 +16,9 @@
 **     than the memory cache stops at the cache's size (state "full").
 **   - to_disk: with cache_dir=, hydration fills the disk cache: a new
 **     process cache (all connections closed) reads everything from disk.
+**   - failure: with a page object removed from the store, hydration ends
+**     "failed" after the batch that met it, failed = 1, the log names the
+**     object, and the connection goes on working.
 **   - pragma: no hydration is "state=none"; "=start" starts one; a bad
 **     value is an error; prefetch= takes only all or auto.
 */
@@ -304,6 +307,46 @@ static void to_disk(void){
   free(name);
 }
 
+static char victim[4200];                   /* a file found by find_one */
+
+/* find_one remembers the first regular file (nftw callback). Returns 1 to
+** stop at it, else 0. */
+static int find_one(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw){
+  (void)sb; (void)ftw;
+  if(flag != FTW_F) return 0;
+  snprintf(victim, sizeof victim, "%s", path);
+  return 1;
+}
+
+/* failure: see the top comment. */
+static void failure(void){
+  if(tdb_on_s3()) return;                   /* removes a file of the store */
+  char *name = make_db("hfail");
+  CHECK(name != NULL);
+  if(!name) return;
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/pages", name);
+  victim[0] = 0;
+  nftw(dir, find_one, 16, FTW_PHYS);
+  CHECK(victim[0] && unlink(victim) == 0);
+  tdb_log_clear();
+  sqlite3 *db = tdb_open(name, "prefetch=all");
+  CHECK(db != NULL);
+  hprog p;
+  CHECK_EQ(wait_end(db, &p), 0);
+  printf("# one page object removed: state=%s done=%lld total=%lld "
+         "failed=%lld\n", p.state, p.done, p.total, p.failed);
+  CHECK(!strcmp(p.state, "failed"));
+  CHECK_EQ(p.failed, 1);
+  CHECK(p.done < p.total);
+  CHECK(tdb_log_has("is missing"));
+  /* The connection itself is unharmed (whichever page was removed). */
+  CHECK(tdb_version(db) > 0);
+  sqlite3_close(db);
+  free(name);
+}
+
 /* pragma: see the top comment. */
 static void pragma(void){
   char *name = make_db("hprag");
@@ -357,6 +400,7 @@ int main(void){
   RUN(close_during);
   RUN(memory_full);
   RUN(to_disk);
+  RUN(failure);
   RUN(pragma);
   nftw(cache_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
   return CHECK_DONE();
