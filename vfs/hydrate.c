@@ -17,6 +17,7 @@ struct s3p_hydrate {
   int joinable;              /* thread was started and not yet joined */
   char *name;                /* database name (malloc'd) */
   s3p_options opt;           /* options of the thread's own handle */
+  s3p_options opt2;          /* those of the second fetching thread's */
   uint64_t start_ms;         /* when hydration started */
   atomic_int stop;           /* set by s3p_hydrate_stop */
   pthread_mutex_t mu;        /* guards prog */
@@ -240,35 +241,66 @@ static int hyd_list_pages(s3p_hydrate *hy, s3p_db *db, hyd_list *l){
   return SQLITE_OK;
 }
 
-/* hyd_fetch brings every page of l into the caches, a batch at a time.
-** Returns the final state. */
-static int hyd_fetch(s3p_hydrate *hy, s3p_db *db, const hyd_list *l){
+/* The work the fetching threads share: the list and who takes which batch.
+** next, reserved and bad are guarded by the hydration's mutex (mu). */
+typedef struct hyd_work {
+  s3p_hydrate *hy;           /* the hydration */
+  const hyd_list *l;         /* the distinct pages, read-only */
+  size_t room;               /* pages memory takes from hydration */
+  size_t next;               /* first page of the next batch to take */
+  size_t reserved;           /* pages taken so far (against room) */
+  int bad;                   /* a batch failed: everyone stops */
+} hyd_work;
+
+/* hyd_take claims the next batch for a worker whose handle has a disk
+** cache (disk) or not: *at and *m, or an end state (DONE, FULL, STOPPED,
+** FAILED). Returns -1 when a batch was claimed. */
+static int hyd_take(hyd_work *w, int disk, size_t *at, size_t *m){
+  int end = -1;
+  pthread_mutex_lock(&w->hy->mu);
+  size_t n = w->l->n;
+  if(w->bad) end = S3P_HYDRATE_FAILED;
+  else if(atomic_load(&w->hy->stop)) end = S3P_HYDRATE_STOPPED;
+  else if(w->next >= n) end = S3P_HYDRATE_DONE;
+  else if(!disk && w->reserved >= w->room) end = S3P_HYDRATE_FULL;
+  else{
+    size_t k = n - w->next < S3P_HYDRATE_BATCH ? n - w->next : S3P_HYDRATE_BATCH;
+    if(!disk && k > w->room - w->reserved) k = w->room - w->reserved;
+    *at = w->next;
+    *m = k;
+    w->next += k;
+    w->reserved += k;
+  }
+  pthread_mutex_unlock(&w->hy->mu);
+  return end;
+}
+
+/* hyd_fetch brings the pages of the batches it takes from w into the
+** caches through db's store. Returns its end state. */
+static int hyd_fetch(hyd_work *w, s3p_db *db){
+  s3p_hydrate *hy = w->hy;
+  const hyd_list *l = w->l;
   uint32_t psz = db->view.page_size;
   unsigned char *buf = malloc(psz);
   s3p_op *ops = calloc(S3P_HYDRATE_BATCH, sizeof *ops);
   hyd_page *want = malloc(S3P_HYDRATE_BATCH * sizeof *want);
   char (*keys)[S3P_KEY_MAX] = malloc(S3P_HYDRATE_BATCH * sizeof *keys);
-  int state = S3P_HYDRATE_DONE;
-  uint64_t failed = 0, counted = 0;
+  size_t pos[S3P_HYDRATE_BATCH];             /* want[i] is l->p[pos[i]] */
+  int state;
   if(!buf || !ops || !want || !keys){
     s3p_db_error(db, SQLITE_NOMEM, "out of memory");
     state = S3P_HYDRATE_FAILED;
     goto out;
   }
-  /* Pages held in memory for this hydration, against the cache's share:
-  ** beyond it, memory takes no more from hydration (without a disk cache,
-  ** hydration stops there). */
-  size_t room = s3p_pagecache_page_budget() / (psz + S3P_LRU_OVERHEAD);
-  size_t m = 0;
-  for(size_t at = 0; at < l->n; at += m){
-    if(atomic_load(&hy->stop)){ state = S3P_HYDRATE_STOPPED; break; }
-    if(!db->disk && counted >= room){ state = S3P_HYDRATE_FULL; break; }
-    m = l->n - at < S3P_HYDRATE_BATCH ? l->n - at : S3P_HYDRATE_BATCH;
-    if(!db->disk && m > room - counted) m = room - counted;
+  size_t at = 0, m = 0;
+  while((state = hyd_take(w, db->disk != NULL, &at, &m)) < 0){
+    /* Memory takes pages while the room lasts (without a disk cache no
+    ** batch goes beyond it: hyd_take cut it). */
     size_t k = 0;
     uint64_t cached = 0;
     for(size_t i = 0; i < m; i++){
       const hyd_page *p = &l->p[at + i];
+      int keep = at + i < w->room;
       int in_mem = s3p_pagecache_has(S3P_PC_PAGE, &p->hash);
       if(db->disk){
         if(in_mem){
@@ -276,21 +308,19 @@ static int hyd_fetch(s3p_hydrate *hy, s3p_db *db, const hyd_list *l){
           if(s3p_pagecache_get(S3P_PC_PAGE, &p->hash, buf, psz)){
             s3p_diskcache_put(db->disk, &p->hash, buf, psz);
             cached++;
-            counted++;
             continue;
           }
         }else if(s3p_diskcache_get(db->disk, &p->hash, buf, psz)){
-          if(counted < room) s3p_pagecache_put(S3P_PC_PAGE, &p->hash, buf, psz);
+          if(keep) s3p_pagecache_put(S3P_PC_PAGE, &p->hash, buf, psz);
           cached++;
-          counted++;
           continue;
         }
       }else if(in_mem){
         cached++;
-        counted++;
         continue;
       }
       want[k] = *p;
+      pos[k] = at + i;
       s3p_hash_key(keys[k], "pages", &p->hash);
       memset(&ops[k], 0, sizeof ops[k]);
       ops[k].kind = S3P_OP_GET;
@@ -312,19 +342,22 @@ static int hyd_fetch(s3p_hydrate *hy, s3p_db *db, const hyd_list *l){
         }
         bytes += ops[i].len;
         fetched++;
-        if(counted < room) s3p_pagecache_put(S3P_PC_PAGE, &want[i].hash, buf, psz);
-        counted++;
+        if(pos[i] < w->room) s3p_pagecache_put(S3P_PC_PAGE, &want[i].hash, buf, psz);
         if(db->disk) s3p_diskcache_put(db->disk, &want[i].hash, buf, psz);
       }
       for(size_t i = 0; i < k; i++) s3p_op_reset(&ops[i]);
     }
-    failed += bad;
     hyd_set(hy, -1, cached + fetched, fetched, bad, bytes);
-    /* A failure (the version removed by gc, a store in trouble) would
-    ** repeat for every page after it: stop at the first failed batch. */
-    if(bad) break;
+    if(bad){
+      /* A failure (the version removed by gc, a store in trouble) would
+      ** repeat for every page after it: everyone stops. */
+      pthread_mutex_lock(&hy->mu);
+      w->bad = 1;
+      pthread_mutex_unlock(&hy->mu);
+      state = S3P_HYDRATE_FAILED;
+      break;
+    }
   }
-  if(state == S3P_HYDRATE_DONE && failed) state = S3P_HYDRATE_FAILED;
 out:
   free(buf);
   free(ops);
@@ -333,7 +366,44 @@ out:
   return state;
 }
 
-/* hyd_main is the thread: open, list, fetch, close. Returns NULL. */
+/* A second fetching thread: its own handle (own store connections), the
+** same work. */
+typedef struct hyd_helper {
+  hyd_work *w;               /* the shared work */
+  int state;                 /* its end state */
+} hyd_helper;
+
+/* hyd_helper_main opens its own handle on the version and fetches.
+** Returns NULL. */
+static void *hyd_helper_main(void *arg){
+  hyd_helper *hp = arg;
+  s3p_hydrate *hy = hp->w->hy;
+  s3p_db *db = NULL;
+  char *msg = NULL;
+  int rc = s3p_db_open(&db, hy->name, &hy->opt2, &msg);
+  if(rc){
+    /* The other thread does all the work then. */
+    sqlite3_log(rc, "s3page: hydration of %s (second thread): %s", hy->name,
+                msg ? msg : "open failed");
+    sqlite3_free(msg);
+    hp->state = S3P_HYDRATE_DONE;
+    return NULL;
+  }
+  hp->state = hyd_fetch(hp->w, db);
+  s3p_db_close(db);
+  return NULL;
+}
+
+/* hyd_worse returns the state to report of two threads' end states: a
+** failure first, then a stop, then a full cache. */
+static int hyd_worse(int a, int b){
+  static const int rank[] = { 0, 0, 0, 1, 3, 2 };  /* by S3P_HYDRATE_* */
+  return rank[a] >= rank[b] ? a : b;
+}
+
+/* hyd_main is the thread: open, list, fetch (with a second thread, so
+** that one checks and caches a batch while the other's is in flight),
+** close. Returns NULL. */
 static void *hyd_main(void *arg){
   s3p_hydrate *hy = arg;
   s3p_db *db = NULL;
@@ -355,11 +425,25 @@ static void *hyd_main(void *arg){
   }else if(atomic_load(&hy->stop)){
     state = S3P_HYDRATE_STOPPED;
   }else{
+    hyd_work w;
+    memset(&w, 0, sizeof w);
+    w.hy = hy;
+    w.l = &l;
+    uint32_t psz = db->view.page_size;
+    w.room = s3p_pagecache_page_budget() / (psz + S3P_LRU_OVERHEAD);
     pthread_mutex_lock(&hy->mu);
     hy->prog.total = l.n;
     hy->prog.state = S3P_HYDRATE_RUNNING;
     pthread_mutex_unlock(&hy->mu);
-    state = hyd_fetch(hy, db, &l);
+    hyd_helper hp = { &w, S3P_HYDRATE_DONE };
+    pthread_t th;
+    int helper = l.n > S3P_HYDRATE_BATCH &&
+                 pthread_create(&th, NULL, hyd_helper_main, &hp) == 0;
+    state = hyd_fetch(&w, db);
+    if(helper){
+      pthread_join(th, NULL);
+      state = hyd_worse(state, hp.state);
+    }
   }
   free(l.p);
   s3p_db_close(db);
@@ -370,6 +454,7 @@ static void *hyd_main(void *arg){
 /* hyd_free releases h (the thread must be joined). */
 static void hyd_free(s3p_hydrate *h){
   s3p_options_free(&h->opt);
+  s3p_options_free(&h->opt2);
   free(h->name);
   pthread_mutex_destroy(&h->mu);
   free(h);
@@ -395,6 +480,16 @@ int s3p_hydrate_start(s3p_db *db, s3p_hydrate **out){
   h->opt.readonly = 1;
   h->opt.create = 0;
   h->opt.prefetch_all = 0;
+  /* Two fetching threads, each with half the concurrency: together they
+  ** keep the store's parallel rate, and one checks its batch while the
+  ** other's is in flight. */
+  int conc = h->opt.concurrency ? h->opt.concurrency : S3P_HYDRATE_CONCURRENCY;
+  h->opt.concurrency = conc > 1 ? conc / 2 : 1;
+  if(s3p_options_dup(&h->opt2, &h->opt)){
+    hyd_free(h);
+    return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+  }
+  h->opt2.concurrency = conc > 1 ? conc - conc / 2 : 1;
   if(db->view.version == 0){
     h->prog.state = S3P_HYDRATE_DONE;   /* the empty database: no pages */
     *out = h;

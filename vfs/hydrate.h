@@ -9,7 +9,9 @@
 ** a hydration batch, and its own disk cache handle), lists the version's
 ** distinct page objects by walking its checkpoint tree a level per batch,
 ** and fetches those that no cache holds in batches of S3P_HYDRATE_BATCH
-** GETs (the store runs a batch at its concurrency). Pages go into the
+** GETs, on two threads with handles of their own that share the
+** concurrency (so that one checks and caches a batch while the other's is
+** in flight; the store runs a batch at its concurrency). Pages go into the
 ** process cache and, with cache_dir=, into the disk cache. Without a disk
 ** cache, hydration stops once the pages it brought in fill the process
 ** cache's share for pages (state "full"): more would only evict them.
@@ -30,6 +32,10 @@ typedef struct s3p_hydrate s3p_hydrate;
 
 /* Pages fetched per batch. */
 #define S3P_HYDRATE_BATCH 256
+
+/* The S3 backend's default concurrency (vfs/store/s3conf.c), which the
+** two fetching threads share when concurrency= is not given. */
+#define S3P_HYDRATE_CONCURRENCY 64
 
 /* States of a hydration. */
 #define S3P_HYDRATE_LISTING 0   /* opening, walking the tree */
