@@ -2,7 +2,6 @@
 ** hydrate.c: the background download of every page of a version
 ** (hydrate.h).
 */
-#include <assert.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
