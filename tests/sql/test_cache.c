@@ -47,9 +47,10 @@ static int64_t cache_field(sqlite3 *db, const char *key){
   if(!t) return -1;
   char pat[64];
   snprintf(pat, sizeof pat, " %s=", key);
-  char *p = strstr(t, pat);
-  if(!p && !strncmp(t, pat + 1, strlen(pat + 1))) p = t - 1;
-  int64_t v = p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+  const char *v0 = NULL;                    /* where the value starts */
+  if(!strncmp(t, pat + 1, strlen(pat + 1))) v0 = t + strlen(pat + 1);
+  else if(strstr(t, pat)) v0 = strstr(t, pat) + strlen(pat);
+  int64_t v = v0 ? strtoll(v0, NULL, 10) : -1;
   free(t);
   return v;
 }
