@@ -4,6 +4,7 @@
 # the versions after V stay readable), copy to a fresh store (verify --all
 # passes, exports of every version cmp-identical, a second run uploads
 # nothing), stats --json (counts that agree with log and copy), and for
+# hydrate --cache-dir (fills the disk cache once), and for
 # each command --help, usage errors (exit 2) and failures (one line on
 # stderr, exit 1). Databases live under S3PAGE_TEST_STORE when it is set,
 # else in a temporary directory.
@@ -139,5 +140,23 @@ grep -q 'per 1,000 PUTs' "$tmp/t" || st=1
 "$s3page" stats --help | grep -q '^usage: s3page stats' || st=1
 [ $st -eq 0 ] || cat "$tmp/s" "$tmp/e"
 ok_if "stats --json agrees with copy and log; --help and errors" $st
+
+# hydrate: every page of the newest version into a disk cache, once.
+st=0
+"$s3page" hydrate "$dst" --cache-dir "$tmp/dc" --json > "$tmp/h" || st=1
+grep -q '"state":"done"' "$tmp/h" || st=1
+grep -q '"failed":0,' "$tmp/h" || st=1
+hp=$(sed -n 's/.*"pages":\([0-9]*\),.*/\1/p' "$tmp/h")
+hd=$(sed -n 's/.*"done":\([0-9]*\),.*/\1/p' "$tmp/h")
+files=$(find "$tmp/dc" -type f ! -name '.t*' | wc -l)
+[ -n "$hp" ] && [ "$hp" -gt 0 ] && [ "$hd" -eq "$hp" ] && [ "$files" -eq "$hp" ] || {
+  st=1; echo "# hydrate: pages $hp, done $hd, files in the cache $files"; }
+"$s3page" hydrate "$dst" --cache-dir "$tmp/dc" > "$tmp/h2" || st=1
+grep -q '(0 downloaded' "$tmp/h2" || st=1
+"$s3page" hydrate 2>/dev/null >/dev/null; [ $? -eq 2 ] || st=1
+"$s3page" hydrate "$(new_name none)" 2> "$tmp/e" >/dev/null; [ $? -eq 1 ] && one_line_error "$tmp/e" || st=1
+"$s3page" hydrate --help | grep -q '^usage: s3page hydrate' || st=1
+[ $st -eq 0 ] || cat "$tmp/h" "$tmp/h2" "$tmp/e"
+ok_if "hydrate fills a disk cache once; --help and errors" $st
 
 [ "$failed" -eq 0 ]

@@ -16,6 +16,8 @@
 **                  what changed between two versions (cmd_diff.c)
 **   s3page copy SRC DST [--since V | --version V] [--json]   (cmd_copy.c)
 **   s3page stats NAME [--json] ...  storage and cost report (cmd_stats.c)
+**   s3page hydrate NAME [--cache-dir DIR] [--json]  every page into the
+**                  caches, with the rate (cmd_hydrate.c)
 **   s3page help                           usage
 **
 ** Every subcommand prints errors as one line on stderr and exits non-zero.
@@ -143,6 +145,8 @@ static int cmd_help(int argc, char **argv){
          "                             copy a database and its history to\n"
          "                             another store (resumable)\n"
          "  stats NAME [--json]        objects, bytes, ratios, gc, costs\n"
+         "  hydrate NAME [--cache-dir DIR] [--json]\n"
+         "                             download every page into the caches\n"
          "  help                       this text\n\n"
          "NAME is s3://BUCKET/PREFIX for S3 or a directory path. Options go\n"
          "in a URI: file:NAME?version=N (see README.md). TIME is ISO-8601\n"
@@ -165,6 +169,7 @@ static const tool_command tool_commands[] = {
   { "diff", cmd_diff },
   { "copy", cmd_copy },
   { "stats", cmd_stats },
+  { "hydrate", cmd_hydrate },
   { "help", cmd_help },
   { "--help", cmd_help },
   { "-h", cmd_help },

@@ -78,5 +78,6 @@ int cmd_revert(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_copy(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_hydrate(int argc, char **argv);
 
 #endif

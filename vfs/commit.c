@@ -166,9 +166,8 @@ static int commit_diff(s3p_upload *b, s3p_change **ch, size_t *n,
     ** less than S3P_TRUST_MS ago (the stamp), which gc keeps for a grace
     ** period after that. Knowledge that has aged by the time the record
     ** is created is made good by uploading then (commit_refresh_skipped). */
-    uint64_t seen = 0;
-    if(s3p_lru_get(db->pages, &h, NULL, &seen) && seen &&
-       now - seen < S3P_TRUST_MS){
+    uint64_t seen = s3p_db_known(db, &h);
+    if(seen && now - seen < S3P_TRUST_MS){
       if(sk->n == 0 || seen < sk->oldest_ms) sk->oldest_ms = seen;
       sk->idx[sk->n++] = k - 1;
       continue;
@@ -289,7 +288,8 @@ static void commit_remember(s3p_db *db, const s3p_change *ch, size_t n,
   for(size_t i = 0; i < n; i++){
     if(s3p_hash_is_zero(&ch[i].hash)) continue;
     if(s3p_txbuf_get(db->tx, ch[i].pgno, scratch) == 1){
-      s3p_lru_put(db->pages, &ch[i].hash, scratch, psz, stamp);
+      s3p_pagecache_put(S3P_PC_PAGE, &ch[i].hash, scratch, psz);
+      s3p_db_know(db, &ch[i].hash, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &ch[i].hash, scratch, psz);
     }
   }

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include "db.h"
 #include "tail.h"
+#include "hydrate.h"
 #include "../index/page.h"
 #include "../index/objlen.h"
 
@@ -111,8 +112,21 @@ int s3p_db_node_from_op(s3p_db *db, const s3p_hash *h, const s3p_op *op,
                         "corrupt: %s", db->store->desc, op->key,
                         why ? why : "?");
   }
-  s3p_lru_put(db->nodes, h, out, sizeof *out, s3p_now_ms());
+  s3p_pagecache_put(S3P_PC_NODE, h, out, sizeof *out);
   return SQLITE_OK;
+}
+
+void s3p_db_know(s3p_db *db, const s3p_hash *h, uint64_t stamp){
+  if(!stamp || !db->known) return;
+  if(!s3p_lru_stamp(db->known, h, stamp)){
+    s3p_lru_put(db->known, h, NULL, 0, stamp);
+  }
+}
+
+uint64_t s3p_db_known(s3p_db *db, const s3p_hash *h){
+  uint64_t stamp = 0;
+  if(db->known && s3p_lru_get(db->known, h, NULL, &stamp)) return stamp;
+  return 0;
 }
 
 /* db_node_load is the tree loader: node h from the cache or the store,
@@ -120,12 +134,7 @@ int s3p_db_node_from_op(s3p_db *db, const s3p_hash *h, const s3p_op *op,
 ** recorded in db. */
 static int db_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
   s3p_db *db = ctx;
-  size_t len;
-  const void *c = s3p_lru_get(db->nodes, h, &len, NULL);
-  if(c && len == sizeof *out){
-    memcpy(out, c, sizeof *out);
-    return S3P_OK;
-  }
+  if(s3p_pagecache_get(S3P_PC_NODE, h, out, sizeof *out)) return S3P_OK;
   char key[S3P_KEY_MAX];
   s3p_hash_key(key, "index", h);
   s3p_op op;
@@ -455,8 +464,9 @@ int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
   s3p_hash *want = malloc(n * sizeof *want);   /* distinct nodes of a level */
   s3p_op *ops = calloc(n, sizeof *ops);
   char (*keys)[S3P_KEY_MAX] = malloc(n * sizeof *keys);
+  s3p_node *node = malloc(sizeof *node);       /* copied out of the cache */
   int rc = SQLITE_OK;
-  if(!path || !want || !ops || !keys){
+  if(!path || !want || !ops || !keys || !node){
     rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
     goto out;
   }
@@ -471,7 +481,7 @@ int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
     size_t m = 0;
     for(size_t i = 0; i < w; i++){
       if(i && s3p_hash_eq(&want[i], &want[i - 1])) continue;
-      if(s3p_lru_get(db->nodes, &want[i], NULL, NULL)) continue;
+      if(s3p_pagecache_has(S3P_PC_NODE, &want[i])) continue;
       want[m++] = want[i];
     }
     for(size_t i = 0; i < m; i++){
@@ -485,8 +495,7 @@ int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
       if(src) rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET",
                                       keys[0], NULL);
       for(size_t i = 0; i < m && rc == SQLITE_OK; i++){
-        s3p_node node;
-        rc = s3p_db_node_from_op(db, &want[i], &ops[i], &node);
+        rc = s3p_db_node_from_op(db, &want[i], &ops[i], node);
       }
       for(size_t i = 0; i < m; i++) s3p_op_reset(&ops[i]);
     }
@@ -499,9 +508,7 @@ int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
         memset(&path[k], 0, sizeof path[k]);   /* beyond the tree */
         continue;
       }
-      size_t len;
-      const s3p_node *node = s3p_lru_get(db->nodes, &path[k], &len, NULL);
-      if(!node || len != sizeof *node){
+      if(!s3p_pagecache_get(S3P_PC_NODE, &path[k], node, sizeof *node)){
         memset(&path[k], 0, sizeof path[k]);   /* evicted meanwhile */
         continue;
       }
@@ -514,6 +521,7 @@ out:
   free(want);
   free(ops);
   free(keys);
+  free(node);
   return rc;
 }
 
@@ -537,14 +545,15 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     memset(out, 0, psz);
     return SQLITE_OK;
   }
-  size_t len;
-  const void *c = s3p_lru_get(db->pages, &h, &len, NULL);
-  if(c && len == psz){
-    memcpy(out, c, psz);
+  /* The view names h and was the newest at fresh_ms: the store holds h
+  ** as of then, wherever the bytes come from (see commit.c). */
+  if(s3p_pagecache_get(S3P_PC_PAGE, &h, out, psz)){
+    s3p_db_know(db, &h, db->fresh_ms);
     return SQLITE_OK;
   }
   if(db->disk && s3p_diskcache_get(db->disk, &h, out, psz)){
-    s3p_lru_put(db->pages, &h, out, psz, 0);
+    s3p_pagecache_put(S3P_PC_PAGE, &h, out, psz);
+    s3p_db_know(db, &h, db->fresh_ms);
     return SQLITE_OK;
   }
   /* A miss. Sequential misses widen the read-ahead window. */
@@ -572,9 +581,9 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     s3p_hash ph;
     if(s3p_view_lookup(&ph, &db->view, p, &io)) break;  /* fetch what we have */
     last = p;
-    if(s3p_hash_is_zero(&ph) || s3p_lru_get(db->pages, &ph, NULL, NULL)) continue;
+    if(s3p_hash_is_zero(&ph) || s3p_pagecache_has(S3P_PC_PAGE, &ph)) continue;
     if(db->disk && s3p_diskcache_get(db->disk, &ph, buf, psz)){
-      s3p_lru_put(db->pages, &ph, buf, psz, 0);
+      s3p_pagecache_put(S3P_PC_PAGE, &ph, buf, psz);
       continue;
     }
     int dup = 0;
@@ -600,7 +609,8 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     uint64_t stamp = db->fresh_ms;
     rc = s3p_db_page_from_op(db, pgno, &h, &ops[0], out);
     if(rc == SQLITE_OK){
-      s3p_lru_put(db->pages, &h, out, psz, stamp);
+      s3p_pagecache_put(S3P_PC_PAGE, &h, out, psz);
+      s3p_db_know(db, &h, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &h, out, psz);
     }
     /* Pages read ahead are cached only if they check out; an error shows
@@ -611,7 +621,8 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
                                       ops[k].len, &why)){
         continue;
       }
-      s3p_lru_put(db->pages, &f[k].hash, buf, psz, stamp);
+      s3p_pagecache_put(S3P_PC_PAGE, &f[k].hash, buf, psz);
+      s3p_db_know(db, &f[k].hash, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &f[k].hash, buf, psz);
     }
   }
@@ -631,12 +642,9 @@ int s3p_db_ghost_page(s3p_db *db, uint32_t pgno, void *out){
     memset(out, 0, psz);
     return SQLITE_OK;
   }
-  size_t len;
-  const void *c = s3p_lru_get(db->pages, h, &len, NULL);
-  if(c && len == psz){
-    memcpy(out, c, psz);
-    return SQLITE_OK;
-  }
+  /* No s3p_db_know here: a ghost page belongs to a version that is no
+  ** longer the newest. */
+  if(s3p_pagecache_get(S3P_PC_PAGE, h, out, psz)) return SQLITE_OK;
   if(db->disk && s3p_diskcache_get(db->disk, h, out, psz)) return SQLITE_OK;
   char key[S3P_KEY_MAX];
   s3p_hash_key(key, "pages", h);
@@ -672,10 +680,13 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
   memset(opt, 0, sizeof *opt);
   s3p_view_init(&db->view);
   db->name = strdup(name);
-  db->pages = s3p_lru_new(db->opt.cache_bytes);
-  db->nodes = s3p_lru_new(db->opt.cache_bytes / 8 + sizeof(s3p_node));
+  /* What this connection knows about its store: S3P_LRU_OVERHEAD bytes
+  ** per page, room for about twice the pages the process cache holds at
+  ** this connection's cache_mb. */
+  db->known = s3p_lru_new(db->opt.cache_bytes / 4096 * 2 * S3P_LRU_OVERHEAD);
+  db->pc_held = s3p_pagecache_acquire(db->opt.cache_bytes) == S3P_OK;
   db->tx = s3p_txbuf_new(db->opt.txbuf_bytes);
-  if(!db->name || !db->pages || !db->nodes || !db->tx){
+  if(!db->name || !db->known || !db->pc_held || !db->tx){
     s3p_db_close(db);
     return SQLITE_NOMEM;
   }
@@ -750,12 +761,30 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
   /* The newest-version search ended with a miss after start (a pinned
   ** version never commits, so this only matters for the newest). */
   if(!db->opt.version && !db->opt.has_asof) db->fresh_ms = start;
+  if(db->opt.prefetch_all && s3p_db_hydrate(db) != SQLITE_OK){
+    *errmsg = sqlite3_mprintf("%s", db->errmsg ? db->errmsg : "open failed");
+    int code = db->errcode ? db->errcode : SQLITE_ERROR;
+    s3p_db_close(db);
+    return code;
+  }
   *out = db;
   return SQLITE_OK;
 }
 
+int s3p_db_hydrate(s3p_db *db){
+  if(db->hydrate){
+    s3p_hydrate_progress p;
+    s3p_hydrate_get(db->hydrate, &p);
+    if(p.state < S3P_HYDRATE_DONE) return SQLITE_OK;   /* still at work */
+    s3p_hydrate_stop(db->hydrate);
+    db->hydrate = NULL;
+  }
+  return s3p_hydrate_start(db, &db->hydrate);
+}
+
 void s3p_db_close(s3p_db *db){
   if(!db) return;
+  s3p_hydrate_stop(db->hydrate);
   if(db->store) s3p_db_flush_head(db);
   s3p_store_close(db->store);
   s3p_db_ghost_clear(db);
@@ -763,8 +792,8 @@ void s3p_db_close(s3p_db *db){
   s3p_record_free(&db->stash);
   s3p_readset_free(&db->reads);
   free(db->won);
-  s3p_lru_free(db->pages);
-  s3p_lru_free(db->nodes);
+  s3p_lru_free(db->known);
+  if(db->pc_held) s3p_pagecache_release();
   s3p_diskcache_close(db->disk);
   s3p_txbuf_free(db->tx);
   s3p_options_free(&db->opt);

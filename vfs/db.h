@@ -19,6 +19,7 @@
 #include "options.h"
 #include "view.h"
 #include "lru.h"
+#include "pagecache.h"
 #include "diskcache.h"
 #include "txbuf.h"
 #include "rebase.h"
@@ -52,10 +53,16 @@ typedef struct s3p_db {
   s3p_options opt;           /* options (owned) */
   s3p_store *store;          /* object store (owned) */
   s3p_view view;             /* the version this handle shows */
-  s3p_lru *pages;            /* page bytes by hash; stamp: when a version
-                             ** whose map names the page was last known
-                             ** to be the newest (0: unknown) */
-  s3p_lru *nodes;            /* decoded s3p_node by hash */
+  s3p_lru *known;            /* page objects known to be in THIS store:
+                             ** hash -> stamp, when a version whose map
+                             ** names the page was last known to be the
+                             ** newest (empty values; the bytes are in the
+                             ** process cache, pagecache.h, which is shared
+                             ** by every store and so knows nothing about
+                             ** any one of them) */
+  int pc_held;               /* holds a reference to the process cache */
+  struct s3p_hydrate *hydrate; /* background download of every page
+                             ** (prefetch=all, hydrate.h), or NULL */
   s3p_diskcache *disk;       /* persistent page cache, or NULL */
   s3p_txbuf *tx;             /* writes of the transaction in progress */
   uint64_t checked_ms;       /* when the newest version was last looked up */
@@ -110,6 +117,12 @@ typedef struct s3p_db {
 int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
                 char **errmsg);
 
+/* s3p_db_hydrate starts downloading every page of the version shown now
+** into the caches in the background (hydrate.h), unless a hydration is
+** still at work; a finished one is replaced. Returns SQLITE_OK or an
+** error. */
+int s3p_db_hydrate(s3p_db *db);
+
 /* s3p_db_close flushes the HEAD hint if due and frees db (NULL is fine). */
 void s3p_db_close(s3p_db *db);
 
@@ -134,6 +147,14 @@ int s3p_db_page_from_op(s3p_db *db, uint32_t pgno, const s3p_hash *h,
 ** and keeps the node in the node cache. Returns an SQLite code. */
 int s3p_db_node_from_op(s3p_db *db, const s3p_hash *h, const s3p_op *op,
                         s3p_node *out);
+
+/* s3p_db_know records that the store holds page object h as of stamp: a
+** version whose map names h was the newest then (0: nothing is known). */
+void s3p_db_know(s3p_db *db, const s3p_hash *h, uint64_t stamp);
+
+/* s3p_db_known returns the stamp recorded for page object h in this
+** connection's store (s3p_db_know), or 0 when nothing is known. */
+uint64_t s3p_db_known(s3p_db *db, const s3p_hash *h);
 
 /* s3p_db_tree_io returns the tree loader of db (nodes through the cache). */
 s3p_tree_io s3p_db_tree_io(s3p_db *db);

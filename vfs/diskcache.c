@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,12 @@ struct s3p_diskcache {
   int dir_fd;                /* the cache directory */
   uint64_t max_bytes;        /* budget */
   uint64_t added;            /* bytes this handle added since its last trim */
-  uint64_t counter;          /* temp names made by this handle */
 };
+
+/* Temp names made by this process: one counter for every handle, since
+** several handles of one process (connections, a hydration thread) may
+** write to one directory at once, and the names carry only the pid. */
+static _Atomic uint64_t cache_tmp_counter;
 
 int s3p_diskcache_open(s3p_diskcache **out, const char *dir, uint64_t max_bytes,
                        char **errmsg){
@@ -120,7 +125,7 @@ void s3p_diskcache_put(s3p_diskcache *c, const s3p_hash *h, const void *data,
   struct stat st;
   if(fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0){ close(dfd); return; }
   snprintf(tmp, sizeof tmp, ".t%ld.%llu", (long)getpid(),
-           (unsigned long long)++c->counter);
+           (unsigned long long)atomic_fetch_add(&cache_tmp_counter, 1));
   int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
                   O_CLOEXEC, 0600);
   if(fd < 0){ close(dfd); return; }

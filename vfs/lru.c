@@ -18,11 +18,17 @@ typedef struct lru_entry {
   unsigned char val[];       /* the value */
 } lru_entry;
 
+/* The overhead counted per entry covers its header, the allocator's (about
+** 16 bytes) and its share of the table (at most half full). */
+_Static_assert(S3P_LRU_OVERHEAD >= sizeof(lru_entry) + 16 + 2 * sizeof(void *),
+               "S3P_LRU_OVERHEAD is below what an entry costs");
+
 struct s3p_lru {
   lru_entry **slots;         /* open-addressing table, NULL = empty */
   size_t nslot;              /* table size, a power of two */
   size_t count;              /* entries */
-  size_t bytes;              /* sum of entry lengths */
+  size_t bytes;              /* sum of entry lengths + S3P_LRU_OVERHEAD
+                             ** each */
   size_t budget;             /* maximum bytes */
   lru_entry *head;           /* most recently used */
   lru_entry *tail;           /* least recently used */
@@ -66,7 +72,7 @@ static void lru_remove_slot(s3p_lru *c, size_t i){
   lru_entry *e = c->slots[i];
   assert(e);
   lru_unlink(c, e);
-  c->bytes -= e->len;
+  c->bytes -= e->len + S3P_LRU_OVERHEAD;
   c->count--;
   free(e);
   c->slots[i] = NULL;
@@ -139,8 +145,9 @@ int s3p_lru_put(s3p_lru *c, const s3p_hash *h, const void *val, size_t len,
     if(old > stamp) stamp = old;
     lru_remove_slot(c, i);
   }
-  if(len > c->budget) return S3P_OK;
-  while(c->bytes + len > c->budget && c->tail){
+  size_t cost = len + S3P_LRU_OVERHEAD;
+  if(cost > c->budget) return S3P_OK;
+  while(c->bytes + cost > c->budget && c->tail){
     lru_remove_slot(c, lru_find(c, &c->tail->key));
   }
   if((c->count + 1) * 2 > c->nslot && lru_grow(c)) return S3P_ENOMEM;
@@ -149,14 +156,38 @@ int s3p_lru_put(s3p_lru *c, const s3p_hash *h, const void *val, size_t len,
   e->key = *h;
   e->len = len;
   e->stamp = stamp;
-  memcpy(e->val, val, len);
+  if(len) memcpy(e->val, val, len);
   c->slots[lru_find(c, h)] = e;
   lru_push_front(c, e);
   c->count++;
-  c->bytes += len;
+  c->bytes += cost;
   return S3P_OK;
+}
+
+int s3p_lru_stamp(s3p_lru *c, const s3p_hash *h, uint64_t stamp){
+  lru_entry *e = c->slots[lru_find(c, h)];
+  if(!e) return 0;
+  if(stamp > e->stamp) e->stamp = stamp;
+  lru_unlink(c, e);
+  lru_push_front(c, e);
+  return 1;
+}
+
+int s3p_lru_has(const s3p_lru *c, const s3p_hash *h){
+  return c->slots[lru_find(c, h)] != NULL;
+}
+
+void s3p_lru_set_budget(s3p_lru *c, size_t budget){
+  c->budget = budget;
+  while(c->bytes > c->budget && c->tail){
+    lru_remove_slot(c, lru_find(c, &c->tail->key));
+  }
 }
 
 size_t s3p_lru_count(const s3p_lru *c){
   return c->count;
+}
+
+size_t s3p_lru_bytes(const s3p_lru *c){
+  return c->bytes;
 }

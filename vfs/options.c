@@ -116,8 +116,37 @@ int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg){
   o->fault = opt_strdup(s);
   s = opt_param(zName, "lock_dir", "S3PAGE_LOCK_DIR");
   o->lock_dir = s && *s ? strdup(s) : NULL;
+  s = opt_param(zName, "prefetch", "S3PAGE_PREFETCH");
+  if(s && *s && strcmp(s, "all") && strcmp(s, "auto")){
+    *errmsg = sqlite3_mprintf("s3page: bad value for option prefetch: '%s' "
+                              "(want all or auto)", s);
+    s3p_options_free(o);
+    return S3P_EINVAL;
+  }
+  o->prefetch_all = s && !strcmp(s, "all");
   o->endpoint = opt_strdup(opt_param(zName, "endpoint", NULL));
   o->region = opt_strdup(opt_param(zName, "region", NULL));
+  return S3P_OK;
+}
+
+/* opt_dup_str copies s into *out (NULL stays NULL). Returns 0, or -1 when
+** out of memory. */
+static int opt_dup_str(char **out, const char *s){
+  *out = s ? strdup(s) : NULL;
+  return s && !*out ? -1 : 0;
+}
+
+int s3p_options_dup(s3p_options *out, const s3p_options *in){
+  *out = *in;
+  int bad = opt_dup_str(&out->cache_dir, in->cache_dir);
+  bad |= opt_dup_str(&out->fault, in->fault);
+  bad |= opt_dup_str(&out->lock_dir, in->lock_dir);
+  bad |= opt_dup_str(&out->endpoint, in->endpoint);
+  bad |= opt_dup_str(&out->region, in->region);
+  if(bad){
+    s3p_options_free(out);
+    return S3P_ENOMEM;
+  }
   return S3P_OK;
 }
 

@@ -13,8 +13,14 @@
 **                     default 1; rebase.h)
 **   checkpoint=K      write a checkpoint every K versions
 **                     (S3PAGE_CHECKPOINT_INTERVAL, default 32)
-**   cache_mb=N        in-memory page cache per connection (S3PAGE_CACHE_MB,
-**                     default 64)
+**   cache_mb=N        in-memory page cache of the process, shared by every
+**                     connection: its limit is the largest cache_mb of
+**                     the connections opened (S3PAGE_CACHE_MB, default 64;
+**                     pagecache.h)
+**   prefetch=all      download every page of the version in the background
+**                     into the caches (hydrate.h); "auto" (the default):
+**                     only what reads ask for and their read-ahead
+**                     (S3PAGE_PREFETCH)
 **   cache_dir=DIR     persistent page cache shared by processes (SQLite
 **                     itself owns the parameter name "cache")
 **                     (S3PAGE_CACHE_DIR, default none)
@@ -53,12 +59,17 @@ typedef struct s3p_options {
   char *endpoint;            /* S3 endpoint or NULL (malloc'd) */
   char *region;              /* S3 region or NULL (malloc'd) */
   int concurrency;           /* S3 parallel requests, 0 = default */
+  int prefetch_all;          /* prefetch=all: hydrate at open */
 } s3p_options;
 
 /* s3p_options_parse fills *o from the URI parameters of the database file
 ** name zName (as given to xOpen; may be NULL) and the environment. Returns
 ** S3P_OK, or S3P_EINVAL with *errmsg (malloc'd) naming the bad option. */
 int s3p_options_parse(s3p_options *o, const char *zName, char **errmsg);
+
+/* s3p_options_dup makes *out a copy of *in with copies of its strings.
+** Returns S3P_OK or S3P_ENOMEM (*out is then empty). */
+int s3p_options_dup(s3p_options *out, const s3p_options *in);
 
 /* s3p_options_free releases the strings in *o. */
 void s3p_options_free(s3p_options *o);

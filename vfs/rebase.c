@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "db.h"
+#include "pagecache.h"
 #include "../index/page.h"
 #include "../index/record.h"
 
@@ -145,12 +146,7 @@ static int rebase_page_by_hash(s3p_db *db, const s3p_hash *h, void *out){
     memset(out, 0, psz);
     return SQLITE_OK;
   }
-  size_t len;
-  const void *c = s3p_lru_get(db->pages, h, &len, NULL);
-  if(c && len == psz){
-    memcpy(out, c, psz);
-    return SQLITE_OK;
-  }
+  if(s3p_pagecache_get(S3P_PC_PAGE, h, out, psz)) return SQLITE_OK;
   if(db->disk && s3p_diskcache_get(db->disk, h, out, psz)) return SQLITE_OK;
   char key[S3P_KEY_MAX];
   s3p_hash_key(key, "pages", h);

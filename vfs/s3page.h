@@ -23,6 +23,9 @@
 **   PRAGMA s3page_stats;         store requests and bytes of this connection
 **   PRAGMA s3page_stats=reset;   report the counters, then zero them
 **   PRAGMA s3page_error;         the last error message, with object names
+**   PRAGMA s3page_cache;         the process-wide page cache: limit, bytes
+**   PRAGMA s3page_hydrate;       hydration progress (prefetch=all);
+**                                "=start" starts one on this connection
 **
 ** The library is built against the system libsqlite3 and calls it
 ** directly; a program that loads it must use that same library.

@@ -110,7 +110,7 @@ int s3p_upload_node_store(void *ctx, const s3p_hash *h,
   s3p_hash_key(key, "index", h);
   s3p_node node;
   if(s3p_node_decode(&node, buf, len, h, NULL) == S3P_OK){
-    s3p_lru_put(u->db->nodes, h, &node, sizeof node, s3p_now_ms());
+    s3p_pagecache_put(S3P_PC_NODE, h, &node, sizeof node);
   }
   unsigned char *copy = malloc(len);
   if(!copy) return S3P_ENOMEM;

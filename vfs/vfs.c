@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 #include "s3page.h"
 #include "db.h"
+#include "hydrate.h"
 #include "lock.h"
 #include "../index/page.h"
 
@@ -670,6 +671,40 @@ static int main_pragma(s3p_file *p, char **a){
       (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
       (unsigned long long)s.round_trips, (unsigned long long)s.n_commit,
       (unsigned long long)s.n_conflict, (unsigned long long)s.n_rebase);
+    return SQLITE_OK;
+  }
+  if(!strcasecmp(name, "s3page_cache")){
+    /* The process-wide cache (pagecache.h), not only this connection's. */
+    s3p_pagecache_info ci;
+    s3p_pagecache_info_get(&ci);
+    a[0] = sqlite3_mprintf("limit=%llu users=%llu page_bytes=%llu pages=%llu "
+      "node_bytes=%llu nodes=%llu hits=%llu misses=%llu",
+      (unsigned long long)ci.limit, (unsigned long long)ci.users,
+      (unsigned long long)ci.page_bytes, (unsigned long long)ci.page_entries,
+      (unsigned long long)ci.node_bytes, (unsigned long long)ci.node_entries,
+      (unsigned long long)ci.hits, (unsigned long long)ci.misses);
+    return SQLITE_OK;
+  }
+  if(!strcasecmp(name, "s3page_hydrate")){
+    if(val && strcasecmp(val, "start")){
+      a[0] = sqlite3_mprintf("s3page: PRAGMA s3page_hydrate takes no value "
+                             "or 'start', not '%s'", val);
+      return SQLITE_ERROR;
+    }
+    if(val && s3p_db_hydrate(db) != SQLITE_OK){
+      a[0] = sqlite3_mprintf("%s", db->errmsg ? db->errmsg : "hydrate failed");
+      return SQLITE_ERROR;
+    }
+    s3p_hydrate_progress hp;
+    memset(&hp, 0, sizeof hp);
+    if(db->hydrate) s3p_hydrate_get(db->hydrate, &hp);
+    a[0] = sqlite3_mprintf("state=%s version=%llu done=%llu total=%llu "
+      "fetched=%llu failed=%llu bytes=%llu ms=%llu",
+      db->hydrate ? s3p_hydrate_state_name(hp.state) : "none",
+      (unsigned long long)hp.version, (unsigned long long)hp.done,
+      (unsigned long long)hp.total, (unsigned long long)hp.fetched,
+      (unsigned long long)hp.failed, (unsigned long long)hp.bytes,
+      (unsigned long long)hp.ms);
     return SQLITE_OK;
   }
   if(!strcasecmp(name, "s3page_error")){

@@ -10,9 +10,13 @@
 **   - planted_links: every subdirectory of a shared cache directory is a
 **     symbolic link to another directory; reads and fills never create,
 **     rename or remove anything there, and the data is right.
+**   - handles_race: eight handles of one process (two connections, or a
+**     connection and its hydration thread) writing to one directory at
+**     the same time lose no entry: their temporary names never collide.
 */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
+#include <pthread.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,9 @@
 #include <unistd.h>
 #include "../check.h"
 #include "../lib/testdb.h"
+#include "../../vfs/diskcache.h"
+#include "../../index/err.h"
+#include "../../index/hash.h"
 
 static char cache_root[] = "/tmp/s3p-dcache-XXXXXX";
 static uint64_t walk_bytes, walk_files;     /* totals of count_cache */
@@ -138,6 +145,76 @@ static void damaged_entry(void){
   free(name);
 }
 
+/* Pages each writer of handles_race puts (fewer with S3PAGE_TEST_QUICK:
+** the race is then less likely to show). */
+static uint32_t race_pages = 1000;
+
+/* One writer of the handles_race case. */
+typedef struct race_arg {
+  s3p_diskcache *c;          /* its own handle */
+  uint32_t first;            /* pages first .. first+race_pages-1 */
+} race_arg;
+
+#define RACE_HANDLES 8
+
+/* race_page fills page[256] with the content of page number i. */
+static void race_page(unsigned char *page, uint32_t i){
+  memset(page, 0, 256);
+  memcpy(page, &i, sizeof i);
+  page[255] = 1;
+}
+
+/* race_main puts its pages through its handle. Returns NULL. */
+static void *race_main(void *arg){
+  race_arg *a = arg;
+  unsigned char page[256];
+  for(uint32_t i = a->first; i < a->first + race_pages; i++){
+    race_page(page, i);
+    s3p_hash h;
+    s3p_hash_page(&h, page, sizeof page);
+    s3p_diskcache_put(a->c, &h, page, sizeof page);
+  }
+  return NULL;
+}
+
+/* handles_race: see the top comment. */
+static void handles_race(void){
+  char dir[4200];
+  snprintf(dir, sizeof dir, "%s/race", cache_root);
+  if(tdb_quick()) race_pages = 250;
+  s3p_diskcache *c[RACE_HANDLES];
+  memset(c, 0, sizeof c);
+  int opened = 1;
+  for(int k = 0; k < RACE_HANDLES; k++){
+    char *msg = NULL;
+    CHECK_EQ(s3p_diskcache_open(&c[k], dir, 1ull << 30, &msg), S3P_OK);
+    free(msg);
+    opened &= c[k] != NULL;
+  }
+  race_arg a[RACE_HANDLES];
+  pthread_t th[RACE_HANDLES];
+  for(int k = 0; k < RACE_HANDLES && opened; k++){
+    a[k].c = c[k];
+    a[k].first = (uint32_t)k * race_pages;
+    CHECK_EQ(pthread_create(&th[k], NULL, race_main, &a[k]), 0);
+  }
+  for(int k = 0; k < RACE_HANDLES && opened; k++) pthread_join(th[k], NULL);
+  uint32_t missing = 0;
+  unsigned char page[256], got[256];
+  for(uint32_t i = 0; opened && i < RACE_HANDLES * race_pages; i++){
+    race_page(page, i);
+    s3p_hash h;
+    s3p_hash_page(&h, page, sizeof page);
+    if(!s3p_diskcache_get(c[i % RACE_HANDLES], &h, got, sizeof got) ||
+       memcmp(got, page, sizeof page)) missing++;
+  }
+  printf("# %d handles writing at once: %u of %u entries missing\n",
+         RACE_HANDLES, missing, RACE_HANDLES * race_pages);
+  CHECK(opened);
+  CHECK_EQ(missing, 0);
+  for(int k = 0; k < RACE_HANDLES; k++) s3p_diskcache_close(c[k]);
+}
+
 /* trimmed: see the top comment. */
 static void trimmed(void){
   char *name = make_db("dctrim", 4);
@@ -193,6 +270,7 @@ int main(void){
   RUN(damaged_entry);
   RUN(trimmed);
   RUN(planted_links);
+  RUN(handles_race);
   nftw(cache_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
   return CHECK_DONE();
 }

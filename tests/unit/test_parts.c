@@ -28,7 +28,7 @@ static s3p_hash hash_of(uint32_t n){
 /* lru_budget: values are kept within the byte budget, the least recently
 ** used go first, and a get refreshes an entry. */
 static void lru_budget(void){
-  s3p_lru *c = s3p_lru_new(10 * 100);
+  s3p_lru *c = s3p_lru_new(10 * (100 + S3P_LRU_OVERHEAD));
   CHECK(c != NULL);
   if(!c) return;
   char v[100];
@@ -38,6 +38,7 @@ static void lru_budget(void){
     CHECK_EQ(s3p_lru_put(c, &h, v, sizeof v, i), S3P_OK);
   }
   CHECK_EQ(s3p_lru_count(c), 10);
+  CHECK_EQ(s3p_lru_bytes(c), 10 * (100 + S3P_LRU_OVERHEAD));
   s3p_hash h0 = hash_of(0);
   size_t len = 0;
   uint64_t stamp = 99;
@@ -67,13 +68,30 @@ static void lru_budget(void){
   s3p_hash hb = hash_of(1000);
   CHECK_EQ(s3p_lru_put(c, &hb, big, sizeof big, 0), S3P_OK);
   CHECK(s3p_lru_get(c, &hb, NULL, NULL) == NULL);
+  /* A stamp is raised in place, never lowered; an absent key is not added. */
+  CHECK_EQ(s3p_lru_stamp(c, &h7, 5), 1);
+  CHECK(s3p_lru_get(c, &h7, NULL, &stamp) && stamp == 7);
+  CHECK_EQ(s3p_lru_stamp(c, &h7, 70), 1);
+  CHECK(s3p_lru_get(c, &h7, NULL, &stamp) && stamp == 70);
+  CHECK_EQ(s3p_lru_stamp(c, &hb, 70), 0);
+  CHECK(s3p_lru_get(c, &hb, NULL, NULL) == NULL);
+  /* Empty values are counted for their overhead, so they are bounded too;
+  ** a smaller budget evicts the least recently used (h7 is the newest). */
+  s3p_hash he = hash_of(2000);
+  CHECK_EQ(s3p_lru_put(c, &he, NULL, 0, 3), S3P_OK);
+  CHECK(s3p_lru_get(c, &he, &len, &stamp) && len == 0 && stamp == 3);
+  s3p_lru_set_budget(c, 10 + 2 * S3P_LRU_OVERHEAD);
+  CHECK_EQ(s3p_lru_count(c), 2);
+  CHECK(s3p_lru_get(c, &h7, NULL, NULL) != NULL);
+  CHECK(s3p_lru_get(c, &he, NULL, NULL) != NULL);
+  CHECK(s3p_lru_bytes(c) <= 10 + 2 * S3P_LRU_OVERHEAD);
   s3p_lru_free(c);
 }
 
 /* lru_many: thousands of entries through a small table stay findable
 ** (table growth and backward-shift deletion). */
 static void lru_many(void){
-  s3p_lru *c = s3p_lru_new(3000 * 8);
+  s3p_lru *c = s3p_lru_new(3000 * (8 + S3P_LRU_OVERHEAD));
   CHECK(c != NULL);
   if(!c) return;
   for(uint32_t i = 0; i < 20000; i++){
