@@ -4,7 +4,8 @@
 ** Input: [flags][reserved][npages, 4 bytes LE][page bytes ...]
 **   flags bits 0-2: page size 512 << k (k <= 7); bit 3: the page is page 1
 **   (header at offset 100; its first 100 bytes are also tried as a file
-**   header by s3p_btree_geom); bit 4: list overflow pages too.
+**   header by s3p_btree_geom); bit 4: list overflow pages too; bit 5: an
+**   auto-vacuum database (pointer-map pages are not b-tree pages).
 **   The page bytes are copied into a buffer of exactly the page size
 **   (zero-padded), so that any read outside the page is caught.
 ** Checks: every reference is a page in 2..npages other than the page
@@ -53,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   g.psz = psz;
   g.usable = psz - data[1];
   g.npages = npages;
+  g.autovac = (data[0] >> 5) & 1;
 
   int kind = s3p_btree_kind(&g, self, page);
   int n = s3p_btree_refs(&g, self, page, want_ovfl, a, max);

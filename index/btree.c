@@ -57,6 +57,7 @@ int s3p_btree_geom(s3p_btgeom *g, const unsigned char *page1, uint32_t psz,
   g->psz = psz;
   g->usable = psz - reserved;
   g->npages = npages;
+  g->autovac = (page1[52] | page1[53] | page1[54] | page1[55]) != 0;
   return 0;
 }
 
@@ -67,6 +68,8 @@ static int bt_header(const s3p_btgeom *g, uint32_t pgno,
                      const unsigned char *page, uint32_t *hdr,
                      uint32_t *cells, uint32_t *ncell){
   if(g->psz == 0 || g->usable > g->psz || g->usable < 480) return 0;
+  /* Pointer-map pages: page 2 and every usable/5 + 1 pages after it. */
+  if(g->autovac && pgno >= 2 && (pgno - 2) % (g->usable / 5 + 1) == 0) return 0;
   uint32_t h = pgno == 1 ? 100 : 0;
   int type = page[h];
   uint32_t hsize;

@@ -50,6 +50,9 @@ typedef struct s3p_btgeom {
                              ** (page 1, offset 20), at least 480 */
   uint32_t npages;           /* pages in the database: references beyond
                              ** are damage */
+  uint8_t autovac;           /* 1: auto-vacuum database (page 1, offset
+                             ** 52): it has pointer-map pages, which are
+                             ** not b-tree pages whatever their first byte */
 } s3p_btgeom;
 
 /* s3p_btree_geom fills *g from page 1 (psz bytes) of a database of npages
@@ -60,7 +63,8 @@ int s3p_btree_geom(s3p_btgeom *g, const unsigned char *page1, uint32_t psz,
 
 /* s3p_btree_kind returns the page type (S3P_BT_*) of page pgno (bytes
 ** page[0..g->psz)), or 0 if its header is not a plausible b-tree page
-** header. Cheap: looks at the header only. */
+** header or pgno is a pointer-map page. Cheap: looks at the header
+** only. */
 int s3p_btree_kind(const s3p_btgeom *g, uint32_t pgno,
                    const unsigned char *page);
 

@@ -537,10 +537,12 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   const void *c = s3p_lru_get(db->pages, &h, &len, NULL);
   if(c && len == psz){
     memcpy(out, c, psz);
+    s3p_prefetch_page(db, pgno, out);
     return SQLITE_OK;
   }
   if(db->disk && s3p_diskcache_get(db->disk, &h, out, psz)){
     s3p_lru_put(db->pages, &h, out, psz, 0);
+    s3p_prefetch_page(db, pgno, out);
     return SQLITE_OK;
   }
   /* A miss. Sequential misses widen the read-ahead window. */
@@ -551,11 +553,15 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     window = 1u << (db->ra_streak < 8 ? db->ra_streak : 8);
     if(window > S3P_READAHEAD_MAX) window = S3P_READAHEAD_MAX;
   }
-  db_fetch *f = calloc((size_t)window + 1, sizeof *f);
-  s3p_op *ops = calloc((size_t)window + 1, sizeof *ops);
-  unsigned char *buf = window ? malloc(psz) : NULL;
-  if(!f || !ops || (window && !buf)){
-    free(f); free(ops); free(buf);
+  /* A scan (prefetch.c) knows better than page order what comes next. */
+  size_t width = s3p_prefetch_width(db);
+  db_fetch *f = calloc((size_t)window + width, sizeof *f);
+  s3p_op *ops = calloc((size_t)window + width, sizeof *ops);
+  uint32_t *xpg = malloc(width * sizeof *xpg);
+  s3p_hash *xh = malloc(width * sizeof *xh);
+  unsigned char *buf = malloc(psz);
+  if(!f || !ops || !xpg || !xh || !buf){
+    free(f); free(ops); free(xpg); free(xh); free(buf);
     return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
   }
   size_t n = 0;
@@ -563,6 +569,15 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   f[n].pgno = pgno;
   f[n].hash = h;
   n++;
+  size_t extra = s3p_prefetch_more(db, pgno, &h, xpg, xh, width - 1);
+  for(size_t k = 0; k < extra; k++){
+    f[n].pgno = xpg[k];
+    f[n].hash = xh[k];
+    n++;
+  }
+  free(xpg);
+  free(xh);
+  if(extra) window = 0;
   for(uint32_t p = pgno + 1; p <= pgno + window && p <= db->view.page_count;
       p++){
     s3p_hash ph;
@@ -586,6 +601,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     ops[k].kind = S3P_OP_GET;
     ops[k].key = f[k].key;
   }
+  s3p_prefetch_fetched(db, n);
   int src = s3p_store_exec(db->store, ops, n);
   if(src){
     rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", f[0].key, NULL);
@@ -616,6 +632,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   free(f);
   free(buf);
   if(rc) memset(out, 0, psz);
+  else s3p_prefetch_page(db, pgno, out);
   return rc;
 }
 
@@ -671,6 +688,7 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
   db->pages = s3p_lru_new(db->opt.cache_bytes);
   db->nodes = s3p_lru_new(db->opt.cache_bytes / 8 + sizeof(s3p_node));
   db->tx = s3p_txbuf_new(db->opt.txbuf_bytes);
+  db->pf = s3p_prefetch_new();          /* NULL: no prefetch */
   if(!db->name || !db->pages || !db->nodes || !db->tx){
     s3p_db_close(db);
     return SQLITE_NOMEM;
@@ -761,6 +779,7 @@ void s3p_db_close(s3p_db *db){
   s3p_lru_free(db->nodes);
   s3p_diskcache_close(db->disk);
   s3p_txbuf_free(db->tx);
+  s3p_prefetch_free(db->pf);
   s3p_options_free(&db->opt);
   sqlite3_free(db->errmsg);
   free(db->name);

@@ -21,6 +21,7 @@
 #include "lru.h"
 #include "diskcache.h"
 #include "txbuf.h"
+#include "prefetch.h"
 #include "store/store.h"
 #include "../index/record.h"
 #include "../index/tree.h"
@@ -81,6 +82,7 @@ typedef struct s3p_db {
   uint32_t ghost_part_pgno;  /* its page number */
   uint32_t ra_last;          /* last page fetched from the store on a miss */
   uint32_t ra_streak;        /* consecutive sequential misses */
+  s3p_prefetch *pf;          /* b-tree-aware prefetch, or NULL */
   s3p_record stash;          /* a record fetched ahead (version 0: none) */
   char *errmsg;              /* last error message (sqlite3_malloc'd) */
   int errcode;               /* SQLite code of the last error */

@@ -487,6 +487,7 @@ static int main_unlock(sqlite3_file *f, int level){
     s3p_txbuf_clear(p->db->tx);
   }
   if(level <= SQLITE_LOCK_SHARED) s3p_db_ghost_clear(p->db);
+  if(level <= SQLITE_LOCK_SHARED) s3p_prefetch_end(p->db);
   int rc = s3p_lock_down(&p->lk, level, &why);
   p->lock = p->lk.level;
   return rc ? main_lock_error(p, rc, why) : SQLITE_OK;
@@ -526,6 +527,7 @@ static void main_stats(s3p_file *p, s3page_stats *out){
 static int main_pragma(s3p_file *p, char **a){
   const char *name = a[1], *val = a[2];
   s3p_db *db = p->db;
+  s3p_prefetch_pragma(db, name);
   if(!strcasecmp(name, "journal_mode") && val && !strcasecmp(val, "wal")){
     a[0] = sqlite3_mprintf("s3page: journal_mode=WAL is not supported (it "
                            "needs shared memory between the processes of one "
@@ -568,6 +570,17 @@ static int main_pragma(s3p_file *p, char **a){
       (unsigned long long)s.bytes_in, (unsigned long long)s.bytes_out,
       (unsigned long long)s.round_trips, (unsigned long long)s.n_commit,
       (unsigned long long)s.n_conflict);
+    return SQLITE_OK;
+  }
+  if(!strcasecmp(name, "s3page_prefetch")){
+    s3p_prefetch_stats s;
+    s3p_prefetch_stats_get(db, &s, val && !strcasecmp(val, "reset"));
+    a[0] = sqlite3_mprintf("delivered=%llu pages=%llu used=%llu nodes=%llu "
+      "node_batches=%llu scans=%llu page_gets=%llu",
+      (unsigned long long)s.delivered, (unsigned long long)s.pages,
+      (unsigned long long)s.used, (unsigned long long)s.nodes,
+      (unsigned long long)s.node_batches, (unsigned long long)s.scans,
+      (unsigned long long)s.page_gets);
     return SQLITE_OK;
   }
   if(!strcasecmp(name, "s3page_error")){

@@ -1,0 +1,297 @@
+/*
+** test_prefetch.c: round-trip budgets of b-tree-aware prefetch
+** (vfs/prefetch.c), measured with PRAGMA s3page_stats and PRAGMA
+** s3page_prefetch on cold connections.
+**
+** The database: t(id INTEGER PRIMARY KEY, k INT, v TEXT) with rows of 100
+** characters inserted in a scrambled id order and an index on k, so that
+** the b-tree pages are not in page order (sequential read-ahead cannot
+** help); built with plain SQLite and imported (a full checkpoint tree).
+** Its per-tree page counts and depths come from dbstat.
+**
+** Budgets, with W the batch width (the store's concurrency, 64) and
+** B(P) = ceil(P / (W - 1)), the batches P pages need when each miss
+** carries W - 1 pages fetched ahead:
+**   - a point query by k: at most 1 (freshness) + the two trees' depths +
+**     2 node batches round trips, and no page fetched that SQLite did not
+**     read; the same for 200 random point queries, in autocommit and in one
+**     transaction (no page GET wasted, no scan started);
+**   - a full scan of t: at most B(table pages) + depth + 12 (the three
+**     reads that reveal the scan, the ramp of 8, 16, 32 pages, node
+**     batches);
+**   - count(*), which walks the index: the same with the index's pages;
+**   - integrity_check and quick_check: at most B(all pages) + 12;
+**   - VACUUM INTO: at most B(all pages) + 12 per b-tree;
+**   - in every scan, at most W pages fetched ahead and never read.
+** The counts are printed ("# ...").
+*/
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "../check.h"
+#include "../lib/testdb.h"
+
+/* The database and what dbstat says of it. */
+static char *name;             /* the s3page database */
+static char dir[] = "/tmp/s3p-prefetch-XXXXXX";   /* local files */
+static int rows;               /* rows of t */
+static int64_t pages_all;      /* pages of the file */
+static int64_t pages_t, depth_t;   /* table t: pages, levels */
+static int64_t pages_k, depth_k;   /* index t_k: pages, levels */
+static int64_t trees;          /* b-trees (schema, t, t_k) */
+static int64_t width = 64;     /* batch width */
+
+/* PRAGMA s3page_prefetch, parsed. */
+typedef struct pf_stats {
+  int64_t delivered, pages, used, nodes, node_batches, scans, page_gets;
+} pf_stats;
+
+/* pf_get parses PRAGMA s3page_prefetch of db into *p (zeros if the
+** pragma is missing). */
+static void pf_get(sqlite3 *db, pf_stats *p){
+  memset(p, 0, sizeof *p);
+  sqlite3_stmt *st;
+  if(sqlite3_prepare_v2(db, "PRAGMA s3page_prefetch", -1, &st, 0)) return;
+  if(sqlite3_step(st) == SQLITE_ROW){
+    const char *t = (const char *)sqlite3_column_text(st, 0);
+    if(t){
+      sscanf(t, "delivered=%ld pages=%ld used=%ld nodes=%ld node_batches=%ld "
+             "scans=%ld page_gets=%ld", &p->delivered, &p->pages, &p->used,
+             &p->nodes, &p->node_batches, &p->scans, &p->page_gets);
+    }
+  }
+  sqlite3_finalize(st);
+}
+
+/* batches returns B(p): batches of W - 1 pages ahead plus the miss. */
+static int64_t batches(int64_t p){
+  return (p + width - 2) / (width - 1);
+}
+
+/* tree_stats sets *pages and *depth of b-tree tree from dbstat of the
+** local file db. */
+static void tree_stats(sqlite3 *db, const char *tree, int64_t *pages,
+                       int64_t *depth){
+  char *q = sqlite3_mprintf("SELECT count(*) FROM dbstat WHERE name = '%q'",
+                            tree);
+  *pages = tdb_int(db, q);
+  sqlite3_free(q);
+  q = sqlite3_mprintf("SELECT max(length(path) - length(replace(path, '/', "
+                      "''))) FROM dbstat WHERE name = '%q' AND pagetype != "
+                      "'overflow'", tree);
+  *depth = tdb_int(db, q);
+  sqlite3_free(q);
+}
+
+/* make_db builds the database locally and imports it. Returns 0 or -1. */
+static int make_db(void){
+  if(!mkdtemp(dir)) return -1;
+  const char *w = getenv("S3PAGE_CONCURRENCY");
+  if(w && atoi(w) > 1) width = atoi(w);
+  rows = tdb_quick() ? 15000 : 50000;
+  char *file = sqlite3_mprintf("%s/src.db", dir);
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open_v2(file, &db, SQLITE_OPEN_READWRITE |
+                           SQLITE_OPEN_CREATE, "unix");
+  if(rc == SQLITE_OK){
+    rc = tdb_exec(db, "PRAGMA page_size=4096;"
+                      "CREATE TABLE t(id INTEGER PRIMARY KEY, k INT, v TEXT);"
+                      "CREATE INDEX t_k ON t(k)");
+  }
+  /* id = i * 7919 mod rows: every id once, in a scrambled order. */
+  if(rc == SQLITE_OK){
+    rc = tdb_execf(db, "BEGIN; WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL "
+                   "SELECT i+1 FROM c WHERE i < %d) INSERT INTO t SELECT "
+                   "(i * 7919) %% %d + 1, (i * 104729) %% 1000003, "
+                   "substr(hex(randomblob(50)) || hex(randomblob(50)), 1, "
+                   "100) FROM c; COMMIT", rows - 1, rows);
+  }
+  if(rc == SQLITE_OK){
+    pages_all = tdb_int(db, "PRAGMA page_count");
+    tree_stats(db, "t", &pages_t, &depth_t);
+    tree_stats(db, "t_k", &pages_k, &depth_k);
+    trees = 3;
+  }
+  sqlite3_close(db);
+  printf("# %d rows, %lld pages: t %lld pages, %lld levels; t_k %lld pages, "
+         "%lld levels; W %lld\n", rows, (long long)pages_all,
+         (long long)pages_t, (long long)depth_t, (long long)pages_k,
+         (long long)depth_k, (long long)width);
+  name = tdb_name("prefetch");
+  char *err = NULL;
+  if(rc == SQLITE_OK){
+    rc = s3page_import(file, name, 0, NULL, NULL, NULL, &err);
+    if(rc) printf("# import: %s\n", err ? err : "?");
+    sqlite3_free(err);
+  }
+  sqlite3_free(file);
+  return rc == SQLITE_OK && pages_t > 500 && depth_t >= 2 ? 0 : -1;
+}
+
+/* cold opens a new connection (its own caches: cold) that has read the
+** schema, with its counters reset. Returns it or NULL. */
+static sqlite3 *cold(void){
+  sqlite3 *db = tdb_open(name, NULL);
+  if(!db) return NULL;
+  s3page_stats s;
+  pf_stats p;
+  if(tdb_int(db, "SELECT count(*) FROM sqlite_schema") != 2 ||
+     tdb_stats(db, &s) != 0){
+    sqlite3_close(db);
+    return NULL;
+  }
+  static int shown;
+  if(!shown++){
+    printf("# open and schema: round_trips=%llu get=%llu\n",
+           (unsigned long long)s.round_trips, (unsigned long long)s.n_get);
+  }
+  tdb_stats_reset(db);
+  tdb_exec(db, "PRAGMA s3page_prefetch=reset");
+  pf_get(db, &p);
+  return db;
+}
+
+/* measure runs sql on db, all rows, and gets the counters. Returns the
+** result code. */
+static int measure(sqlite3 *db, const char *sql, s3page_stats *s,
+                   pf_stats *p){
+  int rc = tdb_exec(db, sql);
+  memset(s, 0, sizeof *s);
+  if(tdb_stats(db, s) != 0) rc = SQLITE_ERROR;
+  pf_get(db, p);
+  return rc;
+}
+
+/* show prints what one workload cost. */
+static void show(const char *what, const s3page_stats *s, const pf_stats *p,
+                 int64_t budget){
+  printf("# %s: round_trips=%llu (budget %lld) get=%llu bytes_in=%llu; "
+         "prefetch: delivered=%lld page_gets=%lld ahead=%lld used=%lld "
+         "nodes=%lld in %lld batches, scans=%lld\n", what,
+         (unsigned long long)s->round_trips, (long long)budget,
+         (unsigned long long)s->n_get, (unsigned long long)s->bytes_in,
+         (long long)p->delivered, (long long)p->page_gets, (long long)p->pages,
+         (long long)p->used, (long long)p->nodes, (long long)p->node_batches,
+         (long long)p->scans);
+}
+
+/* point_query: a cold indexed point query costs one round trip per b-tree
+** level (plus freshness and node batches) and fetches only pages SQLite
+** reads. */
+static void point_query(void){
+  for(int i = 0; i < 3; i++){
+    sqlite3 *db = cold();
+    CHECK(db != NULL);
+    if(!db) return;
+    /* Row i of the insert has k = i * 104729 mod 1000003. */
+    int64_t k = (int64_t)((i * 4099) % rows) * 104729 % 1000003;
+    s3page_stats s;
+    pf_stats p;
+    char *q;
+    q = sqlite3_mprintf("SELECT length(v) FROM t WHERE k = %lld", (long long)k);
+    CHECK_EQ(measure(db, q, &s, &p), SQLITE_OK);
+    sqlite3_free(q);
+    int64_t budget = 1 + depth_k + depth_t + 2;
+    show("point query", &s, &p, budget);
+    CHECK((int64_t)s.round_trips <= budget);
+    CHECK_EQ(p.pages, 0);
+    CHECK(p.page_gets <= p.delivered);
+    sqlite3_close(db);
+  }
+}
+
+/* many_points: 200 random point queries on one connection, in autocommit
+** and then in one transaction, start no scan and fetch no page SQLite does
+** not read. */
+static void many_points(void){
+  sqlite3 *db = cold();
+  CHECK(db != NULL);
+  if(!db) return;
+  for(int txn = 0; txn < 2; txn++){
+    tdb_stats_reset(db);
+    tdb_exec(db, "PRAGMA s3page_prefetch=reset");
+    if(txn) CHECK_EQ(tdb_exec(db, "BEGIN"), SQLITE_OK);
+    uint32_t x = 12345 + (uint32_t)txn;
+    for(int i = 0; i < 200; i++){
+      x = x * 1103515245u + 12345u;
+      int id = 1 + (int)((x >> 8) % (uint32_t)rows);
+      char *q = sqlite3_mprintf("SELECT length(v) FROM t WHERE k = (SELECT k "
+                                "FROM t WHERE id = %d)", id);
+      CHECK_EQ(tdb_int(db, q), 100);
+      sqlite3_free(q);
+    }
+    if(txn) CHECK_EQ(tdb_exec(db, "COMMIT"), SQLITE_OK);
+    s3page_stats s;
+    pf_stats p;
+    CHECK_EQ(tdb_stats(db, &s), 0);
+    pf_get(db, &p);
+    show(txn ? "200 point queries, one transaction"
+             : "200 point queries, autocommit", &s, &p, 0);
+    CHECK_EQ(p.pages, 0);
+    CHECK_EQ(p.scans, 0);
+    CHECK(p.page_gets <= p.delivered);
+  }
+  sqlite3_close(db);
+}
+
+/* scan_budget runs sql on a cold connection and checks its round trips
+** against budget and its waste (pages fetched ahead never read) against
+** one batch. */
+static void scan_budget(const char *what, const char *sql, int64_t budget){
+  sqlite3 *db = cold();
+  CHECK(db != NULL);
+  if(!db) return;
+  s3page_stats s;
+  pf_stats p;
+  CHECK_EQ(measure(db, sql, &s, &p), SQLITE_OK);
+  show(what, &s, &p, budget);
+  CHECK((int64_t)s.round_trips <= budget);
+  CHECK(p.pages > 0);
+  CHECK(p.pages - p.used <= width);
+  sqlite3_close(db);
+}
+
+/* full_scan: a full scan of t. */
+static void full_scan(void){
+  scan_budget("full scan", "SELECT count(*), sum(length(v)) FROM t",
+              batches(pages_t) + depth_t + 12);
+}
+
+/* index_count: count(*), which SQLite answers from the smaller index. */
+static void index_count(void){
+  scan_budget("count(*) by the index", "SELECT count(*) FROM t",
+              batches(pages_k) + depth_k + 12);
+}
+
+/* integrity: PRAGMA integrity_check and quick_check. */
+static void integrity(void){
+  scan_budget("integrity_check", "PRAGMA integrity_check",
+              batches(pages_all) + 12);
+  scan_budget("quick_check", "PRAGMA quick_check", batches(pages_all) + 12);
+}
+
+/* vacuum_into: VACUUM INTO a local file reads every b-tree in order. */
+static void vacuum_into(void){
+  char *sql = sqlite3_mprintf("VACUUM INTO '%s/copy.db'", dir);
+  scan_budget("VACUUM INTO", sql, batches(pages_all) + 12 * trees);
+  sqlite3_free(sql);
+}
+
+/* main builds the database and runs the cases. Returns 0 if all passed. */
+int main(void){
+  if(tdb_init() != 0 || make_db() != 0){
+    printf("not ok - init\n");
+    return 1;
+  }
+  RUN(point_query);
+  RUN(many_points);
+  RUN(full_scan);
+  RUN(index_count);
+  RUN(integrity);
+  RUN(vacuum_into);
+  tdb_rm_rf(dir);
+  free(name);
+  return CHECK_DONE();
+}
