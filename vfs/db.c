@@ -625,6 +625,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
       }
       s3p_lru_put(db->pages, &f[k].hash, buf, psz, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &f[k].hash, buf, psz);
+      s3p_prefetch_arrived(db, f[k].pgno, buf);
     }
   }
   for(size_t k = 0; k < n; k++) s3p_op_reset(&ops[k]);

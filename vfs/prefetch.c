@@ -77,6 +77,8 @@ typedef struct pf_item {
   uint32_t pgno;             /* the page */
   uint8_t ovfl;              /* an overflow page: its chain continues */
   uint8_t fetched;           /* fetched ahead and not read yet */
+  uint8_t expanded;          /* its references went on the frontier when
+                             ** it arrived */
 } pf_item;
 
 struct s3p_prefetch {
@@ -392,6 +394,7 @@ static void pf_push(s3p_prefetch *pf, const s3p_btref *refs, long from,
     it->pgno = refs[i].pgno;
     it->ovfl = refs[i].overflow;
     it->fetched = 0;
+    it->expanded = 0;
   }
 }
 
@@ -407,6 +410,7 @@ static void pf_push_kids(s3p_prefetch *pf, const pf_parent *e, uint32_t idx,
     it->pgno = e->kids[i];
     it->ovfl = 0;
     it->fetched = 0;
+    it->expanded = 0;
   }
 }
 
@@ -428,14 +432,27 @@ static int pf_take(s3p_prefetch *pf, uint32_t pgno, pf_item *out){
   return 0;
 }
 
-/* pf_foreseen returns 1 if page pgno is among the top PF_SEARCH entries of
-** the frontier. */
-static int pf_foreseen(const s3p_prefetch *pf, uint32_t pgno){
+/* pf_skip_to drops the entries above page pgno from the frontier if pgno
+** is among its top PF_SEARCH entries (SQLite went past them). Returns 1 if
+** it was there, else 0. */
+static int pf_skip_to(s3p_prefetch *pf, uint32_t pgno){
   size_t lo = pf->n > PF_SEARCH ? pf->n - PF_SEARCH : 0;
   for(size_t i = pf->n; i > lo; i--){
-    if(pf->stack[i - 1].pgno == pgno) return 1;
+    if(pf->stack[i - 1].pgno != pgno) continue;
+    for(size_t j = i; j < pf->n; j++){
+      if(pf->stack[j].ovfl) pf->ovfl_skip++;
+    }
+    pf->n = i;
+    return 1;
   }
   return 0;
+}
+
+/* pf_want_ovfl returns 1 if the scan's overflow pages are worth fetching:
+** always for a pragma scan, else while SQLite has not passed over many
+** more of them than it read (count(*) reads none). */
+static int pf_want_ovfl(const s3p_prefetch *pf){
+  return pf->pragma || pf->ovfl_skip <= 2 * pf->ovfl_used + 2;
 }
 
 /* pf_continue is called when page pgno, child idx of remembered interior
@@ -459,17 +476,23 @@ static void pf_continue(s3p_prefetch *pf, pf_parent *e, uint32_t idx,
   while(depth-- > 0) pf_push_kids(pf, chain[depth], at[depth], dir);
 }
 
+/* pf_room makes pf->refs big enough for any page. Returns 0, or -1 when
+** out of memory. */
+static int pf_room(s3p_prefetch *pf){
+  size_t need = S3P_BTREE_MAXREFS(pf->geom.psz);
+  if(pf->refs_cap >= need) return 0;
+  s3p_btref *r = realloc(pf->refs, need * sizeof *r);
+  if(!r) return -1;
+  pf->refs = r;
+  pf->refs_cap = need;
+  return 0;
+}
+
 /* pf_refs decodes the references of page pgno into pf->refs. Returns
 ** their number, or -1. */
 static int pf_refs(s3p_prefetch *pf, uint32_t pgno, const unsigned char *page,
                    int want_ovfl){
-  size_t need = S3P_BTREE_MAXREFS(pf->geom.psz);
-  if(pf->refs_cap < need){
-    s3p_btref *r = realloc(pf->refs, need * sizeof *r);
-    if(!r) return -1;
-    pf->refs = r;
-    pf->refs_cap = need;
-  }
+  if(pf_room(pf)) return -1;
   return s3p_btree_refs(&pf->geom, pgno, page, want_ovfl, pf->refs,
                         pf->refs_cap);
 }
@@ -538,14 +561,15 @@ void s3p_prefetch_page(s3p_db *db, uint32_t pgno, const unsigned char *page){
   }
   int dir = pf->pragma ? -1 : pf->scan;
   int scanning = pf->pragma || (pf->scan && (foreseen || detected));
-  int want_ovfl = scanning &&
-                  (pf->pragma || pf->ovfl_skip <= 2 * pf->ovfl_used + 2);
+  int want_ovfl = scanning && pf_want_ovfl(pf);
+  /* References already put on the frontier when the page arrived. */
+  int pushed = foreseen && it.expanded;
   if(foreseen && it.ovfl){
     /* An overflow page: its chain goes on. */
     s3p_btref next;
     next.pgno = s3p_btree_ovfl_next(&pf->geom, pgno, page);
     next.overflow = 1;
-    if(next.pgno && scanning) pf_push(pf, &next, 0, 1, 1);
+    if(next.pgno && scanning && !pushed) pf_push(pf, &next, 0, 1, 1);
     return;
   }
   int kind = s3p_btree_kind(&pf->geom, pgno, page);
@@ -555,11 +579,11 @@ void s3p_prefetch_page(s3p_db *db, uint32_t pgno, const unsigned char *page){
     pf_ring_add(pf, pgno, root, par ? par->pgno : 0, idx, pf->refs,
                 (size_t)n);
     pf_node_prefetch(db, pf, n);
-    if(scanning){
+    if(scanning && !pushed){
       if(dir > 0) pf_push(pf, pf->refs, 0, n, 1);
       else pf_push(pf, pf->refs, n - 1, -1, -1);
     }
-  }else if(kind && want_ovfl){
+  }else if(kind && want_ovfl && !pushed){
     int n = pf_refs(pf, pgno, page, 1);
     if(n <= 0) return;
     if(dir > 0) pf_push(pf, pf->refs, 0, n, 1);
@@ -575,10 +599,11 @@ size_t s3p_prefetch_more(s3p_db *db, uint32_t pgno, const s3p_hash *want,
   if(pf->geom.psz != db->view.page_size || (!pf->scan && !pf->pragma)){
     return 0;
   }
-  if(!pf->pragma && !pf_foreseen(pf, pgno)){
+  if(!pf_skip_to(pf, pgno) && !pf->pragma){
     pf_scan_stop(pf);           /* SQLite went elsewhere: no more guessing */
     return 0;
   }
+  int want_ovfl = pf_want_ovfl(pf);
   size_t limit = pf->pragma ? cap : (pf->ramp < cap ? pf->ramp : cap);
   size_t *pos = malloc(limit * sizeof *pos);         /* chosen entries */
   size_t *later = malloc(limit * sizeof *later);     /* entries lacking nodes */
@@ -591,7 +616,9 @@ size_t s3p_prefetch_more(s3p_db *db, uint32_t pgno, const s3p_hash *want,
     for(size_t i = 0; i < todo && n < limit; i++){
       size_t at = pass ? later[i] : pf->n - 1 - i;
       pf_item *it = &pf->stack[at];
-      if(it->fetched || it->pgno == pgno) continue;
+      if(it->fetched || it->pgno == pgno || (it->ovfl && !want_ovfl)){
+        continue;
+      }
       s3p_hash ph;
       if(!pf_lookup(db, it->pgno, &ph)){
         if(!pass && n + nl < limit){
@@ -628,6 +655,51 @@ out:
   free(later);
   free(lpg);
   return n;
+}
+
+void s3p_prefetch_arrived(s3p_db *db, uint32_t pgno,
+                          const unsigned char *page){
+  s3p_prefetch *pf = db->pf;
+  if(!pf || pf->geom.psz != db->view.page_size || (!pf->scan && !pf->pragma)){
+    return;
+  }
+  size_t lo = pf->n > PF_SEARCH ? pf->n - PF_SEARCH : 0, at = pf->n;
+  for(size_t i = pf->n; i > lo && at == pf->n; i--){
+    if(pf->stack[i - 1].pgno == pgno && !pf->stack[i - 1].expanded) at = i - 1;
+  }
+  if(at == pf->n) return;
+  int n = 0;
+  if(pf->stack[at].ovfl){
+    uint32_t next = s3p_btree_ovfl_next(&pf->geom, pgno, page);
+    if(next && pf_room(pf) == 0){
+      pf->refs[0].pgno = next;
+      pf->refs[0].overflow = 1;
+      n = 1;
+    }
+  }else{
+    int kind = s3p_btree_kind(&pf->geom, pgno, page);
+    int interior = kind == S3P_BT_INDEX_INTERIOR ||
+                   kind == S3P_BT_TABLE_INTERIOR;
+    int want_ovfl = pf_want_ovfl(pf);
+    if(interior || (kind && want_ovfl)) n = pf_refs(pf, pgno, page, want_ovfl);
+  }
+  pf->stack[at].expanded = 1;
+  if(n <= 0 || pf_reserve(pf, (size_t)n)) return;
+  /* Read after the page and before what lies beneath it on the stack:
+  ** they go just below it, the first to be read highest. */
+  memmove(&pf->stack[at + (size_t)n], &pf->stack[at],
+          (pf->n - at) * sizeof *pf->stack);
+  pf->n += (size_t)n;
+  int dir = pf->pragma ? -1 : pf->scan;
+  for(int i = 0; i < n; i++){
+    pf_item *it = &pf->stack[at + (size_t)i];
+    /* Ascending: refs[n-1] is read last, so lowest. */
+    const s3p_btref *r = &pf->refs[dir > 0 ? n - 1 - i : i];
+    it->pgno = r->pgno;
+    it->ovfl = r->overflow;
+    it->fetched = 0;
+    it->expanded = 0;
+  }
 }
 
 void s3p_prefetch_fetched(s3p_db *db, size_t n){

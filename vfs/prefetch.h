@@ -78,6 +78,14 @@ size_t s3p_prefetch_more(struct s3p_db *db, uint32_t pgno,
                          const s3p_hash *want, uint32_t *pg, s3p_hash *h,
                          size_t cap);
 
+/* s3p_prefetch_arrived is told that page pgno, fetched ahead in a miss's
+** batch, arrived and verified as page[0..page_size): the pages it refers
+** to go on the frontier at once, so that the next batch can hold them
+** (the children of interior pages, the overflow pages of leaves, as they
+** arrive). Never fails. */
+void s3p_prefetch_arrived(struct s3p_db *db, uint32_t pgno,
+                          const unsigned char *page);
+
 /* s3p_prefetch_fetched is told that the read path sent a batch of n page
 ** GETs (counted in page_gets). */
 void s3p_prefetch_fetched(struct s3p_db *db, size_t n);

@@ -20,7 +20,11 @@
 **     reads that reveal the scan, the ramp of 8, 16, 32 pages, node
 **     batches);
 **   - count(*), which walks the index: the same with the index's pages;
-**   - integrity_check and quick_check: at most B(all pages) + 12;
+**   - a scan of a table whose rows each have an overflow page: the same
+**     with its pages, overflow pages included; its count(*), which reads
+**     no overflow page, within the budget of its b-tree pages alone;
+**   - integrity_check and quick_check: at most B(all pages) + 4 per
+**     b-tree (freshness, node batches, each tree's last partial batch);
 **   - VACUUM INTO: at most B(all pages) + 12 per b-tree;
 **   - in every scan, at most W pages fetched ahead and never read.
 ** The counts are printed ("# ...").
@@ -40,7 +44,9 @@ static int rows;               /* rows of t */
 static int64_t pages_all;      /* pages of the file */
 static int64_t pages_t, depth_t;   /* table t: pages, levels */
 static int64_t pages_k, depth_k;   /* index t_k: pages, levels */
-static int64_t trees;          /* b-trees (schema, t, t_k) */
+static int64_t pages_o, depth_o;   /* table o: pages (with overflow), levels */
+static int ovfl_rows;          /* rows of o, one overflow page each */
+static int64_t trees;          /* b-trees (schema, t, t_k, o) */
 static int64_t width = 64;     /* batch width */
 
 /* PRAGMA s3page_prefetch, parsed. */
@@ -108,17 +114,28 @@ static int make_db(void){
                    "substr(hex(randomblob(50)) || hex(randomblob(50)), 1, "
                    "100) FROM c; COMMIT", rows - 1, rows);
   }
+  /* o: 6000-byte blobs, each a local part and one overflow page. */
+  ovfl_rows = tdb_quick() ? 100 : 300;
+  if(rc == SQLITE_OK){
+    rc = tdb_execf(db, "CREATE TABLE o(id INTEGER PRIMARY KEY, b BLOB);"
+                   "BEGIN; WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL "
+                   "SELECT i+1 FROM c WHERE i < %d) INSERT INTO o SELECT "
+                   "(i * 37) %% %d + 1, randomblob(6000) FROM c; COMMIT",
+                   ovfl_rows - 1, ovfl_rows);
+  }
   if(rc == SQLITE_OK){
     pages_all = tdb_int(db, "PRAGMA page_count");
+    tree_stats(db, "o", &pages_o, &depth_o);
     tree_stats(db, "t", &pages_t, &depth_t);
     tree_stats(db, "t_k", &pages_k, &depth_k);
-    trees = 3;
+    trees = 4;
   }
   sqlite3_close(db);
   printf("# %d rows, %lld pages: t %lld pages, %lld levels; t_k %lld pages, "
-         "%lld levels; W %lld\n", rows, (long long)pages_all,
-         (long long)pages_t, (long long)depth_t, (long long)pages_k,
-         (long long)depth_k, (long long)width);
+         "%lld levels; o %lld pages with overflow, %lld levels; W %lld\n",
+         rows, (long long)pages_all, (long long)pages_t, (long long)depth_t,
+         (long long)pages_k, (long long)depth_k, (long long)pages_o,
+         (long long)depth_o, (long long)width);
   name = tdb_name("prefetch");
   char *err = NULL;
   if(rc == SQLITE_OK){
@@ -137,7 +154,7 @@ static sqlite3 *cold(void){
   if(!db) return NULL;
   s3page_stats s;
   pf_stats p;
-  if(tdb_int(db, "SELECT count(*) FROM sqlite_schema") != 2 ||
+  if(tdb_int(db, "SELECT count(*) FROM sqlite_schema") != 3 ||
      tdb_stats(db, &s) != 0){
     sqlite3_close(db);
     return NULL;
@@ -265,11 +282,22 @@ static void index_count(void){
               batches(pages_k) + depth_k + 12);
 }
 
+/* overflow_scan: a scan that reads the blobs of o fetches their overflow
+** pages ahead too; count(*) of o, which reads none, does not go on
+** fetching them. */
+static void overflow_scan(void){
+  scan_budget("scan with overflow", "SELECT sum(length(hex(b))) FROM o",
+              batches(pages_o) + depth_o + 12);
+  scan_budget("count(*) of the overflow table", "SELECT count(*) FROM o",
+              batches(pages_o - ovfl_rows) + depth_o + 12);
+}
+
 /* integrity: PRAGMA integrity_check and quick_check. */
 static void integrity(void){
   scan_budget("integrity_check", "PRAGMA integrity_check",
-              batches(pages_all) + 12);
-  scan_budget("quick_check", "PRAGMA quick_check", batches(pages_all) + 12);
+              batches(pages_all) + 4 * trees);
+  scan_budget("quick_check", "PRAGMA quick_check",
+              batches(pages_all) + 4 * trees);
 }
 
 /* vacuum_into: VACUUM INTO a local file reads every b-tree in order. */
@@ -289,6 +317,7 @@ int main(void){
   RUN(many_points);
   RUN(full_scan);
   RUN(index_count);
+  RUN(overflow_scan);
   RUN(integrity);
   RUN(vacuum_into);
   tdb_rm_rf(dir);
