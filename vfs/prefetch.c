@@ -94,6 +94,8 @@ struct s3p_prefetch {
   int txn_other;             /* the transaction read a page outside the
                              ** schema's b-tree (ends an armed pragma) */
   uint32_t ramp;             /* pages the next miss of a scan may add */
+  int tree_warm;             /* the whole (small) checkpoint tree was
+                             ** fetched for this version */
   uint32_t ovfl_used;        /* overflow pages of the scan SQLite read */
   uint32_t ovfl_skip;        /* overflow pages of the scan it passed over */
   s3p_btref *refs;           /* scratch: a page's references */
@@ -143,6 +145,7 @@ static void pf_sync(s3p_db *db, s3p_prefetch *pf){
   if(pf->version == db->view.version) return;
   pf_ring_clear(pf);
   pf_scan_stop(pf);
+  pf->tree_warm = 0;
   pf->version = db->view.version;
 }
 
@@ -497,9 +500,31 @@ static int pf_refs(s3p_prefetch *pf, uint32_t pgno, const unsigned char *page,
                         pf->refs_cap);
 }
 
+/* pf_warm_tree fetches the whole checkpoint tree of the view if it has
+** at most S3P_PREFETCH_NODES leaves (a database of up to 64 MB at 4 KiB
+** pages), once per version: the children of interior pages, and the
+** pages a scan reads, are all over the map, and one batch per level for
+** all of it costs no more bytes than the bound allows for one interior
+** page. Returns 1 if the tree is that small, else 0. */
+static int pf_warm_tree(s3p_db *db, s3p_prefetch *pf){
+  uint32_t np = db->view.page_count;
+  size_t leaves = np / 256 + 1;
+  if(leaves > S3P_PREFETCH_NODES) return 0;
+  if(pf->tree_warm) return 1;
+  pf->tree_warm = 1;
+  uint32_t one[S3P_PREFETCH_NODES];        /* a page of each leaf */
+  for(size_t i = 0; i < leaves; i++){
+    uint32_t p = (uint32_t)(i * 256 + 1);
+    one[i] = p <= np ? p : np;
+  }
+  pf_warm(db, pf, one, leaves, S3P_PREFETCH_NODES + 1);
+  return 1;
+}
+
 /* pf_node_prefetch fetches the tree nodes covering the children among
 ** pf->refs[0..n) (node prefetch). */
 static void pf_node_prefetch(s3p_db *db, s3p_prefetch *pf, int n){
+  if(pf_warm_tree(db, pf)) return;
   uint32_t *kids = malloc((size_t)n * sizeof *kids);
   if(!kids) return;
   size_t m = 0;
@@ -604,6 +629,7 @@ size_t s3p_prefetch_more(s3p_db *db, uint32_t pgno, const s3p_hash *want,
     return 0;
   }
   int want_ovfl = pf_want_ovfl(pf);
+  pf_warm_tree(db, pf);
   size_t limit = pf->pragma ? cap : (pf->ramp < cap ? pf->ramp : cap);
   size_t *pos = malloc(limit * sizeof *pos);         /* chosen entries */
   size_t *later = malloc(limit * sizeof *later);     /* entries lacking nodes */
