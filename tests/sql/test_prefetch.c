@@ -28,7 +28,9 @@
 **   - integrity_check and quick_check: at most B(all pages) + 4 per
 **     b-tree (freshness, node batches, each tree's last partial batch);
 **   - VACUUM INTO: at most B(all pages) + 12 per b-tree;
-**   - in every scan, at most W pages fetched ahead and never read.
+**   - in every scan, at most W pages fetched ahead and never read;
+**   - a range scan that stops before damaged pages it fetched ahead
+**     succeeds, and a query that reads them fails with SQLITE_CORRUPT.
 ** The counts are printed ("# ...").
 */
 #include <stdint.h>
@@ -38,6 +40,7 @@
 #include <unistd.h>
 #include "../check.h"
 #include "../lib/testdb.h"
+#include "../../index/hash.h"
 
 /* The database and what dbstat says of it. */
 static char *name;             /* the s3page database */
@@ -50,6 +53,7 @@ static int64_t pages_o, depth_o;   /* table o: pages (with overflow), levels */
 static int ovfl_rows;          /* rows of o, one overflow page each */
 static int64_t trees;          /* b-trees (schema, t, t_k, o) */
 static int64_t width = 64;     /* batch width */
+
 
 /* PRAGMA s3page_prefetch, parsed. */
 typedef struct pf_stats {
@@ -311,6 +315,106 @@ static void vacuum_into(void){
   sqlite3_free(sql);
 }
 
+/* page_object returns the file (malloc'd) of the page object holding
+** page pgno of the local copy, in the directory store. */
+static char *page_object(uint32_t pgno){
+  char *file = sqlite3_mprintf("%s/src.db", dir);
+  FILE *f = fopen(file, "rb");
+  sqlite3_free(file);
+  unsigned char page[4096];
+  int ok = f && fseek(f, (long)(pgno - 1) * 4096, SEEK_SET) == 0 &&
+           fread(page, 1, sizeof page, f) == sizeof page;
+  if(f) fclose(f);
+  if(!ok) return NULL;
+  s3p_hash h;
+  char key[S3P_KEY_MAX];
+  s3p_hash_bytes(&h, page, sizeof page);
+  s3p_hash_key(key, "pages", &h);
+  char *path = malloc(strlen(name) + strlen(key) + 2);
+  if(path) sprintf(path, "%s/%s", name, key);
+  return path;
+}
+
+/* flip_byte flips a byte in the middle of file. Returns 0 or -1. */
+static int flip_byte(const char *file){
+  FILE *f = fopen(file, "r+b");
+  if(!f) return -1;
+  fseek(f, 0, SEEK_END);
+  long at = ftell(f) / 2;
+  fseek(f, at, SEEK_SET);
+  int c = fgetc(f);
+  fseek(f, at, SEEK_SET);
+  fputc(c ^ 0x55, f);
+  return fclose(f) == 0 && c != EOF ? 0 : -1;
+}
+
+/* Leaves of t the range scan of damaged_ahead reads. */
+#define RANGE_LEAVES 30
+
+/* damaged_ahead: pages fetched ahead that do not verify are not an error
+** of a query that does not read them (a range scan that stops before
+** them), and are reported when a query does read one. The W leaves after
+** the range are damaged, so whatever the scan fetched ahead and did not
+** read is damaged. Directory store only: the case damages object files. */
+static void damaged_ahead(void){
+  if(tdb_on_s3()){
+    printf("# damaged_ahead: skipped on S3\n");
+    return;
+  }
+  char *file = sqlite3_mprintf("%s/src.db", dir);
+  sqlite3 *loc = NULL;
+  sqlite3_open_v2(file, &loc, SQLITE_OPEN_READONLY, "unix");
+  sqlite3_free(file);
+  char *q = sqlite3_mprintf("SELECT sum(ncell) FROM (SELECT ncell FROM "
+                            "dbstat WHERE name = 't' AND pagetype = 'leaf' "
+                            "ORDER BY path LIMIT %d)", RANGE_LEAVES);
+  int64_t in_range = tdb_int(loc, q);          /* rows of those leaves */
+  sqlite3_free(q);
+  char *obj[128];
+  int nobj = 0;
+  sqlite3_stmt *st;
+  q = sqlite3_mprintf("SELECT pageno FROM dbstat WHERE name = 't' AND "
+                      "pagetype = 'leaf' ORDER BY path LIMIT %d OFFSET %d",
+                      (int)(width < 128 ? width : 128), RANGE_LEAVES);
+  sqlite3_prepare_v2(loc, q, -1, &st, 0);
+  sqlite3_free(q);
+  while(sqlite3_step(st) == SQLITE_ROW && nobj < 128){
+    obj[nobj] = page_object((uint32_t)sqlite3_column_int(st, 0));
+    if(obj[nobj] && flip_byte(obj[nobj]) == 0) nobj++;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(loc);
+  CHECK(nobj > 10);
+  sqlite3 *db = cold();
+  CHECK(db != NULL);
+  if(db){
+    s3page_stats s;
+    pf_stats p;
+    /* Rows 1..in_range are exactly those leaves' (ids are 1..rows); the
+    ** scan stops at the last one (id <= in_range would read the next
+    ** leaf to see that its first row is beyond). */
+    q = sqlite3_mprintf("SELECT sum(length(v)) FROM t WHERE id < %lld",
+                        (long long)in_range);
+    CHECK_EQ(tdb_int(db, q), (in_range - 1) * 100);
+    sqlite3_free(q);
+    CHECK_EQ(tdb_stats(db, &s), 0);
+    pf_get(db, &p);
+    show("range scan, the leaves after it damaged", &s, &p, 0);
+    CHECK(p.pages > p.used);     /* damaged pages were fetched ahead */
+    CHECK_EQ(tdb_exec_quiet(db, "SELECT sum(length(v)) FROM t"),
+             SQLITE_CORRUPT);
+    char *err = tdb_text(db, "PRAGMA s3page_error");
+    printf("# then: %s\n", err ? err : "?");
+    CHECK(err && strstr(err, "is corrupt") != NULL);
+    free(err);
+    sqlite3_close(db);
+  }
+  for(int i = 0; i < nobj; i++){
+    CHECK_EQ(flip_byte(obj[i]), 0);   /* restored */
+    free(obj[i]);
+  }
+}
+
 /* main builds the database and runs the cases. Returns 0 if all passed. */
 int main(void){
   if(tdb_init() != 0 || make_db() != 0){
@@ -324,6 +428,7 @@ int main(void){
   RUN(overflow_scan);
   RUN(integrity);
   RUN(vacuum_into);
+  RUN(damaged_ahead);
   tdb_rm_rf(dir);
   free(name);
   return CHECK_DONE();
