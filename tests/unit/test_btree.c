@@ -81,15 +81,21 @@ static int refs_match(int psz, int reserved){
   sqlite3 *db;
   sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, "unix");
   sqlite3_stmt *pages, *kids;
-  sqlite3_prepare_v2(db, "SELECT pageno, path, name FROM dbstat "
+  /* dbstat walks the whole file for every query: copy it once, with the
+  ** path of each page's parent (a child is at P "xxx/", the first
+  ** overflow page of cell i at P "i+000000"). */
+  exec(db, "CREATE TEMP TABLE s AS SELECT name, path, pageno, pagetype, "
+           "CASE WHEN pagetype != 'overflow' THEN substr(path, 1, "
+           "length(path) - 4) WHEN path LIKE '%+000000' THEN substr(path, 1, "
+           "length(path) - 10) END AS par FROM dbstat;"
+           "CREATE INDEX temp.s_par ON s(name, par)");
+  sqlite3_prepare_v2(db, "SELECT pageno, path, name FROM s "
                      "WHERE pagetype != 'overflow'", -1, &pages, 0);
   /* The page's references as dbstat names them, in the decoder's order:
   ** by cell, a child before the overflow of the same cell. */
-  sqlite3_prepare_v2(db, "SELECT pageno, pagetype = 'overflow' FROM dbstat "
-                     "WHERE name = ?2 AND substr(path, 1, length(?1)) = ?1 AND "
-                     "(length(path) = length(?1) + 4 AND substr(path, -1) = "
-                     "'/' OR path = ?1 || substr(path, length(?1) + 1, 3) || "
-                     "'+000000') ORDER BY substr(path, length(?1) + 1, 3), "
+  sqlite3_prepare_v2(db, "SELECT pageno, pagetype = 'overflow' FROM s "
+                     "WHERE name = ?2 AND par = ?1 AND path != '/' "
+                     "ORDER BY substr(path, length(?1) + 1, 3), "
                      "pagetype = 'overflow'", -1, &kids, 0);
   size_t max = S3P_BTREE_MAXREFS(psz);
   s3p_btref *r = malloc(max * sizeof *r);
