@@ -93,6 +93,8 @@ struct s3p_prefetch {
   int pragma;                /* an integrity_check or quick_check is armed */
   int txn_other;             /* the transaction read a page outside the
                              ** schema's b-tree (ends an armed pragma) */
+  uint32_t prev;             /* the b-tree page delivered last (overflow
+                             ** pages and others do not count), 0: none */
   uint32_t ramp;             /* pages the next miss of a scan may add */
   int tree_warm;             /* the whole (small) checkpoint tree was
                              ** fetched for this version */
@@ -146,6 +148,7 @@ static void pf_sync(s3p_db *db, s3p_prefetch *pf){
   pf_ring_clear(pf);
   pf_scan_stop(pf);
   pf->tree_warm = 0;
+  pf->prev = 0;
   pf->version = db->view.version;
 }
 
@@ -535,6 +538,17 @@ static void pf_node_prefetch(s3p_db *db, s3p_prefetch *pf, int n){
   free(kids);
 }
 
+/* pf_adjacent returns 1 if reading the next child of e in direction d
+** (+1 or -1) now continues a walk: the b-tree page SQLite read just before
+** is the child read last, or that child is an interior page whose children
+** were read to their end in that direction. */
+static int pf_adjacent(s3p_prefetch *pf, const pf_parent *e, int d){
+  uint32_t a = e->kids[e->last];
+  if(pf->prev == a) return 1;
+  const pf_parent *ae = pf_ring_find(pf, a);
+  return ae && ae->n && ae->last == (d > 0 ? (int32_t)ae->n - 1 : 0);
+}
+
 void s3p_prefetch_page(s3p_db *db, uint32_t pgno, const unsigned char *page){
   s3p_prefetch *pf = db->pf;
   if(!pf) return;
@@ -556,10 +570,11 @@ void s3p_prefetch_page(s3p_db *db, uint32_t pgno, const unsigned char *page){
   uint32_t root = par ? par->root : pgno;
   if(root != 1) pf->txn_other = 1;
   int detected = 0;
+  int kind = s3p_btree_kind(&pf->geom, pgno, page);
   if(par){
     par->tick = ++pf->tick;
     long d = par->last < 0 ? 0 : (long)idx - par->last;
-    if(d == 1 || d == -1){
+    if((d == 1 || d == -1) && pf_adjacent(pf, par, (int)d)){
       if(d == par->dir){
         par->steps++;
       }else{
@@ -571,8 +586,9 @@ void s3p_prefetch_page(s3p_db *db, uint32_t pgno, const unsigned char *page){
       par->dir = 0;
     }
     par->last = (int32_t)idx;
-    /* Three children in a row: a scan (a point query reads one child of
-    ** each page it passes, and two neighbours now and then). */
+    /* Three children in a row, each right after the one before (or after
+    ** the end of its subtree): a scan. Point queries read one child of
+    ** each page they pass, with other trees' pages in between. */
     if(par->steps >= 2 && !foreseen && !pf->pragma){
       if(pf->scan != par->dir){
         pf_scan_stop(pf);
@@ -584,6 +600,7 @@ void s3p_prefetch_page(s3p_db *db, uint32_t pgno, const unsigned char *page){
       detected = 1;
     }
   }
+  if(kind && !(foreseen && it.ovfl)) pf->prev = pgno;
   int dir = pf->pragma ? -1 : pf->scan;
   int scanning = pf->pragma || (pf->scan && (foreseen || detected));
   int want_ovfl = scanning && pf_want_ovfl(pf);
@@ -597,7 +614,6 @@ void s3p_prefetch_page(s3p_db *db, uint32_t pgno, const unsigned char *page){
     if(next.pgno && scanning && !pushed) pf_push(pf, &next, 0, 1, 1);
     return;
   }
-  int kind = s3p_btree_kind(&pf->geom, pgno, page);
   if(kind == S3P_BT_INDEX_INTERIOR || kind == S3P_BT_TABLE_INTERIOR){
     int n = pf_refs(pf, pgno, page, want_ovfl);
     if(n <= 0) return;
@@ -759,6 +775,7 @@ void s3p_prefetch_end(s3p_db *db){
   ** that one and ends with the transaction that read the database. */
   if(pf->txn_other) pf->pragma = 0;
   pf->txn_other = 0;
+  pf->prev = 0;
 }
 
 void s3p_prefetch_stats_get(s3p_db *db, s3p_prefetch_stats *out, int reset){

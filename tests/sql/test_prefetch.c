@@ -15,7 +15,9 @@
 **   - a point query by k: at most 1 (freshness) + the two trees' depths +
 **     2 node batches round trips, and no page fetched that SQLite did not
 **     read; the same for 200 random point queries, in autocommit and in one
-**     transaction (no page GET wasted, no scan started);
+**     transaction, with SQLite's own cache tiny (no page GET wasted, no
+**     scan started); and point queries on the neighbouring subtrees 0, 1,
+**     2, 3 of t's root with pages of another tree read in between;
 **   - a full scan of t: at most B(table pages) + depth + 12 (the three
 **     reads that reveal the scan, the ramp of 8, 16, 32 pages, node
 **     batches);
@@ -227,11 +229,14 @@ static void point_query(void){
 
 /* many_points: 200 random point queries on one connection, in autocommit
 ** and then in one transaction, start no scan and fetch no page SQLite does
-** not read. */
+** not read. SQLite's own cache is kept tiny, so that it reads interior
+** pages again and again: successive queries then often read neighbouring
+** children of one interior page, which is not a scan. */
 static void many_points(void){
   sqlite3 *db = cold();
   CHECK(db != NULL);
   if(!db) return;
+  CHECK_EQ(tdb_exec(db, "PRAGMA cache_size=5"), SQLITE_OK);
   for(int txn = 0; txn < 2; txn++){
     tdb_stats_reset(db);
     tdb_exec(db, "PRAGMA s3page_prefetch=reset");
@@ -256,6 +261,60 @@ static void many_points(void){
     CHECK_EQ(p.scans, 0);
     CHECK(p.page_gets <= p.delivered);
   }
+  sqlite3_close(db);
+}
+
+/* mid_id returns the id of a row in the middle of the subtree of the
+** j-th child of t's root, from dbstat of the local copy loc. */
+static int64_t mid_id(sqlite3 *loc, int j){
+  char *q = sqlite3_mprintf("SELECT 1 + (SELECT coalesce(sum(ncell), 0) FROM "
+                            "dbstat WHERE name = 't' AND pagetype = 'leaf' AND "
+                            "path < '/%03x/') + (SELECT sum(ncell) FROM dbstat "
+                            "WHERE name = 't' AND pagetype = 'leaf' AND path "
+                            "LIKE '/%03x/%%') / 2", j, j);
+  int64_t id = tdb_int(loc, q);
+  sqlite3_free(q);
+  return id;
+}
+
+/* neighbours: point queries of one transaction that read neighbouring
+** children of t's root (0, 1, 2, 3), with other b-tree pages (of o) read
+** in between, are no scan: nothing is fetched ahead. (Before prefetch
+** asked that each child be read right after its neighbour or its
+** neighbour's subtree, three in a row made a scan and the next miss
+** fetched 8 pages for nothing.) */
+static void neighbours(void){
+  char *file = sqlite3_mprintf("%s/src.db", dir);
+  sqlite3 *loc = NULL;
+  sqlite3_open_v2(file, &loc, SQLITE_OPEN_READONLY, "unix");
+  sqlite3_free(file);
+  int64_t id[4];
+  for(int j = 0; j < 4; j++) id[j] = mid_id(loc, j);
+  sqlite3_close(loc);
+  sqlite3 *db = cold();
+  CHECK(db != NULL);
+  if(!db) return;
+  CHECK_EQ(tdb_exec(db, "BEGIN"), SQLITE_OK);
+  for(int j = 0; j < 4; j++){
+    char *q = sqlite3_mprintf("SELECT length(v) FROM t WHERE id = %lld",
+                              (long long)id[j]);
+    CHECK_EQ(tdb_int(db, q), 100);
+    sqlite3_free(q);
+    if(j < 2){
+      q = sqlite3_mprintf("SELECT length(b) FROM o WHERE id = %d", 1 + j * 40);
+      CHECK_EQ(tdb_int(db, q), 6000);
+      sqlite3_free(q);
+    }
+  }
+  s3page_stats s;
+  pf_stats p;
+  CHECK_EQ(tdb_stats(db, &s), 0);
+  pf_get(db, &p);
+  CHECK_EQ(tdb_exec(db, "COMMIT"), SQLITE_OK);
+  show("point queries on neighbouring subtrees", &s, &p, 0);
+  CHECK_EQ(p.scans, 0);
+  CHECK_EQ(p.pages, 0);
+  CHECK(p.page_gets <= p.delivered);
   sqlite3_close(db);
 }
 
@@ -423,6 +482,7 @@ int main(void){
   }
   RUN(point_query);
   RUN(many_points);
+  RUN(neighbours);
   RUN(full_scan);
   RUN(index_count);
   RUN(overflow_scan);
