@@ -11,8 +11,10 @@
 **                   (one batch per missing tree level, at most
 **                   S3P_PREFETCH_NODES nodes), so that reading a child
 **                   costs one round trip, not two;
-**   scan prefetch   when SQLite reads three children of one interior page
-**                   in order (up or down), or while PRAGMA integrity_check
+**   scan prefetch   when SQLite reads three neighbouring children of one
+**                   interior page in order (up or down), each right after
+**                   the one before or the end of its subtree, or while
+**                   PRAGMA integrity_check
 **                   or quick_check runs, the pages SQLite will read next
 **                   (the rest of that subtree, then the rest of the
 **                   subtrees of its ancestors, overflow chains included,
