@@ -128,6 +128,64 @@ static void gen_nodes(const char *dir){
   gen_write(dir, "fuzz_node", "program", 1, prog, sizeof(prog));
 }
 
+/* gen_put2 and gen_put4 store big-endian integers (SQLite's byte order). */
+static void gen_put2(unsigned char *p, unsigned v){
+  p[0] = (unsigned char)(v >> 8); p[1] = (unsigned char)v;
+}
+static void gen_put4(unsigned char *p, uint32_t v){
+  gen_put2(p, v >> 16); gen_put2(p + 2, v & 0xffff);
+}
+
+/* gen_btree writes SQLite b-tree pages of 1024 bytes for fuzz_btree
+** ([flags][reserved][npages LE][page]): an interior table page of three
+** cells, a table leaf whose one cell overflows, an interior index page
+** whose cell overflows (overflow pages listed), and a page 1 that is a
+** table leaf under the file header. */
+static void gen_btree(const char *dir){
+  unsigned char b[6 + 1024];
+  unsigned char *pg = b + 6;
+  memset(b, 0, sizeof(b));
+  b[1] = 0;                                 /* reserved bytes */
+  s3p_put32(b + 2, 100);                    /* npages */
+  /* Interior table page: cells at 1000, 1008, 1016: child, rowid. */
+  pg[0] = 5; gen_put2(pg + 3, 3); gen_put2(pg + 5, 1000); gen_put4(pg + 8, 9);
+  for(int i = 0; i < 3; i++){
+    gen_put2(pg + 12 + 2 * i, 1000 + 8 * i);
+    gen_put4(pg + 1000 + 8 * i, 3 + i);
+    pg[1004 + 8 * i] = (unsigned char)(10 * i + 1);
+  }
+  gen_write(dir, "fuzz_btree", "table-interior", 1, b + 1, sizeof(b) - 1);
+  /* Table leaf: one cell at 20 with a 2000-byte payload, rowid 1. With
+  ** usable 1024 the most kept locally is 1024-35 = 989 < 2000, so the
+  ** local part is 103 + (2000-103) % 1020 = 980 (<= 989), then the number
+  ** of the overflow page. */
+  memset(pg, 0, 1024);
+  pg[0] = 13; gen_put2(pg + 3, 1); gen_put2(pg + 5, 20); gen_put2(pg + 8, 20);
+  pg[20] = 0x80 | (2000 >> 7); pg[21] = 2000 & 0x7f; pg[22] = 1;
+  gen_put4(pg + 23 + 980, 42);
+  gen_write(dir, "fuzz_btree", "table-leaf-overflow", 1 | 16, b + 1,
+            sizeof(b) - 1);
+  /* Interior index page: one cell at 200: child 7, a 600-byte payload
+  ** (max_local 230; 103 + 497 % 1020 = 600 > 230, so the local part is
+  ** min_local, 103), overflow
+  ** page 43; right-most child 8. */
+  memset(pg, 0, 1024);
+  pg[0] = 2; gen_put2(pg + 3, 1); gen_put2(pg + 5, 200); gen_put4(pg + 8, 8);
+  gen_put2(pg + 12, 200);
+  gen_put4(pg + 200, 7);
+  pg[204] = 0x80 | (600 >> 7); pg[205] = 600 & 0x7f;
+  gen_put4(pg + 206 + 103, 43);
+  gen_write(dir, "fuzz_btree", "index-interior-overflow", 1 | 16, b + 1,
+            sizeof(b) - 1);
+  /* Page 1: the file header, then an empty table leaf. */
+  memset(pg, 0, 1024);
+  memcpy(pg, "SQLite format 3", 16);
+  gen_put2(pg + 16, 1024);
+  pg[100] = 13;
+  gen_put2(pg + 105, 1024);
+  gen_write(dir, "fuzz_btree", "page1", 1 | 8, b + 1, sizeof(b) - 1);
+}
+
 /* main writes every corpus under argv[1] (default fuzz/corpus). */
 int main(int argc, char **argv){
   const char *dir = argc > 1 ? argv[1] : "fuzz/corpus";
@@ -135,5 +193,6 @@ int main(int argc, char **argv){
   gen_records(dir);
   gen_heads(dir);
   gen_nodes(dir);
+  gen_btree(dir);
   return 0;
 }

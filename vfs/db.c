@@ -549,11 +549,13 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   ** as of then, wherever the bytes come from (see commit.c). */
   if(s3p_pagecache_get(S3P_PC_PAGE, &h, out, psz)){
     s3p_db_know(db, &h, db->fresh_ms);
+    s3p_prefetch_page(db, pgno, out);
     return SQLITE_OK;
   }
   if(db->disk && s3p_diskcache_get(db->disk, &h, out, psz)){
     s3p_pagecache_put(S3P_PC_PAGE, &h, out, psz);
     s3p_db_know(db, &h, db->fresh_ms);
+    s3p_prefetch_page(db, pgno, out);
     return SQLITE_OK;
   }
   /* A miss. Sequential misses widen the read-ahead window. */
@@ -564,11 +566,15 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     window = 1u << (db->ra_streak < 8 ? db->ra_streak : 8);
     if(window > S3P_READAHEAD_MAX) window = S3P_READAHEAD_MAX;
   }
-  db_fetch *f = calloc((size_t)window + 1, sizeof *f);
-  s3p_op *ops = calloc((size_t)window + 1, sizeof *ops);
-  unsigned char *buf = window ? malloc(psz) : NULL;
-  if(!f || !ops || (window && !buf)){
-    free(f); free(ops); free(buf);
+  /* A scan (prefetch.c) knows better than page order what comes next. */
+  size_t width = s3p_prefetch_width(db);
+  db_fetch *f = calloc((size_t)window + width, sizeof *f);
+  s3p_op *ops = calloc((size_t)window + width, sizeof *ops);
+  uint32_t *xpg = malloc(width * sizeof *xpg);
+  s3p_hash *xh = malloc(width * sizeof *xh);
+  unsigned char *buf = malloc(psz);
+  if(!f || !ops || !xpg || !xh || !buf){
+    free(f); free(ops); free(xpg); free(xh); free(buf);
     return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
   }
   size_t n = 0;
@@ -576,6 +582,15 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   f[n].pgno = pgno;
   f[n].hash = h;
   n++;
+  size_t extra = s3p_prefetch_more(db, pgno, &h, xpg, xh, width - 1);
+  for(size_t k = 0; k < extra; k++){
+    f[n].pgno = xpg[k];
+    f[n].hash = xh[k];
+    n++;
+  }
+  free(xpg);
+  free(xh);
+  if(extra) window = 0;
   for(uint32_t p = pgno + 1; p <= pgno + window && p <= db->view.page_count;
       p++){
     s3p_hash ph;
@@ -599,6 +614,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     ops[k].kind = S3P_OP_GET;
     ops[k].key = f[k].key;
   }
+  s3p_prefetch_fetched(db, n);
   int src = s3p_store_exec(db->store, ops, n);
   if(src){
     rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", f[0].key, NULL);
@@ -624,6 +640,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
       s3p_pagecache_put(S3P_PC_PAGE, &f[k].hash, buf, psz);
       s3p_db_know(db, &f[k].hash, stamp);
       if(db->disk) s3p_diskcache_put(db->disk, &f[k].hash, buf, psz);
+      s3p_prefetch_arrived(db, f[k].pgno, buf);
     }
   }
   for(size_t k = 0; k < n; k++) s3p_op_reset(&ops[k]);
@@ -631,6 +648,7 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   free(f);
   free(buf);
   if(rc) memset(out, 0, psz);
+  else s3p_prefetch_page(db, pgno, out);
   return rc;
 }
 
@@ -686,6 +704,7 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
   db->known = s3p_lru_new(db->opt.cache_bytes / 4096 * 2 * S3P_LRU_OVERHEAD);
   db->pc_held = s3p_pagecache_acquire(db->opt.cache_bytes) == S3P_OK;
   db->tx = s3p_txbuf_new(db->opt.txbuf_bytes);
+  db->pf = s3p_prefetch_new();          /* NULL: no prefetch */
   if(!db->name || !db->known || !db->pc_held || !db->tx){
     s3p_db_close(db);
     return SQLITE_NOMEM;
@@ -796,6 +815,7 @@ void s3p_db_close(s3p_db *db){
   if(db->pc_held) s3p_pagecache_release();
   s3p_diskcache_close(db->disk);
   s3p_txbuf_free(db->tx);
+  s3p_prefetch_free(db->pf);
   s3p_options_free(&db->opt);
   sqlite3_free(db->errmsg);
   free(db->name);

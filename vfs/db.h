@@ -23,6 +23,7 @@
 #include "diskcache.h"
 #include "txbuf.h"
 #include "rebase.h"
+#include "prefetch.h"
 #include "store/store.h"
 #include "../index/record.h"
 #include "../index/tree.h"
@@ -89,6 +90,7 @@ typedef struct s3p_db {
   uint32_t ghost_part_pgno;  /* its page number */
   uint32_t ra_last;          /* last page fetched from the store on a miss */
   uint32_t ra_streak;        /* consecutive sequential misses */
+  s3p_prefetch *pf;          /* b-tree-aware prefetch, or NULL */
   s3p_record stash;          /* a record fetched ahead (version 0: none) */
   s3p_readset reads;         /* pages SQLite read since the view last moved
                              ** to a version it did not make (rebase.h) */
@@ -188,10 +190,12 @@ int s3p_db_load(s3p_db *db, uint64_t version);
 int s3p_db_refresh(s3p_db *db);
 
 /* s3p_db_read_page copies page pgno of the view into out (page_size
-** bytes): zeros for an all-zero page. On a cache miss after sequential
-** misses it also fetches the following pages in the same batch
-** (read-ahead, window doubling up to S3P_READAHEAD_MAX). Returns SQLITE_OK,
-** SQLITE_CORRUPT when the object is missing or damaged, or an I/O error. */
+** bytes): zeros for an all-zero page. On a cache miss during a b-tree scan
+** it also fetches, in the same batch, the pages the scan reads next
+** (prefetch.h); else, after sequential misses, the following pages
+** (read-ahead, window doubling up to S3P_READAHEAD_MAX). Every page it
+** delivers is shown to prefetch.c. Returns SQLITE_OK, SQLITE_CORRUPT when
+** the object is missing or damaged, or an I/O error. */
 int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out);
 
 /* s3p_db_ghost_page copies ghost page pgno (view.page_count < pgno <=

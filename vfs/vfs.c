@@ -555,6 +555,7 @@ static int main_unlock(sqlite3_file *f, int level){
     p->db->nwon = 0;
     p->db->no_commit = 0;
   }
+  if(level <= SQLITE_LOCK_SHARED) s3p_prefetch_end(p->db);
   int rc = s3p_lock_down(&p->lk, level, &why);
   p->lock = p->lk.level;
   return rc ? main_lock_error(p, rc, why) : SQLITE_OK;
@@ -629,6 +630,7 @@ static int main_journal_mode(s3p_file *p, char **a){
 static int main_pragma(s3p_file *p, char **a){
   const char *name = a[1], *val = a[2];
   s3p_db *db = p->db;
+  s3p_prefetch_pragma(db, name);
   if(!strcasecmp(name, "journal_mode") && val){
     return main_journal_mode(p, a);
   }
@@ -705,6 +707,17 @@ static int main_pragma(s3p_file *p, char **a){
       (unsigned long long)hp.total, (unsigned long long)hp.fetched,
       (unsigned long long)hp.failed, (unsigned long long)hp.bytes,
       (unsigned long long)hp.ms);
+    return SQLITE_OK;
+  }
+  if(!strcasecmp(name, "s3page_prefetch")){
+    s3p_prefetch_stats s;
+    s3p_prefetch_stats_get(db, &s, val && !strcasecmp(val, "reset"));
+    a[0] = sqlite3_mprintf("delivered=%llu pages=%llu used=%llu nodes=%llu "
+      "node_batches=%llu scans=%llu page_gets=%llu",
+      (unsigned long long)s.delivered, (unsigned long long)s.pages,
+      (unsigned long long)s.used, (unsigned long long)s.nodes,
+      (unsigned long long)s.node_batches, (unsigned long long)s.scans,
+      (unsigned long long)s.page_gets);
     return SQLITE_OK;
   }
   if(!strcasecmp(name, "s3page_error")){
