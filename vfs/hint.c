@@ -1,0 +1,199 @@
+/*
+** hint.c: what a committer names in HEAD besides the version (head.h).
+**
+** A reader opening the database needs, right after the record of version
+** N, the checkpoint root and the tree nodes on the way to page 1, page 1,
+** the pages of the schema table and the root page of every table and
+** index (any query starts at one). The committer knows all of them: they
+** are in its view of N and, right after a commit, in its caches. Naming
+** them in HEAD lets the reader fetch them in the same batch as the record
+** (vfs/version.c, s3p_version_open) instead of one round trip each, level
+** by level. Everything named is verified against its hash on arrival, so
+** a hint that is stale (a later commit changed the page) or wrong costs
+** bytes, never correctness.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include "db.h"
+#include "../index/head.h"
+#include "../index/schema.h"
+
+/* Most pages of the schema table read to find the root pages. */
+#define HINT_SCHEMA_PAGES 16
+/* Most nodes above the leaves named (a level-2 tree has one per 16 M
+** pages: 64 GB at 4 KiB). */
+#define HINT_UPPER 16
+/* Most root pages looked up (more than fit in HEAD: some share nodes). */
+#define HINT_ROOTS 256
+
+/* State of one build. */
+typedef struct hint_build {
+  s3p_db *db;                /* the database, its view at the version */
+  int io;                    /* 1: fetch what is not cached; 0: never */
+  s3p_head *head;            /* the hints gathered */
+  uint32_t pgno[S3P_HEAD_MAX_HINTS]; /* the pages named, in order */
+  unsigned npgno;            /* entries in pgno */
+} hint_build;
+
+/* hint_add appends object h of kind to the hints unless it is zero, there
+** already, or the list is full. */
+static void hint_add(s3p_head *head, uint8_t kind, const s3p_hash *h){
+  if(s3p_hash_is_zero(h) || head->nhint >= S3P_HEAD_MAX_HINTS) return;
+  for(unsigned i = 0; i < head->nhint; i++){
+    if(head->hint[i].kind == kind && s3p_hash_eq(&head->hint[i].hash, h)){
+      return;
+    }
+  }
+  head->hint[head->nhint].kind = kind;
+  head->hint[head->nhint].hash = *h;
+  head->nhint++;
+}
+
+/* hint_node_load is the tree loader of a build: it names every node a
+** lookup passes through, then loads it from the cache, or (io) the store.
+** Returns S3P_OK or an error (S3P_ENOTFOUND: not cached). */
+static int hint_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
+  hint_build *b = ctx;
+  hint_add(b->head, S3P_HINT_NODE, h);
+  size_t len;
+  const void *c = s3p_lru_get(b->db->nodes, h, &len, NULL);
+  if(c && len == sizeof *out){
+    memcpy(out, c, sizeof *out);
+    return S3P_OK;
+  }
+  if(!b->io) return S3P_ENOTFOUND;
+  s3p_tree_io io = s3p_db_tree_io(b->db);
+  return io.load(io.ctx, h, out);
+}
+
+/* hint_page names page pgno of the view and the nodes on its path and, if
+** buf is not NULL, copies the page there. Returns 1 if buf was filled. */
+static int hint_page(hint_build *b, uint32_t pgno, unsigned char *buf){
+  s3p_db *db = b->db;
+  s3p_tree_io io = { b, hint_node_load, NULL };
+  s3p_hash h;
+  if(pgno == 0 || pgno > db->view.page_count) return 0;
+  if(s3p_view_lookup(&h, &db->view, pgno, &io)) return 0;
+  hint_add(b->head, S3P_HINT_PAGE, &h);
+  if(b->npgno < S3P_HEAD_MAX_HINTS) b->pgno[b->npgno++] = pgno;
+  if(!buf || s3p_hash_is_zero(&h)) return 0;
+  uint32_t psz = db->view.page_size;
+  size_t len;
+  const void *c = s3p_lru_get(db->pages, &h, &len, NULL);
+  if(c && len == psz){
+    memcpy(buf, c, psz);
+    return 1;
+  }
+  if(db->disk && s3p_diskcache_get(db->disk, &h, buf, psz)) return 1;
+  return b->io && s3p_db_read_page(db, pgno, buf) == SQLITE_OK;
+}
+
+/* hint_upper names the nodes of the tree's levels above the leaves (for a
+** large database, what every lookup passes through), as far as cached. */
+static void hint_upper(hint_build *b){
+  const s3p_treeref *t = &b->db->view.tree;
+  s3p_node root;
+  if(t->level < 2 || hint_node_load(b, &t->root, &root)) return;
+  unsigned named = 0;
+  for(unsigned s = 0; s < S3P_TREE_FANOUT && named < HINT_UPPER; s++){
+    if(s3p_hash_is_zero(&root.slot[s])) continue;
+    hint_add(b->head, S3P_HINT_NODE, &root.slot[s]);
+    named++;
+  }
+}
+
+/* hint_schema names page 1, the other pages of the schema table and the
+** root page of every table and index it lists, with their tree paths. */
+static void hint_schema(hint_build *b){
+  s3p_db *db = b->db;
+  uint32_t psz = db->view.page_size;
+  unsigned char *buf = malloc(psz);
+  uint32_t *roots = malloc(HINT_ROOTS * sizeof *roots);
+  uint32_t todo[HINT_SCHEMA_PAGES];
+  size_t ntodo = 0, nroots = 0;
+  if(!buf || !roots) goto out;
+  if(!hint_page(b, 1, buf)) goto out;
+  uint32_t usable = s3p_schema_usable(buf, psz);
+  if(usable == 0) goto out;
+  hint_upper(b);
+  todo[ntodo++] = 1;
+  for(size_t i = 0; i < ntodo; i++){
+    if(i > 0 && !hint_page(b, todo[i], buf)) continue;
+    uint32_t got[HINT_ROOTS];
+    size_t n;
+    int leaf;
+    if(s3p_schema_page(buf, todo[i], psz, usable, got, HINT_ROOTS, &n,
+                       &leaf)) continue;
+    for(size_t k = 0; k < n; k++){
+      if(leaf && nroots < HINT_ROOTS) roots[nroots++] = got[k];
+      if(!leaf && ntodo < HINT_SCHEMA_PAGES) todo[ntodo++] = got[k];
+    }
+  }
+  for(size_t k = 0; k < nroots && b->head->nhint < S3P_HEAD_MAX_HINTS; k++){
+    hint_page(b, roots[k], NULL);
+  }
+out:
+  free(buf);
+  free(roots);
+}
+
+/* hint_next names, for every page named that the commit in progress
+** changes (next[0..nnext), sorted by page number), its new content too:
+** HEAD is written in that commit's first batch, so it names the version
+** before it, and a reader opening right after the commit finds the new
+** version (its batch reads the record after HEAD's) and these pages. */
+static void hint_next(hint_build *b, const s3p_change *next, size_t nnext){
+  for(unsigned i = 0; i < b->npgno; i++){
+    size_t lo = 0, hi = nnext;
+    while(lo < hi){
+      size_t mid = lo + (hi - lo) / 2;
+      if(next[mid].pgno < b->pgno[i]) lo = mid + 1; else hi = mid;
+    }
+    if(lo < nnext && next[lo].pgno == b->pgno[i]){
+      hint_add(b->head, S3P_HINT_PAGE, &next[lo].hash);
+    }
+  }
+}
+
+size_t s3p_db_head_bytes(s3p_db *db, uint64_t version, int io,
+                         const s3p_change *next, size_t nnext,
+                         unsigned char *out){
+  s3p_head *head = calloc(1, sizeof *head);
+  if(!head){
+    s3p_head bare;
+    memset(&bare, 0, sizeof bare);
+    bare.version = bare.ckpt_version = version;
+    return s3p_head_encode(out, &bare);
+  }
+  head->version = head->ckpt_version = version;
+  s3p_view saved;
+  int swapped = 0;
+  if(db->view.version != version && io){
+    /* A history operation (import, gc, checkpoint) names a version its
+    ** handle does not show: load it aside for the time of the build. */
+    saved = db->view;
+    s3p_view_init(&db->view);
+    swapped = 1;
+    if(s3p_db_load(db, version) != SQLITE_OK) s3p_view_free(&db->view);
+  }
+  if(db->view.version == version){
+    hint_build b;
+    memset(&b, 0, sizeof b);
+    b.db = db;
+    b.io = io;
+    b.head = head;
+    head->ckpt_version = db->view.ckpt_version;
+    head->page_size = db->view.page_size;
+    hint_add(head, S3P_HINT_NODE, &db->view.tree.root);
+    hint_schema(&b);
+    if(nnext) hint_next(&b, next, nnext);
+  }
+  if(swapped){
+    s3p_view_free(&db->view);
+    db->view = saved;
+  }
+  size_t len = s3p_head_encode(out, head);
+  free(head);
+  return len;
+}
