@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "../check.h"
 #include "../lib/testdb.h"
 #include "../../index/bytes.h"
@@ -31,6 +30,7 @@
 #include "../../vfs/store/store.h"
 
 static char *db_name;          /* the test database */
+static const char *self;       /* this program, as run (argv[0]) */
 static int db_rows;            /* rows of t */
 
 /* What one cold process measured (see measure_main). */
@@ -95,8 +95,7 @@ static int measure_main(const char *name, long key){
 static int run_cold(long key, cold *out){
   char cmd[4096];
   memset(out, 0, sizeof *out);
-  snprintf(cmd, sizeof cmd, "/proc/%d/exe --measure '%s' %ld", (int)getpid(),
-           db_name, key);
+  snprintf(cmd, sizeof cmd, "'%s' --measure '%s' %ld", self, db_name, key);
   FILE *p = popen(cmd, "r");
   if(!p) return -1;
   char line[1024];
@@ -312,6 +311,7 @@ static void many_tables(void){
 /* main runs the child measurement when asked, else the cases. Returns 0
 ** if all passed. */
 int main(int argc, char **argv){
+  self = argv[0];
   if(argc == 4 && strcmp(argv[1], "--measure") == 0){
     return measure_main(argv[2], atol(argv[3]));
   }
