@@ -219,7 +219,9 @@ int s3p_version_open(s3p_db *db, uint64_t *latest){
   s3p_head head;
   version_hint(db, &head);                         /* round trip 1 */
   uint64_t n = head.version;
-  if(n == 0 || n > UINT64_MAX - 2) return s3p_version_latest(db, 0, latest);
+  uint64_t lo = 0;                     /* a version known to exist */
+  int rc;
+  if(n == 0 || n > UINT64_MAX - 2) goto no_hint;
   /* Round trip 2, one batch: GET wal/<N> (proves the hint right), GET
   ** wal/<N+1> and HEAD wal/<N+2> (a HEAD written with the next commit
   ** lags by one: then the newest is N+1 and its record is here), the
@@ -259,9 +261,8 @@ int s3p_version_open(s3p_db *db, uint64_t *latest){
   }
   for(size_t i = 0; i < m; i++) ops[i].key = f[i].key;
   int src = s3p_store_exec(db->store, ops, m);
-  int rc = SQLITE_OK;
-  uint64_t lo = 0;                     /* a version known to exist */
   int done = 0;
+  rc = SQLITE_OK;
   if(src){
     rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", f[0].key, NULL);
   }else{
@@ -303,8 +304,8 @@ int s3p_version_open(s3p_db *db, uint64_t *latest){
   free(buf);
   if(rc || done) return rc;
   if(lo) return version_search(db, lo, latest);
-  /* HEAD named a version that is not there (removed by gc): as without a
-  ** hint. */
+no_hint:
+  /* No HEAD, or one naming a version that is not there (removed by gc). */
   rc = version_from_start(db, &lo);
   if(rc) return rc;
   if(lo == 0){ *latest = 0; return SQLITE_OK; }

@@ -16,7 +16,8 @@
 ** writer is still open) still opens in 2 round trips and shows the newest
 ** version; a HEAD naming wrong objects (with a valid checksum) costs only
 ** bytes; an old format-1 HEAD still opens; a schema with more tables than
-** HEAD can name keeps HEAD within its cap.
+** HEAD can name keeps HEAD within its cap; without HEAD, the open reads it
+** once and searches from the start.
 */
 #include <stdint.h>
 #include <stdio.h>
@@ -160,14 +161,26 @@ static int head_get(s3p_head *h, size_t *len){
   return rc == S3P_OK ? 0 : -1;
 }
 
-/* head_put writes buf[0..len) as HEAD of db_name. Returns 0 or -1. */
+/* head_put writes buf[0..len) as HEAD of db_name, or deletes HEAD when
+** buf is NULL. Returns 0 or -1. */
 static int head_put(const unsigned char *buf, size_t len){
   s3p_store *st = NULL;
   s3p_store_opts so;
   memset(&so, 0, sizeof so);
   char *msg = NULL;
   if(s3p_store_open(&st, db_name, &so, &msg)){ free(msg); return -1; }
-  int rc = s3p_store_put(st, S3P_OP_PUT, "HEAD", buf, len, &msg);
+  int rc;
+  if(buf){
+    rc = s3p_store_put(st, S3P_OP_PUT, "HEAD", buf, len, &msg);
+  }else{
+    s3p_op op;
+    memset(&op, 0, sizeof op);
+    op.kind = S3P_OP_DELETE;
+    op.key = "HEAD";
+    rc = s3p_store_exec(st, &op, 1);
+    if(rc == S3P_OK) rc = op.rc;
+    s3p_op_reset(&op);
+  }
   free(msg);
   s3p_store_close(st);
   return rc == S3P_OK ? 0 : -1;
@@ -283,6 +296,25 @@ static void format1_head(void){
   CHECK_EQ(head_put(buf, s3p_head_encode(buf, &h)), 0);
 }
 
+/* no_head: without HEAD, the open reads HEAD once (one round trip), then
+** searches from wal/1 as it always did (HEAD of wal/1 with TAIL, the
+** gallop 2, 3, 5, 9, the bisection 7, 8), loads version 8 and reads page
+** 1 through its tree: 12 round trips, not one more. */
+static void no_head(void){
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ(h.version, 8);
+  CHECK_EQ(head_put(NULL, 0), 0);
+  cold c;
+  CHECK_EQ(run_cold(11, &c), 0);
+  CHECK_EQ(c.ok, 1);
+  CHECK_EQ(c.version, 8);
+  CHECK_EQ(c.open_rt, 12);
+  unsigned char buf[S3P_HEAD_MAXLEN];
+  CHECK_EQ(head_put(buf, s3p_head_encode(buf, &h)), 0);
+}
+
 /* many_tables: with more tables than HEAD can name, HEAD stays within its
 ** cap (S3P_HEAD_MAX_HINTS objects), page 1 first. */
 static void many_tables(void){
@@ -324,6 +356,7 @@ int main(int argc, char **argv){
   RUN(wrong_hints);
   RUN(format1_head);
   RUN(many_tables);
+  RUN(no_head);
   free(db_name);
   return CHECK_DONE();
 }
