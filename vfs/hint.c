@@ -130,6 +130,9 @@ static void hint_schema(hint_build *b){
       if(!leaf && ntodo < HINT_SCHEMA_PAGES) todo[ntodo++] = got[k];
     }
   }
+  /* Fetching what is missing (io), the tree nodes on the roots' paths
+  ** come one batch per tree level, not one round trip per root. */
+  if(b->io) (void)s3p_db_warm_paths(db, roots, nroots);
   for(size_t k = 0; k < nroots && b->head->nhint < S3P_HEAD_MAX_HINTS; k++){
     hint_page(b, roots[k], NULL);
   }
