@@ -1,6 +1,7 @@
 /*
 ** fuzz_schema.c: libFuzzer target for the schema-table page reader
-** (index/schema.h), which a committer runs on pages it names in HEAD.
+** and the b-tree child lister (index/schema.h), which a committer runs on
+** pages it names in HEAD.
 **
 ** Input: one flag byte, then the page. Flag bit 0: the page is page 1 (its
 ** b-tree header after the 100-byte file header); bits 1-2 pick the page
@@ -34,6 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   int rc = s3p_schema_page(page, pgno, psz, usable, out, 64, &n, &leaf);
   if( rc != S3P_OK && rc != S3P_ECORRUPT ) abort();
   if( n > 64 || (leaf != 0 && leaf != 1) ) abort();
+  for(size_t i = 0; i < n; i++) if( out[i] == 0 ) abort();
+  rc = s3p_btree_children(page, pgno, usable, out, 64, &n);
+  if( rc != S3P_OK && rc != S3P_ECORRUPT ) abort();
+  if( n > 64 ) abort();
   for(size_t i = 0; i < n; i++) if( out[i] == 0 ) abort();
   free(page);
   return 0;

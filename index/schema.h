@@ -1,7 +1,7 @@
 /*
 ** schema.h: reading the root page numbers of a SQLite database's tables
 ** and indexes from the pages of its schema table (sqlite_master, the table
-** b-tree rooted at page 1).
+** b-tree rooted at page 1), and the child page numbers of a b-tree page.
 **
 ** Used by a committer to name, in HEAD, the pages a reader needs first
 ** (head.h). Pure: pages in, page numbers out; every byte is untrusted, so
@@ -28,5 +28,14 @@ uint32_t s3p_schema_usable(const unsigned char *page1, uint32_t psz);
 int s3p_schema_page(const unsigned char *page, uint32_t pgno, uint32_t psz,
                     uint32_t usable, uint32_t *out, size_t max, size_t *n,
                     int *leaf);
+
+/* s3p_btree_children lists the child page numbers of b-tree page pgno
+** (any b-tree: table or index; the header after byte 100 on page 1): for
+** an interior page its cells' left children and its right-most child, at
+** most max of them into out (*n gets how many); a leaf has none. Returns
+** S3P_OK, or S3P_ECORRUPT when the page is not a b-tree page or a cell
+** pointer lies outside it. */
+int s3p_btree_children(const unsigned char *page, uint32_t pgno,
+                       uint32_t usable, uint32_t *out, size_t max, size_t *n);
 
 #endif

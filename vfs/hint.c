@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 #include "db.h"
 #include "../index/head.h"
+#include "../index/page.h"
 #include "../index/schema.h"
 
 /* Most pages of the schema table read to find the root pages. */
@@ -26,6 +27,12 @@
 #define HINT_UPPER 16
 /* Most root pages looked up (more than fit in HEAD: some share nodes). */
 #define HINT_ROOTS 256
+/* Most tree leaves named for the children of root pages, so that the
+** second level of a b-tree costs its page only, not its tree leaf and
+** then its page: at most 32 x 4368 bytes (140 KB) more at open. */
+#define HINT_CHILD_LEAVES 32
+/* Most children of one root page considered. */
+#define HINT_KIDS 1024
 
 /* State of one build. */
 typedef struct hint_build {
@@ -34,6 +41,9 @@ typedef struct hint_build {
   s3p_head *head;            /* the hints gathered */
   uint32_t pgno[S3P_HEAD_MAX_HINTS]; /* the pages named, in order */
   unsigned npgno;            /* entries in pgno */
+  int to_leaf;               /* lookups stop at the tree leaf: named, not
+                             ** loaded (hint_leaf) */
+  int depth;                 /* nodes loaded so far by this lookup */
 } hint_build;
 
 /* hint_add appends object h of kind to the hints unless it is zero, there
@@ -56,6 +66,7 @@ static void hint_add(s3p_head *head, uint8_t kind, const s3p_hash *h){
 static int hint_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
   hint_build *b = ctx;
   hint_add(b->head, S3P_HINT_NODE, h);
+  if(b->to_leaf && b->depth++ == b->db->view.tree.level) return S3P_ENOTFOUND;
   size_t len;
   const void *c = s3p_lru_get(b->db->nodes, h, &len, NULL);
   if(c && len == sizeof *out){
@@ -103,6 +114,127 @@ static void hint_upper(hint_build *b){
   }
 }
 
+/* hint_leaf names the tree nodes on the path to page pgno down to its
+** tree leaf, without loading the leaf. Returns 1 if that added a name. */
+static int hint_leaf(hint_build *b, uint32_t pgno){
+  s3p_tree_io io = { b, hint_node_load, NULL };
+  s3p_hash h;
+  unsigned before = b->head->nhint;
+  b->to_leaf = 1;
+  b->depth = 0;
+  (void)s3p_view_lookup(&h, &b->db->view, pgno, &io);
+  b->to_leaf = 0;
+  return b->head->nhint > before;
+}
+
+/* hint_fetch_pages brings pages pgnos[0..n) of the view into the page
+** cache in one batch, those not cached yet (io only). */
+static void hint_fetch_pages(hint_build *b, const uint32_t *pgnos, size_t n){
+  s3p_db *db = b->db;
+  uint32_t psz = db->view.page_size;
+  s3p_tree_io io = s3p_db_tree_io(db);
+  s3p_hash *hs = calloc(n ? n : 1, sizeof *hs);
+  char (*keys)[S3P_KEY_MAX] = malloc((n ? n : 1) * sizeof *keys);
+  s3p_op *ops = calloc(n ? n : 1, sizeof *ops);
+  unsigned char *buf = malloc(psz);
+  size_t m = 0;
+  if(!hs || !keys || !ops || !buf) goto out;
+  for(size_t i = 0; i < n; i++){
+    s3p_hash h;
+    if(s3p_view_lookup(&h, &db->view, pgnos[i], &io)) continue;
+    if(s3p_hash_is_zero(&h) || s3p_lru_get(db->pages, &h, NULL, NULL)) continue;
+    hs[m] = h;
+    s3p_hash_key(keys[m], "pages", &h);
+    ops[m].kind = S3P_OP_GET;
+    ops[m].key = keys[m];
+    m++;
+  }
+  if(m && s3p_store_exec(db->store, ops, m) == S3P_OK){
+    for(size_t i = 0; i < m; i++){
+      const char *why;
+      if(ops[i].rc == S3P_OK && s3p_page_decode(buf, psz, &hs[i], ops[i].data,
+                                                ops[i].len, &why) == S3P_OK){
+        s3p_lru_put(db->pages, &hs[i], buf, psz, 0);
+      }
+    }
+  }
+  for(size_t i = 0; i < m; i++) s3p_op_reset(&ops[i]);
+out:
+  free(hs);
+  free(keys);
+  free(ops);
+  free(buf);
+}
+
+/* One root page's children, for hint_children. */
+typedef struct hint_kids {
+  uint32_t *kid;             /* child page numbers (malloc'd) */
+  size_t n;                  /* entries in kid */
+  size_t leaves;             /* distinct tree leaves they fall in */
+} hint_kids;
+
+/* hint_kids_cmp orders roots by how many tree leaves their children need. */
+static int hint_kids_cmp(const void *x, const void *y){
+  const hint_kids *a = x, *c = y;
+  return a->leaves < c->leaves ? -1 : a->leaves > c->leaves;
+}
+
+/* hint_children names the tree leaves of the children of root pages
+** roots[0..n), up to HINT_CHILD_LEAVES: whole roots at a time, those that
+** need the fewest leaves first (an index's root page has a few children,
+** a big table's dozens), so that every b-tree it covers has its second
+** level one round trip away. Root pages are read from the caches (io:
+** also fetched, in one batch). */
+static void hint_children(hint_build *b, const uint32_t *roots, size_t n,
+                          uint32_t usable){
+  s3p_db *db = b->db;
+  uint32_t psz = db->view.page_size;
+  if(db->view.tree.level == 0 || n == 0) return;   /* one leaf: named */
+  if(b->io) hint_fetch_pages(b, roots, n);
+  hint_kids *k = calloc(n, sizeof *k);
+  unsigned char *buf = malloc(psz);
+  if(!k || !buf) goto out;
+  for(size_t i = 0; i < n; i++){
+    s3p_tree_io io = s3p_db_tree_io(db);
+    s3p_hash h;
+    size_t len;
+    const void *c;
+    if(!b->io) io.ctx = b, io.load = hint_node_load;
+    if(s3p_view_lookup(&h, &db->view, roots[i], &io) || s3p_hash_is_zero(&h))
+      continue;
+    if((c = s3p_lru_get(db->pages, &h, &len, NULL)) != NULL && len == psz){
+      memcpy(buf, c, psz);
+    }else if(!db->disk || !s3p_diskcache_get(db->disk, &h, buf, psz)){
+      continue;
+    }
+    k[i].kid = malloc(HINT_KIDS * sizeof *k[i].kid);
+    if(!k[i].kid || s3p_btree_children(buf, roots[i], usable, k[i].kid,
+                                       HINT_KIDS, &k[i].n)){
+      k[i].n = 0;
+      continue;
+    }
+    /* Distinct leaves: a leaf covers 256 consecutive page numbers. */
+    for(size_t j = 0; j < k[i].n; j++){
+      size_t seen = 0;
+      for(size_t q = 0; q < j && !seen; q++){
+        seen = (k[i].kid[q] - 1) >> 8 == (k[i].kid[j] - 1) >> 8;
+      }
+      if(!seen) k[i].leaves++;
+    }
+  }
+  qsort(k, n, sizeof *k, hint_kids_cmp);
+  unsigned named = 0;
+  for(size_t i = 0; i < n; i++){
+    if(k[i].n == 0) continue;
+    if(named + k[i].leaves > HINT_CHILD_LEAVES) break;
+    for(size_t j = 0; j < k[i].n; j++) named += (unsigned)hint_leaf(b, k[i].kid[j]);
+  }
+out:
+  for(size_t i = 0; k && i < n; i++) free(k[i].kid);
+  free(k);
+  free(buf);
+}
+
 /* hint_schema names page 1, the other pages of the schema table and the
 ** root page of every table and index it lists, with their tree paths. */
 static void hint_schema(hint_build *b){
@@ -136,6 +268,7 @@ static void hint_schema(hint_build *b){
   for(size_t k = 0; k < nroots && b->head->nhint < S3P_HEAD_MAX_HINTS; k++){
     hint_page(b, roots[k], NULL);
   }
+  hint_children(b, roots, nroots, usable);
 out:
   free(buf);
   free(roots);

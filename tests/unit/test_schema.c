@@ -165,10 +165,73 @@ static void test_damage(void){
   sqlite3_free(b);
 }
 
+/* test_children: the children s3p_btree_children lists for every interior
+** page of a table and an index SQLite wrote are exactly the pages one level
+** down (counted with the dbstat-free check: every page is either a root or
+** some interior page's child, once), and a leaf has none. */
+static void test_children(void){
+  unsigned want[1000];
+  size_t nwant;
+  sqlite3_int64 size;
+  unsigned char *b = make_db("CREATE TABLE t(id INTEGER PRIMARY KEY, k, v);"
+                             "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+                             "SELECT i + 1 FROM c WHERE i < 20000) INSERT INTO "
+                             "t SELECT i, i * 7919 % 20011, hex(randomblob(20)) "
+                             "FROM c; CREATE INDEX tk ON t(k)", 1024, &size,
+                             want, &nwant);
+  CHECK(b != NULL);
+  if(!b) return;
+  uint32_t npages = (uint32_t)(size / 1024);
+  unsigned char *parent = calloc(npages + 1, 1);
+  uint32_t kids[1000];
+  size_t n;
+  long dup = 0, bad = 0, interior = 0;
+  for(uint32_t pg = 1; pg <= npages; pg++){
+    if(s3p_btree_children(b + (size_t)(pg - 1) * 1024, pg, 1024, kids, 1000,
+                          &n)){
+      continue;                      /* not a b-tree page: overflow, free */
+    }
+    if(n) interior++;
+    for(size_t i = 0; i < n; i++){
+      if(kids[i] == 0 || kids[i] > npages){ bad++; continue; }
+      if(parent[kids[i]]++) dup++;
+    }
+  }
+  CHECK(interior > 10);
+  CHECK_EQ(bad, 0);
+  CHECK_EQ(dup, 0);
+  /* Every b-tree page but the roots and page 1 has exactly one parent. */
+  long orphans = 0;
+  for(uint32_t pg = 2; parent && pg <= npages; pg++){
+    int root = 0;
+    for(size_t i = 0; i < nwant; i++) root |= want[i] == pg;
+    const unsigned char *p = b + (size_t)(pg - 1) * 1024;
+    int btree = p[0] == 2 || p[0] == 5 || p[0] == 10 || p[0] == 13;
+    if(btree && !root && !parent[pg]) orphans++;
+  }
+  CHECK_EQ(orphans, 0);
+  /* A leaf has no children; a non-b-tree page is corrupt. */
+  for(size_t i = 0; i < nwant; i++){
+    const unsigned char *p = b + (size_t)(want[i] - 1) * 1024;
+    if(p[0] == 13 || p[0] == 10){
+      CHECK_EQ(s3p_btree_children(p, want[i], 1024, kids, 1000, &n), S3P_OK);
+      CHECK_EQ(n, 0);
+    }
+  }
+  unsigned char junk[1024];
+  memset(junk, 7, sizeof junk);
+  CHECK_EQ(s3p_btree_children(junk, 3, 1024, kids, 1000, &n), S3P_ECORRUPT);
+  junk[0] = 5;                                 /* cells point outside */
+  CHECK_EQ(s3p_btree_children(junk, 3, 1024, kids, 1000, &n), S3P_ECORRUPT);
+  free(parent);
+  sqlite3_free(b);
+}
+
 int main(void){
   RUN(test_small);
   RUN(test_interior);
   RUN(test_overflow);
   RUN(test_damage);
+  RUN(test_children);
   return CHECK_DONE();
 }
