@@ -221,8 +221,9 @@ int s3p_version_exists(s3p_db *db, uint64_t v, int *yes);
 
 /* s3p_version_open sets *latest to the newest version as s3p_version_latest
 ** from 0 does, and fetches alongside the records it reads the objects the
-** HEAD hint names (stashed records, cached nodes and pages: an open then
-** needs no further round trip for them). Returns SQLITE_OK or an error. */
+** HEAD hint names, unless opt.skip_hints (stashed records, cached nodes and
+** pages: an open then needs no further round trip for them). Returns
+** SQLITE_OK or an error. */
 int s3p_version_open(s3p_db *db, uint64_t *latest);
 
 /* s3p_version_latest sets *latest to the newest version, starting from

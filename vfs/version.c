@@ -250,7 +250,7 @@ int s3p_version_open(s3p_db *db, uint64_t *latest){
     s3p_record_key(f[m].key, c + 1 + i);
     ops[m++].kind = S3P_OP_GET;
   }
-  for(unsigned i = 0; i < head.nhint; i++){
+  for(unsigned i = 0; i < head.nhint && !db->opt.skip_hints; i++){
     const s3p_hint *h = &head.hint[i];
     if(version_cached(db, h, head.page_size, buf)) continue;
     f[m].kind = h->kind;
