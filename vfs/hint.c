@@ -173,6 +173,12 @@ typedef struct hint_kids {
   size_t leaves;             /* distinct tree leaves they fall in */
 } hint_kids;
 
+/* hint_u32_cmp orders numbers for qsort. */
+static int hint_u32_cmp(const void *x, const void *y){
+  uint32_t a = *(const uint32_t *)x, c = *(const uint32_t *)y;
+  return a < c ? -1 : a > c;
+}
+
 /* hint_kids_cmp orders roots by how many tree leaves their children need. */
 static int hint_kids_cmp(const void *x, const void *y){
   const hint_kids *a = x, *c = y;
@@ -193,7 +199,8 @@ static void hint_children(hint_build *b, const uint32_t *roots, size_t n,
   if(b->io) hint_fetch_pages(b, roots, n);
   hint_kids *k = calloc(n, sizeof *k);
   unsigned char *buf = malloc(psz);
-  if(!k || !buf) goto out;
+  uint32_t *leaf = malloc(HINT_KIDS * sizeof *leaf);
+  if(!k || !buf || !leaf) goto out;
   for(size_t i = 0; i < n; i++){
     s3p_tree_io io = s3p_db_tree_io(db);
     s3p_hash h;
@@ -214,12 +221,10 @@ static void hint_children(hint_build *b, const uint32_t *roots, size_t n,
       continue;
     }
     /* Distinct leaves: a leaf covers 256 consecutive page numbers. */
+    for(size_t j = 0; j < k[i].n; j++) leaf[j] = (k[i].kid[j] - 1) >> 8;
+    qsort(leaf, k[i].n, sizeof *leaf, hint_u32_cmp);
     for(size_t j = 0; j < k[i].n; j++){
-      size_t seen = 0;
-      for(size_t q = 0; q < j && !seen; q++){
-        seen = (k[i].kid[q] - 1) >> 8 == (k[i].kid[j] - 1) >> 8;
-      }
-      if(!seen) k[i].leaves++;
+      if(j == 0 || leaf[j] != leaf[j - 1]) k[i].leaves++;
     }
   }
   qsort(k, n, sizeof *k, hint_kids_cmp);
@@ -233,6 +238,7 @@ out:
   for(size_t i = 0; k && i < n; i++) free(k[i].kid);
   free(k);
   free(buf);
+  free(leaf);
 }
 
 /* hint_schema names page 1, the other pages of the schema table and the
