@@ -565,10 +565,14 @@ int s3p_db_commit(s3p_db *db){
   }
   if(commit_head_due(db)){
     /* Named from the caches only: building the hint costs no request. It
-    ** also names this commit's new content of the pages it names. */
+    ** also names this commit's new content of the pages it names, and the
+    ** new tree's nodes on their paths when it writes a checkpoint. */
     unsigned char *hb = malloc(S3P_HEAD_MAXLEN);
     if(!hb){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
-    size_t hlen = s3p_db_head_bytes(db, db->head_pending, 0, ch, n, hb);
+    s3p_treeref nt = { rec.ckpt_root, rec.ckpt_level };
+    size_t hlen = s3p_db_head_bytes(db, db->head_pending, 0, ch, n,
+                                    rec.ckpt_version == rec.version ? &nt
+                                                                    : NULL, hb);
     rc = s3p_upload_put_hint(&b, "HEAD", hb, hlen);
     if(rc) goto out;
   }
@@ -664,7 +668,8 @@ void s3p_db_flush_head(s3p_db *db){
   /* At close or after a history operation: what is not cached may be
   ** fetched, so that the next open gets every hint. */
   unsigned char hb[S3P_HEAD_MAXLEN];
-  size_t hlen = s3p_db_head_bytes(db, db->head_pending, 1, NULL, 0, hb);
+  size_t hlen = s3p_db_head_bytes(db, db->head_pending, 1, NULL, 0, NULL,
+                                  hb);
   char *msg = NULL;
   int rc = s3p_store_put(db->store, S3P_OP_PUT, "HEAD", hb, hlen, &msg);
   if(rc){

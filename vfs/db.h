@@ -279,10 +279,12 @@ void s3p_db_flush_head(s3p_db *db);
 ** (head.h) as far as they are found: in the caches only when io is 0 (a
 ** commit must not wait for them), else fetched as needed; plus the new
 ** content of those pages among next[0..nnext), the changes of the commit
-** in progress (sorted by page number; NULL, 0 if none). Returns the
+** in progress (sorted by page number; NULL, 0 if none), and, when that
+** commit writes a checkpoint, the nodes of its new tree next_tree (else
+** NULL) on their paths (cached: the commit built them). Returns the
 ** length. */
 size_t s3p_db_head_bytes(s3p_db *db, uint64_t version, int io,
                          const s3p_change *next, size_t nnext,
-                         unsigned char *out);
+                         const s3p_treeref *next_tree, unsigned char *out);
 
 #endif

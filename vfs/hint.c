@@ -44,12 +44,19 @@ typedef struct hint_build {
   int to_leaf;               /* lookups stop at the tree leaf: named, not
                              ** loaded (hint_leaf) */
   int depth;                 /* nodes loaded so far by this lookup */
+  unsigned cap;              /* most hints named (room is kept for the
+                             ** commit in progress, hint_next) */
 } hint_build;
 
+/* Hints kept free for hint_next: the new checkpoint root, the path to page
+** 1 in the new tree (up to 4 nodes), page 1's new content and a few more. */
+#define HINT_NEXT_ROOM 10
+
 /* hint_add appends object h of kind to the hints unless it is zero, there
-** already, or the list is full. */
-static void hint_add(s3p_head *head, uint8_t kind, const s3p_hash *h){
-  if(s3p_hash_is_zero(h) || head->nhint >= S3P_HEAD_MAX_HINTS) return;
+** already, or the list has b->cap entries. */
+static void hint_add(hint_build *b, uint8_t kind, const s3p_hash *h){
+  s3p_head *head = b->head;
+  if(s3p_hash_is_zero(h) || head->nhint >= b->cap) return;
   for(unsigned i = 0; i < head->nhint; i++){
     if(head->hint[i].kind == kind && s3p_hash_eq(&head->hint[i].hash, h)){
       return;
@@ -65,7 +72,7 @@ static void hint_add(s3p_head *head, uint8_t kind, const s3p_hash *h){
 ** Returns S3P_OK or an error (S3P_ENOTFOUND: not cached). */
 static int hint_node_load(void *ctx, const s3p_hash *h, s3p_node *out){
   hint_build *b = ctx;
-  hint_add(b->head, S3P_HINT_NODE, h);
+  hint_add(b, S3P_HINT_NODE, h);
   if(b->to_leaf && b->depth++ == b->db->view.tree.level) return S3P_ENOTFOUND;
   size_t len;
   const void *c = s3p_lru_get(b->db->nodes, h, &len, NULL);
@@ -86,7 +93,7 @@ static int hint_page(hint_build *b, uint32_t pgno, unsigned char *buf){
   s3p_hash h;
   if(pgno == 0 || pgno > db->view.page_count) return 0;
   if(s3p_view_lookup(&h, &db->view, pgno, &io)) return 0;
-  hint_add(b->head, S3P_HINT_PAGE, &h);
+  hint_add(b, S3P_HINT_PAGE, &h);
   if(b->npgno < S3P_HEAD_MAX_HINTS) b->pgno[b->npgno++] = pgno;
   if(!buf || s3p_hash_is_zero(&h)) return 0;
   uint32_t psz = db->view.page_size;
@@ -109,7 +116,7 @@ static void hint_upper(hint_build *b){
   unsigned named = 0;
   for(unsigned s = 0; s < S3P_TREE_FANOUT && named < HINT_UPPER; s++){
     if(s3p_hash_is_zero(&root.slot[s])) continue;
-    hint_add(b->head, S3P_HINT_NODE, &root.slot[s]);
+    hint_add(b, S3P_HINT_NODE, &root.slot[s]);
     named++;
   }
 }
@@ -271,7 +278,7 @@ static void hint_schema(hint_build *b){
   /* Fetching what is missing (io), the tree nodes on the roots' paths
   ** come one batch per tree level, not one round trip per root. */
   if(b->io) (void)s3p_db_warm_paths(db, roots, nroots);
-  for(size_t k = 0; k < nroots && b->head->nhint < S3P_HEAD_MAX_HINTS; k++){
+  for(size_t k = 0; k < nroots && b->head->nhint < b->cap; k++){
     hint_page(b, roots[k], NULL);
   }
   hint_children(b, roots, nroots, usable);
@@ -281,26 +288,39 @@ out:
 }
 
 /* hint_next names, for every page named that the commit in progress
-** changes (next[0..nnext), sorted by page number), its new content too:
+** changes (next[0..nnext), sorted by page number), its new content too,
+** and the nodes on its path in next_tree, that commit's new checkpoint
+** tree (NULL if it writes none):
 ** HEAD is written in that commit's first batch, so it names the version
 ** before it, and a reader opening right after the commit finds the new
 ** version (its batch reads the record after HEAD's) and these pages. */
-static void hint_next(hint_build *b, const s3p_change *next, size_t nnext){
-  for(unsigned i = 0; i < b->npgno; i++){
+static void hint_next(hint_build *b, const s3p_change *next, size_t nnext,
+                      const s3p_treeref *next_tree){
+  if(next_tree && !s3p_hash_is_zero(&next_tree->root)){
+    /* The commit writes a checkpoint: a reader of its version looks every
+    ** page up in the new tree, whose nodes the commit has in its cache. */
+    s3p_tree_io io = { b, hint_node_load, NULL };
+    hint_add(b, S3P_HINT_NODE, &next_tree->root);
+    for(unsigned i = 0; i < b->npgno; i++){
+      s3p_hash h;
+      (void)s3p_tree_lookup(&h, next_tree, b->pgno[i], &io);
+    }
+  }
+  for(unsigned i = 0; i < b->npgno && nnext; i++){
     size_t lo = 0, hi = nnext;
     while(lo < hi){
       size_t mid = lo + (hi - lo) / 2;
       if(next[mid].pgno < b->pgno[i]) lo = mid + 1; else hi = mid;
     }
     if(lo < nnext && next[lo].pgno == b->pgno[i]){
-      hint_add(b->head, S3P_HINT_PAGE, &next[lo].hash);
+      hint_add(b, S3P_HINT_PAGE, &next[lo].hash);
     }
   }
 }
 
 size_t s3p_db_head_bytes(s3p_db *db, uint64_t version, int io,
                          const s3p_change *next, size_t nnext,
-                         unsigned char *out){
+                         const s3p_treeref *next_tree, unsigned char *out){
   s3p_head *head = calloc(1, sizeof *head);
   if(!head){
     s3p_head bare;
@@ -325,11 +345,13 @@ size_t s3p_db_head_bytes(s3p_db *db, uint64_t version, int io,
     b.db = db;
     b.io = io;
     b.head = head;
+    b.cap = S3P_HEAD_MAX_HINTS - (nnext || next_tree ? HINT_NEXT_ROOM : 0);
     head->ckpt_version = db->view.ckpt_version;
     head->page_size = db->view.page_size;
-    hint_add(head, S3P_HINT_NODE, &db->view.tree.root);
+    hint_add(&b, S3P_HINT_NODE, &db->view.tree.root);
     hint_schema(&b);
-    if(nnext) hint_next(&b, next, nnext);
+    b.cap = S3P_HEAD_MAX_HINTS;
+    if(nnext || next_tree) hint_next(&b, next, nnext, next_tree);
   }
   if(swapped){
     s3p_view_free(&db->view);

@@ -253,6 +253,38 @@ static void lagging_head(void){
   CHECK_EQ((int64_t)h.version, newest);
 }
 
+/* lagging_checkpoint: the same when the commit HEAD lags behind wrote a
+** checkpoint (a new tree: HEAD also names its nodes on the named pages'
+** paths): 2 round trips, and page 1 and the root page of s then cost
+** nothing but the probes. */
+static void lagging_checkpoint(void){
+  sqlite3 *w = tdb_open(db_name, "checkpoint=4");
+  CHECK(w != NULL);
+  if(!w) return;
+  /* One commit each (page 1's change counter moves), s unchanged. */
+  const char *tx = "BEGIN; INSERT INTO s VALUES(6); DELETE FROM s WHERE "
+                   "x = 6; COMMIT";
+  for(int n = 0; (tdb_version(w) + 1) % 4 != 0 && n < 8; n++){
+    CHECK_EQ(tdb_exec(w, tx), SQLITE_OK);
+  }
+  CHECK_EQ(tdb_exec(w, tx), SQLITE_OK);          /* a checkpoint version */
+  int64_t newest = tdb_version(w);
+  CHECK_EQ(newest % 4, 0);
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ((int64_t)h.version, newest - 1);
+  cold c;
+  CHECK_EQ(run_cold(23, &c), 0);
+  CHECK_EQ(c.open_rt, 2);
+  CHECK_EQ(c.version, newest);
+  CHECK_EQ(c.schema_get, 2);
+  CHECK_EQ(c.small_get, 1);
+  CHECK_EQ(c.rows, 5);
+  CHECK_EQ(c.ok, 1);
+  sqlite3_close(w);
+}
+
 /* wrong_hints: a HEAD with a valid checksum naming objects that are not
 ** what they claim (hashes of nothing, a page named as a node) or not
 ** there: the open fetches and drops them, and reads the right data. */
@@ -422,6 +454,7 @@ int main(int argc, char **argv){
   RUN(many_tables);
   RUN(no_head);
   RUN(w3_budget);
+  RUN(lagging_checkpoint);
   free(db_name);
   return CHECK_DONE();
 }
