@@ -8,9 +8,14 @@
 ** are in its view of N and, right after a commit, in its caches. Naming
 ** them in HEAD lets the reader fetch them in the same batch as the record
 ** (vfs/version.c, s3p_version_open) instead of one round trip each, level
-** by level. Everything named is verified against its hash on arrival, so
-** a hint that is stale (a later commit changed the page) or wrong costs
-** bytes, never correctness.
+** by level. It also names the tree leaves of the root pages' children (so
+** that a b-tree's second level costs one round trip), and, when HEAD goes
+** out with the next commit, that commit's new content of those pages and
+** its new checkpoint tree's nodes (a reader opening just after it sees
+** that commit's version). Everything named is verified against its hash
+** on arrival, so a hint that is stale (a later commit changed the page) or
+** wrong costs bytes, never correctness. The layout is docs/format.md,
+** section 6.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +27,8 @@
 
 /* Most pages of the schema table read to find the root pages. */
 #define HINT_SCHEMA_PAGES 16
-/* Most nodes above the leaves named (a level-2 tree has one per 16 M
-** pages: 64 GB at 4 KiB). */
+/* Most nodes below the root and above the leaves named (in a tree of
+** level 2, one per 65,536 pages: 16 cover 4 GB at 4 KiB). */
 #define HINT_UPPER 16
 /* Most root pages looked up (more than fit in HEAD: some share nodes). */
 #define HINT_ROOTS 256
