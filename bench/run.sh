@@ -56,8 +56,9 @@ need_s3() {
   eval "$(sh tests/s3-server.sh start "$server")" || die "RGW did not start"
 }
 
-# start_proxy RTT_MS: starts tests/delayproxy.py in front of the server;
-# prints its port.
+# start_proxy RTT_MS: starts tests/delayproxy.py in front of the server
+# and sets proxy to its port (not in a subshell: its pid must reach
+# cleanup).
 start_proxy() {
   hostport=${AWS_ENDPOINT_URL#http://}
   hostport=${hostport%%/*}
@@ -66,9 +67,8 @@ start_proxy() {
   pids="$pids $!"
   i=0
   while [ ! -s "$work/proxy.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  port=$(head -1 "$work/proxy.port")
-  [ -n "$port" ] || die "delayproxy did not start: $(cat "$work/proxy.err")"
-  echo "$port"
+  proxy=$(head -1 "$work/proxy.port")
+  [ -n "$proxy" ] || die "delayproxy did not start: $(cat "$work/proxy.err")"
 }
 
 results="$work/results"
@@ -91,7 +91,7 @@ for target in $TARGETS; do
       if [ "$target" = rgw ]; then
         name="$db"
       else
-        proxy=$(start_proxy 20)
+        start_proxy 20
         name="file:$db?endpoint=http://127.0.0.1:$proxy"
       fi ;;
     *) die "unknown target $target" ;;
