@@ -49,7 +49,9 @@ command -v sqlite3 >/dev/null 2>&1 || die "sqlite3 missing"
 command -v python3 >/dev/null 2>&1 || die "python3 missing"
 
 # start_bg OUTFILE CMD...: starts CMD in the background with stdout to
-# OUTFILE, records its pid and waits for its first line (a port); prints it.
+# OUTFILE, records its pid and waits for its first line (a port), which it
+# leaves in $port. Not to be run in a subshell ($(...)): the pid must reach
+# cleanup.
 start_bg() {
   out=$1; shift
   "$@" >"$out" 2>"$out.err" &
@@ -58,7 +60,6 @@ start_bg() {
   while [ ! -s "$out" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
   port=$(head -1 "$out")
   [ -n "$port" ] || die "$1 did not start: $(cat "$out.err")"
-  echo "$port"
 }
 
 if [ -n "${AWS_ENDPOINT_URL:-}" ] && [ -n "${S3_BUCKET:-}" ]; then
@@ -71,7 +72,8 @@ if [ -n "${AWS_ENDPOINT_URL:-}" ] && [ -n "${S3_BUCKET:-}" ]; then
   bucket=$S3_BUCKET
   what="S3 server at 127.0.0.1:$upstream"
 else
-  upstream=$(start_bg "$work/fake.port" python3 tests/fake-s3-nocond.py --cond)
+  start_bg "$work/fake.port" python3 tests/fake-s3-nocond.py --cond
+  upstream=$port
   bucket=benchbucket
   export AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret
   what="tests/fake-s3-nocond.py --cond (no AWS_ENDPOINT_URL/S3_BUCKET set)"
@@ -113,8 +115,8 @@ echo "# COMMIT alone timed; D = round-trip time added to every request"
 printf '%6s %6s %8s %10s %17s %6s %5s %6s\n' "D_ms" "pages" "put" "trips" \
   "commit_ms" "in_D" "rows" "ideal"
 for d in $DELAYS; do
-  proxy=$(start_bg "$work/proxy-$d.port" python3 tests/delayproxy.py \
-    "$upstream" "$d")
+  start_bg "$work/proxy-$d.port" python3 tests/delayproxy.py "$upstream" "$d"
+  proxy=$port
   name="s3://$bucket/bench-commit-$$-$d"
   uri="file:$name?endpoint=http://127.0.0.1:$proxy&concurrency=$CONCURRENCY&checkpoint=1000"
   session_sql | "$tool" shell "$uri" >"$work/out-$d" 2>"$work/err-$d" \

@@ -92,11 +92,27 @@ static void gen_records(const char *dir){
 
 /* gen_heads writes HEAD objects. */
 static void gen_heads(const char *dir){
-  unsigned char b[S3P_HEAD_LEN];
-  s3p_head_encode(b, 1);
-  gen_write(dir, "fuzz_head", "v1", 0, b, sizeof(b));
-  s3p_head_encode(b, 0x0123456789ABCDEFull);
-  gen_write(dir, "fuzz_head", "big", 1, b, sizeof(b));
+  unsigned char b[S3P_HEAD_MAXLEN];
+  static const unsigned char v1[S3P_HEAD_V1_LEN] = {
+    'S', '3', 'P', 'H', 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0 };
+  memcpy(b, v1, sizeof v1);
+  s3p_put64(b + 16, s3p_checksum64(b, 16));
+  gen_write(dir, "fuzz_head", "v1", 0, b, S3P_HEAD_V1_LEN);
+  s3p_head h;
+  memset(&h, 0, sizeof h);
+  h.version = 0x0123456789ABCDEFull;
+  h.ckpt_version = 0x0123456789ABCDE0ull;
+  h.page_size = 4096;
+  h.nhint = 3;
+  for(unsigned i = 0; i < h.nhint; i++){
+    h.hint[i].kind = i ? S3P_HINT_PAGE : S3P_HINT_NODE;
+    memset(h.hint[i].hash.b, (int)(0x11 * (i + 1)), S3P_HASH_LEN);
+  }
+  gen_write(dir, "fuzz_head", "hints", 1, b, s3p_head_encode(b, &h));
+  h.nhint = 0;
+  h.page_size = 0;
+  gen_write(dir, "fuzz_head", "bare", 0, b, s3p_head_encode(b, &h));
 }
 
 /* gen_nodes writes node objects and two tree programs. */

@@ -45,6 +45,7 @@ int s3p_hist_open(s3p_db **out, const char *name, int writable, int create,
   }
   o.readonly = !writable;
   o.create = writable && create;
+  o.skip_hints = 1;                    /* no SQL reads follow */
   int rc = s3p_db_open(out, name, &o, &msg);
   if(rc){
     s3p_hist_set_error(errmsg, rc, "%s", msg ? msg : "cannot open database");

@@ -152,8 +152,10 @@ static int verify_hints(verify_state *vs, uint64_t oldest, uint64_t latest){
     if(src == S3P_OK){
       uint64_t v = 0;
       const char *why = NULL;
-      int bad = i == 0 ? s3p_head_decode(&v, data, len, &why)
+      s3p_head head;
+      int bad = i == 0 ? s3p_head_decode(&head, data, len, &why)
                        : s3p_tail_decode(&v, data, len, &why);
+      if(i == 0 && !bad) v = head.version;
       if(bad){
         verify_problem(vs, "%s: %s is corrupt: %s", db->store->desc, names[i],
                        why ? why : "?");

@@ -13,7 +13,7 @@ static int objlen_under(const char *key, const char *dir){
 /* s3p_obj_max_len returns the limit of key's kind, or 0 if it has none. */
 uint64_t s3p_obj_max_len(const char *key){
   if( key == 0 ) return 0;
-  if( strcmp(key, "HEAD") == 0 ) return S3P_HEAD_LEN;
+  if( strcmp(key, "HEAD") == 0 ) return S3P_HEAD_MAXLEN;
   if( strcmp(key, "TAIL") == 0 ) return S3P_TAIL_LEN;
   if( objlen_under(key, "wal") ) return S3P_RECORD_MAXLEN;
   if( objlen_under(key, "pages") ) return S3P_PAGE_OBJ_MAXLEN;

@@ -28,7 +28,8 @@
   ((uint64_t)S3P_RECORD_HDR + 20 * (uint64_t)S3P_RECORD_MAX_CHANGES + 8)
 
 /* s3p_obj_max_len returns the largest valid encoding of the object named
-** key (relative to the database prefix): HEAD and TAIL 24 bytes, wal/<N>
+** key (relative to the database prefix): HEAD S3P_HEAD_MAXLEN, TAIL 24
+** bytes, wal/<N>
 ** S3P_RECORD_MAXLEN, pages/<hash> S3P_PAGE_OBJ_MAXLEN, index/<hash>
 ** S3P_NODE_MAXLEN, lease/<name> 32 bytes; 0 for keys the format does not
 ** define. */

@@ -582,10 +582,16 @@ static int commit_once(s3p_db *db, int keep){
     rec.ckpt_root = t.root;
   }
   if(commit_head_due(db)){
-    unsigned char *hb = malloc(S3P_HEAD_LEN);
+    /* Named from the caches only: building the hint costs no request. It
+    ** also names this commit's new content of the pages it names, and the
+    ** new tree's nodes on their paths when it writes a checkpoint. */
+    unsigned char *hb = malloc(S3P_HEAD_MAXLEN);
     if(!hb){ rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory"); goto out; }
-    s3p_head_encode(hb, db->head_pending);
-    rc = s3p_upload_put_hint(&b, "HEAD", hb, S3P_HEAD_LEN);
+    s3p_treeref nt = { rec.ckpt_root, rec.ckpt_level };
+    size_t hlen = s3p_db_head_bytes(db, db->head_pending, 0, ch, n,
+                                    rec.ckpt_version == rec.version ? &nt
+                                                                    : NULL, hb);
+    rc = s3p_upload_put_hint(&b, "HEAD", hb, hlen);
     if(rc) goto out;
   }
   /* The last batch of round trip 1 also reads TAIL and, for a view not
@@ -705,10 +711,13 @@ void s3p_db_set_head(s3p_db *db, uint64_t version){
 
 void s3p_db_flush_head(s3p_db *db){
   if(db->opt.readonly || !commit_head_due(db)) return;
-  unsigned char hb[S3P_HEAD_LEN];
-  s3p_head_encode(hb, db->head_pending);
+  /* At close or after a history operation: what is not cached may be
+  ** fetched, so that the next open gets every hint. */
+  unsigned char hb[S3P_HEAD_MAXLEN];
+  size_t hlen = s3p_db_head_bytes(db, db->head_pending, 1, NULL, 0, NULL,
+                                  hb);
   char *msg = NULL;
-  int rc = s3p_store_put(db->store, S3P_OP_PUT, "HEAD", hb, sizeof hb, &msg);
+  int rc = s3p_store_put(db->store, S3P_OP_PUT, "HEAD", hb, hlen, &msg);
   if(rc){
     sqlite3_log(SQLITE_WARNING, "s3page: %s: PUT HEAD failed (%s); the hint "
                 "lags", db->store->desc, msg ? msg : s3p_errstr(rc));

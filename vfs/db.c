@@ -180,20 +180,49 @@ static int db_decode_record(s3p_db *db, uint64_t v, const char *key,
 
 void s3p_db_stash_record(s3p_db *db, uint64_t v, const unsigned char *data,
                          size_t len){
-  s3p_record_free(&db->stash);
+  s3p_record rec;
   const char *why;
-  if(s3p_record_decode(&db->stash, data, len, &why) != S3P_OK ||
-     db->stash.version != v){
-    s3p_record_free(&db->stash);
+  if(s3p_record_decode(&rec, data, len, &why) != S3P_OK) return;
+  size_t i;
+  for(i = 0; i < db->nstash && db->stash[i].version != v; i++){}
+  if(rec.version != v || (i == db->nstash && i >= S3P_STASH_MAX)){
+    s3p_record_free(&rec);
+    return;
   }
+  if(i == db->nstash){
+    s3p_record *grown = realloc(db->stash, (i + 1) * sizeof *grown);
+    if(!grown){ s3p_record_free(&rec); return; }
+    db->stash = grown;
+    db->nstash++;
+  }else{
+    s3p_record_free(&db->stash[i]);
+  }
+  db->stash[i] = rec;
+}
+
+/* db_unstash hands the stashed record of version v over to *rec. Returns 1
+** if there was one, else 0. */
+static int db_unstash(s3p_db *db, uint64_t v, s3p_record *rec){
+  for(size_t i = 0; i < db->nstash; i++){
+    if(db->stash[i].version != v) continue;
+    *rec = db->stash[i];
+    db->stash[i] = db->stash[--db->nstash];
+    if(db->nstash == 0){ free(db->stash); db->stash = NULL; }
+    return 1;
+  }
+  return 0;
+}
+
+/* db_stash_free drops every stashed record. */
+static void db_stash_free(s3p_db *db){
+  for(size_t i = 0; i < db->nstash; i++) s3p_record_free(&db->stash[i]);
+  free(db->stash);
+  db->stash = NULL;
+  db->nstash = 0;
 }
 
 int s3p_db_get_record(s3p_db *db, uint64_t version, s3p_record *rec){
-  if(db->stash.version && db->stash.version == version){
-    *rec = db->stash;                 /* hand over the stashed record */
-    memset(&db->stash, 0, sizeof db->stash);
-    return SQLITE_OK;
-  }
+  if(version && db_unstash(db, version, rec)) return SQLITE_OK;
   char key[32];
   s3p_record_key(key, version);
   unsigned char *data = NULL;
@@ -221,38 +250,44 @@ int s3p_db_get_records(s3p_db *db, uint64_t from, uint64_t to,
   size_t n = (size_t)(to - from + 1);
   s3p_op *ops = calloc(n, sizeof *ops);
   char (*keys)[32] = malloc(n * sizeof *keys);
+  size_t *at = malloc(n * sizeof *at);   /* recs index of each op */
   int rc = SQLITE_OK;
   memset(recs, 0, n * sizeof *recs);
-  if(!ops || !keys){
-    free(ops); free(keys);
+  if(!ops || !keys || !at){
+    free(ops); free(keys); free(at);
     return s3p_db_error(db, SQLITE_NOMEM, "out of memory");
   }
+  size_t m = 0;                          /* records not stashed */
   for(size_t i = 0; i < n; i++){
-    s3p_record_key(keys[i], from + i);
-    ops[i].kind = S3P_OP_GET;
-    ops[i].key = keys[i];
+    if(db_unstash(db, from + i, &recs[i])) continue;
+    s3p_record_key(keys[m], from + i);
+    ops[m].kind = S3P_OP_GET;
+    ops[m].key = keys[m];
+    at[m++] = i;
   }
-  int src = s3p_store_exec(db->store, ops, n);
+  int src = m ? s3p_store_exec(db->store, ops, m) : S3P_OK;
   if(src) rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", keys[0], NULL);
-  for(size_t i = 0; i < n && rc == SQLITE_OK; i++){
-    if(ops[i].rc == S3P_ENOTFOUND){
+  for(size_t j = 0; j < m && rc == SQLITE_OK; j++){
+    size_t i = at[j];
+    if(ops[j].rc == S3P_ENOTFOUND){
       rc = s3p_db_error(db, SQLITE_CORRUPT, "%s: commit record %s is missing "
-                        "though version %llu exists", db->store->desc, keys[i],
+                        "though version %llu exists", db->store->desc, keys[j],
                         (unsigned long long)to);
-    }else if(ops[i].rc){
-      rc = s3p_db_store_error(db, ops[i].rc, SQLITE_IOERR_READ, "GET", keys[i],
-                              ops[i].errmsg);
+    }else if(ops[j].rc){
+      rc = s3p_db_store_error(db, ops[j].rc, SQLITE_IOERR_READ, "GET", keys[j],
+                              ops[j].errmsg);
     }else{
-      rc = db_decode_record(db, from + i, keys[i], ops[i].data, ops[i].len,
+      rc = db_decode_record(db, from + i, keys[j], ops[j].data, ops[j].len,
                             &recs[i]);
     }
   }
-  for(size_t i = 0; i < n; i++) s3p_op_reset(&ops[i]);
+  for(size_t j = 0; j < m; j++) s3p_op_reset(&ops[j]);
   if(rc){
     for(size_t i = 0; i < n; i++) s3p_record_free(&recs[i]);
   }
   free(ops);
   free(keys);
+  free(at);
   return rc;
 }
 
@@ -747,7 +782,7 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
   if(db->opt.has_asof){
     rc = s3p_version_asof(db, db->opt.asof_ms, &v);
   }else if(!v){
-    rc = s3p_version_latest(db, 0, &v);
+    rc = s3p_version_open(db, &v);
   }
   if(rc == SQLITE_OK){
     rc = s3p_db_load(db, v);
@@ -808,7 +843,7 @@ void s3p_db_close(s3p_db *db){
   s3p_store_close(db->store);
   s3p_db_ghost_clear(db);
   s3p_view_free(&db->view);
-  s3p_record_free(&db->stash);
+  db_stash_free(db);
   s3p_readset_free(&db->reads);
   free(db->won);
   s3p_lru_free(db->known);

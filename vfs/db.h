@@ -91,7 +91,9 @@ typedef struct s3p_db {
   uint32_t ra_last;          /* last page fetched from the store on a miss */
   uint32_t ra_streak;        /* consecutive sequential misses */
   s3p_prefetch *pf;          /* b-tree-aware prefetch, or NULL */
-  s3p_record stash;          /* a record fetched ahead (version 0: none) */
+  s3p_record *stash;         /* records fetched ahead, for the next
+                             ** s3p_db_get_record(s) of their versions */
+  size_t nstash;             /* entries in stash */
   s3p_readset reads;         /* pages SQLite read since the view last moved
                              ** to a version it did not make (rebase.h) */
   uint64_t lost_to;          /* the version another writer made first in
@@ -166,10 +168,14 @@ s3p_tree_io s3p_db_tree_io(s3p_db *db);
 ** recorded), or an error. */
 int s3p_db_get_record(s3p_db *db, uint64_t version, s3p_record *rec);
 
+/* Most records kept fetched ahead (s3p_db_stash_record). */
+#define S3P_STASH_MAX 80
+
 /* s3p_db_stash_record keeps the record of version v, fetched as
-** data[0..len) while looking for the newest version, for the next
-** s3p_db_get_record of v (which then costs no request). A record that does
-** not decode is not kept: the later GET reports it. */
+** data[0..len) while opening or looking for the newest version, for the
+** next s3p_db_get_record(s) of v (which then costs no request). A record
+** that does not decode is not kept (the later GET reports it), nor one
+** beyond S3P_STASH_MAX. */
 void s3p_db_stash_record(s3p_db *db, uint64_t v, const unsigned char *data,
                          size_t len);
 
@@ -254,6 +260,13 @@ int s3p_test_fail_syncs(int n);
 ** HEAD request). Returns SQLITE_OK or an I/O error. */
 int s3p_version_exists(s3p_db *db, uint64_t v, int *yes);
 
+/* s3p_version_open sets *latest to the newest version as s3p_version_latest
+** from 0 does, and fetches alongside the records it reads the objects the
+** HEAD hint names, unless opt.skip_hints (stashed records, cached nodes and
+** pages: an open then needs no further round trip for them). Returns
+** SQLITE_OK or an error. */
+int s3p_version_open(s3p_db *db, uint64_t *latest);
+
 /* s3p_version_latest sets *latest to the newest version, starting from
 ** from (known to exist, 0 for none): reads the HEAD hint and probes wal/
 ** forward, never listing. Returns SQLITE_OK or an error. */
@@ -310,5 +323,20 @@ void s3p_db_set_head(s3p_db *db, uint64_t version);
 
 /* s3p_db_flush_head writes the pending HEAD hint now (best effort). */
 void s3p_db_flush_head(s3p_db *db);
+
+/* hint.c */
+
+/* s3p_db_head_bytes encodes into out (S3P_HEAD_MAXLEN bytes of room) the
+** HEAD naming version, with the objects a reader opening it needs first
+** (head.h) as far as they are found: in the caches only when io is 0 (a
+** commit must not wait for them), else fetched as needed; plus the new
+** content of those pages among next[0..nnext), the changes of the commit
+** in progress (sorted by page number; NULL, 0 if none), and, when that
+** commit writes a checkpoint, the nodes of its new tree next_tree (else
+** NULL) on their paths (cached: the commit built them). Returns the
+** length. */
+size_t s3p_db_head_bytes(s3p_db *db, uint64_t version, int io,
+                         const s3p_change *next, size_t nnext,
+                         const s3p_treeref *next_tree, unsigned char *out);
 
 #endif

@@ -60,6 +60,9 @@ typedef struct s3p_options {
   char *region;              /* S3 region or NULL (malloc'd) */
   int concurrency;           /* S3 parallel requests, 0 = default */
   int prefetch_all;          /* prefetch=all: hydrate at open */
+  int skip_hints;            /* do not fetch at open the pages and nodes
+                             ** HEAD names (history operations, which do
+                             ** not read through SQLite) */
 } s3p_options;
 
 /* s3p_options_parse fills *o from the URI parameters of the database file

@@ -11,7 +11,7 @@
 **     refused by the same server (so the check is real).
 **   - huge_head_s3: HEAD answers 256 MiB with a Content-Length. Opening and
 **     using the database works (HEAD is only a hint), the log says the
-**     object is over its 24-byte limit, and the process did not grow by
+**     object is over its 1120-byte limit, and the process did not grow by
 **     the object's size (it was refused unread).
 **   - huge_head_s3_chunked: the same without a Content-Length (chunked):
 **     the transfer is cut at the limit.
@@ -167,7 +167,7 @@ static void huge_head_s3(void){
   char *params = endpoint_params(&f);
   char *name = fake_name("hugehead");
   huge_head_on(name, params, "object is 268435456 bytes, more than the limit "
-                             "of 24");
+                             "of 1120");
   free(name);
   free(params);
   fakes3_stop(&f);
@@ -184,7 +184,7 @@ static void huge_head_s3_chunked(void){
   }
   char *params = endpoint_params(&f);
   char *name = fake_name("hugechunked");
-  huge_head_on(name, params, "more than the limit of 24 bytes");
+  huge_head_on(name, params, "more than the limit of 1120 bytes");
   free(name);
   free(params);
   fakes3_stop(&f);
@@ -210,8 +210,8 @@ static void huge_head_dir(void){
   db = tdb_open(name, NULL);
   CHECK(db && tdb_int(db, "SELECT a FROM t") == 42);
   sqlite3_close(db);
-  CHECK(tdb_log_has("object is 314572800 bytes, more than the limit of 24"));
-  if(!tdb_log_has("limit of 24")) tdb_log_dump();
+  CHECK(tdb_log_has("object is 314572800 bytes, more than the limit of 1120"));
+  if(!tdb_log_has("limit of 1120")) tdb_log_dump();
   long grown = max_rss_kb() - rss0;
   printf("# peak RSS grew by %ld KiB\n", grown);
   CHECK(grown < GROWTH_MAX_KB);

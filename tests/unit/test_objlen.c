@@ -57,10 +57,11 @@ static void test_node_limit(void){
 }
 
 /* A commit record grows by 20 bytes a change up to the decoder's limit of
-** changes; HEAD and TAIL are 24 bytes. */
+** changes; HEAD is at most 1120 bytes (64 hints), TAIL 24. */
 static void test_record_head_tail_limits(void){
   s3p_record r;
-  unsigned char *buf = NULL, hbuf[S3P_HEAD_LEN], tbuf[S3P_TAIL_LEN];
+  unsigned char *buf = NULL, hbuf[S3P_HEAD_MAXLEN], tbuf[S3P_TAIL_LEN];
+  s3p_head head;
   size_t len = 0;
   memset(&r, 0, sizeof r);
   r.version = 2;
@@ -80,9 +81,17 @@ static void test_record_head_tail_limits(void){
   free(buf);
   free(r.changes);
   CHECK_EQ(S3P_RECORD_MAXLEN, 96 + 20 * (uint64_t)(1u << 26) + 8);
-  s3p_head_encode(hbuf, 7);
+  memset(&head, 0, sizeof head);
+  head.version = head.ckpt_version = 7;
+  head.nhint = S3P_HEAD_MAX_HINTS;
+  for(unsigned i = 0; i < head.nhint; i++){
+    head.hint[i].kind = S3P_HINT_PAGE;
+    head.hint[i].hash.b[0] = (unsigned char)(i + 1);
+  }
+  CHECK_EQ(s3p_head_encode(hbuf, &head), sizeof hbuf);
   s3p_tail_encode(tbuf, 7);
   CHECK_EQ(s3p_obj_max_len("HEAD"), sizeof hbuf);
+  CHECK_EQ(sizeof hbuf, 1120);
   CHECK_EQ(s3p_obj_max_len("TAIL"), sizeof tbuf);
 }
 

@@ -444,7 +444,7 @@ static void test_get_limits(void){
 }
 
 /* test_get_limit_policy: a store opened with the format's limits
-** (s3p_obj_max_len) refuses a HEAD that is not 24 bytes and a page object
+** (s3p_obj_max_len) refuses a HEAD over 1120 bytes and a page object
 ** over 65560 bytes, and takes keys the format does not name up to the
 ** default cap. A 300 MB (sparse) file is refused from its size, unread. */
 static void test_get_limit_policy(void){
@@ -462,15 +462,15 @@ static void test_get_limit_policy(void){
   CHECK_EQ(s3p_store_open(&st, root, &o, &msg), S3P_OK);
   if(st == NULL){ free(msg); rm_rf(tmp); free(root); free(tmp); return; }
   CHECK(st->max_len == s3p_obj_max_len);
-  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "HEAD", big, 24, NULL), S3P_OK);
+  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "HEAD", big, 1120, NULL), S3P_OK);
   CHECK_EQ(s3p_store_get(st, "HEAD", &d, &n, &msg), S3P_OK);
-  CHECK_EQ(n, 24);
+  CHECK_EQ(n, 1120);
   free(d);
-  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "HEAD", big, 25, NULL), S3P_OK);
+  CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "HEAD", big, 1121, NULL), S3P_OK);
   CHECK_EQ(s3p_store_get(st, "HEAD", &d, &n, &msg), S3P_ECORRUPT);
   CHECK(d == NULL && n == 0);
-  CHECK(msg && strstr(msg, "/HEAD: GET: object is 25 bytes, more than the "
-                           "limit of 24") != NULL);
+  CHECK(msg && strstr(msg, "/HEAD: GET: object is 1121 bytes, more than the "
+                           "limit of 1120") != NULL);
   free(msg);
   msg = NULL;
   CHECK_EQ(s3p_store_put(st, S3P_OP_PUT, "pages/xxh128-0", big, 65561, NULL),

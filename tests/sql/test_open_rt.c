@@ -1,0 +1,460 @@
+/*
+** test_open_rt.c: the round trips of opening a database (HEAD hints,
+** docs/protocol.md "Opening a database").
+**
+** Every measurement runs in a fresh process (this program re-run with
+** "--measure"), so that no cache of any kind is warm, and reads
+** PRAGMA s3page_stats after each step:
+**   - open: HEAD, then one batch with the record, the probes and every
+**     object HEAD names: 2 round trips, whatever the tree's depth;
+**   - then reading the schema and a table that fits in its root page cost
+**     only the freshness probe of each read transaction: page 1, the
+**     schema and the root pages arrived with the open;
+**   - a point query through the index then costs at most the probe plus
+**     two round trips (tree node, page) per b-tree level below the roots.
+** Then what must not break: a HEAD that lags one commit behind (the
+** writer is still open) still opens in 2 round trips and shows the newest
+** version; a HEAD naming wrong objects (with a valid checksum) costs only
+** bytes; an old format-1 HEAD still opens; a schema with more tables than
+** HEAD can name keeps HEAD within its cap; without HEAD, the open reads it
+** once and searches from the start.
+*/
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../check.h"
+#include "../lib/testdb.h"
+#include "../../index/bytes.h"
+#include "../../index/err.h"
+#include "../../index/head.h"
+#include "../../vfs/store/store.h"
+#include <unistd.h>
+
+static char *db_name;          /* the test database */
+static const char *self;       /* this program, as run (argv[0]) */
+static int db_rows;            /* rows of t */
+
+/* What one cold process measured (see measure_main). */
+typedef struct cold {
+  long open_rt;                /* round trips of sqlite3_open_v2 */
+  long schema_rt, schema_get;  /* SELECT over sqlite_master */
+  long small_rt, small_get;    /* count(*) of s, one root page */
+  long point_rt, point_get;    /* SELECT v FROM t WHERE k = ? */
+  long version;                /* the version shown */
+  long rows;                   /* count(*) of s after all that */
+  long open_bytes;             /* bytes received by the open */
+  long ok;                     /* the point query found its row */
+} cold;
+
+/* stats_now reads the stats of db into *s; 0 or -1. */
+static int stats_now(sqlite3 *db, s3page_stats *s){
+  return s3page_stats_get(db, NULL, s) == SQLITE_OK ? 0 : -1;
+}
+
+/* measure_main is the child: opens NAME cold and prints what each step
+** cost as "cold K=V ..." (parsed by run_cold). Returns the exit code. */
+static int measure_main(const char *name, long key, int w3){
+  if(tdb_init() != 0) return 2;
+  char *uri = tdb_uri(name, NULL);
+  sqlite3 *db = NULL;
+  if(sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                     NULL) != SQLITE_OK){
+    printf("# open: %s\n", db ? sqlite3_errmsg(db) : "?");
+    sqlite3_close(db);
+    free(uri);
+    return 2;
+  }
+  free(uri);
+  s3page_stats a, b, c, d;
+  int bad = stats_now(db, &a);
+  bad |= tdb_int(db, "SELECT count(*) FROM sqlite_master") < 2;
+  bad |= stats_now(db, &b);
+  int64_t rows = tdb_int(db, "SELECT count(*) FROM s");
+  bad |= stats_now(db, &c);
+  char sql[128];
+  snprintf(sql, sizeof sql, w3 ? "SELECT id + 0 * length(v) FROM t WHERE "
+           "k = %ld" : "SELECT id FROM t WHERE k = %ld", key * 7);
+  int64_t id = tdb_int(db, sql);
+  bad |= stats_now(db, &d);
+  printf("cold open_rt=%llu schema_rt=%llu schema_get=%llu small_rt=%llu "
+         "small_get=%llu point_rt=%llu point_get=%llu version=%llu rows=%lld "
+         "open_bytes=%llu ok=%d\n",
+         (unsigned long long)a.round_trips,
+         (unsigned long long)(b.round_trips - a.round_trips),
+         (unsigned long long)(b.n_get - a.n_get),
+         (unsigned long long)(c.round_trips - b.round_trips),
+         (unsigned long long)(c.n_get - b.n_get),
+         (unsigned long long)(d.round_trips - c.round_trips),
+         (unsigned long long)(d.n_get - c.n_get),
+         (unsigned long long)d.version, (long long)rows,
+         (unsigned long long)a.bytes_in, id == key);
+  sqlite3_close(db);
+  return bad ? 1 : 0;
+}
+
+/* run_cold_ex runs a fresh process measuring a cold open of db_name and a
+** point query for row key (w3: one that reads the row's v, through the
+** index and then the table). Returns 0 and fills *out, or -1. */
+static int run_cold_ex(long key, int w3, cold *out){
+  char cmd[4096];
+  memset(out, 0, sizeof *out);
+  snprintf(cmd, sizeof cmd, "'%s' --measure '%s' %ld %d", self, db_name, key,
+           w3);
+  FILE *p = popen(cmd, "r");
+  if(!p) return -1;
+  char line[1024];
+  int got = 0;
+  while(fgets(line, sizeof line, p)){
+    if(strncmp(line, "cold ", 5) != 0){
+      printf("%s", line);
+      continue;
+    }
+    got = sscanf(line, "cold open_rt=%ld schema_rt=%ld schema_get=%ld "
+                 "small_rt=%ld small_get=%ld point_rt=%ld point_get=%ld "
+                 "version=%ld rows=%ld open_bytes=%ld ok=%ld",
+                 &out->open_rt, &out->schema_rt, &out->schema_get,
+                 &out->small_rt, &out->small_get, &out->point_rt,
+                 &out->point_get, &out->version, &out->rows,
+                 &out->open_bytes, &out->ok) == 11;
+    printf("# %s", line + 5);
+  }
+  int rc = pclose(p);
+  return got && rc == 0 ? 0 : -1;
+}
+
+/* run_cold measures the covering point query (the index alone). */
+static int run_cold(long key, cold *out){
+  return run_cold_ex(key, 0, out);
+}
+
+/* make_db creates the database: t(id, k, v) with an index on k, big
+** enough for a two-level page map, then a small table s whose root page
+** comes after all of t's. Returns 0 or -1. */
+static int make_db(void){
+  db_name = tdb_name("openrt");
+  db_rows = 40000;
+  sqlite3 *db = tdb_open(db_name, NULL);
+  if(!db) return -1;
+  int rc = tdb_exec(db, "PRAGMA page_size=4096;"
+                        "CREATE TABLE t(id INTEGER PRIMARY KEY, k INT, v TEXT)");
+  if(rc == SQLITE_OK){
+    rc = tdb_execf(db, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT "
+                       "i+1 FROM c WHERE i < %d) INSERT INTO t SELECT i, "
+                       "i * 7, hex(randomblob(50)) FROM c", db_rows);
+  }
+  if(rc == SQLITE_OK) rc = tdb_exec(db, "CREATE INDEX t_k ON t(k)");
+  if(rc == SQLITE_OK){
+    rc = tdb_exec(db, "CREATE TABLE s(x); INSERT INTO s VALUES(1),(2),(3)");
+  }
+  int64_t pages = tdb_int(db, "PRAGMA page_count");
+  sqlite3_close(db);
+  printf("# database: %lld pages\n", (long long)pages);
+  return rc == SQLITE_OK && pages > 300 ? 0 : -1;
+}
+
+/* head_get reads and decodes HEAD of db_name into *h, *len its size.
+** Returns 0 or -1. */
+static int head_get(s3p_head *h, size_t *len){
+  s3p_store *st = NULL;
+  s3p_store_opts so;
+  memset(&so, 0, sizeof so);
+  char *msg = NULL;
+  if(s3p_store_open(&st, db_name, &so, &msg)){ free(msg); return -1; }
+  unsigned char *data = NULL;
+  int rc = s3p_store_get(st, "HEAD", &data, len, &msg);
+  if(rc == S3P_OK) rc = s3p_head_decode(h, data, *len, NULL);
+  free(data);
+  free(msg);
+  s3p_store_close(st);
+  return rc == S3P_OK ? 0 : -1;
+}
+
+/* head_put writes buf[0..len) as HEAD of db_name, or deletes HEAD when
+** buf is NULL. Returns 0 or -1. */
+static int head_put(const unsigned char *buf, size_t len){
+  s3p_store *st = NULL;
+  s3p_store_opts so;
+  memset(&so, 0, sizeof so);
+  char *msg = NULL;
+  if(s3p_store_open(&st, db_name, &so, &msg)){ free(msg); return -1; }
+  int rc;
+  if(buf){
+    rc = s3p_store_put(st, S3P_OP_PUT, "HEAD", buf, len, &msg);
+  }else{
+    s3p_op op;
+    memset(&op, 0, sizeof op);
+    op.kind = S3P_OP_DELETE;
+    op.key = "HEAD";
+    rc = s3p_store_exec(st, &op, 1);
+    if(rc == S3P_OK) rc = op.rc;
+    s3p_op_reset(&op);
+  }
+  free(msg);
+  s3p_store_close(st);
+  return rc == S3P_OK ? 0 : -1;
+}
+
+/* open_in_two: a cold open is 2 round trips; the schema and a table held
+** in its root page then cost only the probe of each read transaction (no
+** page, no tree node); the point query is bounded by the levels below the
+** root pages; HEAD names the version, its checkpoint and page size. */
+static void open_in_two(void){
+  s3p_head h;
+  size_t len = 0;
+  CHECK_EQ(head_get(&h, &len), 0);
+  printf("# HEAD: %zu bytes, version %llu, checkpoint %llu, %u objects\n",
+         len, (unsigned long long)h.version,
+         (unsigned long long)h.ckpt_version, h.nhint);
+  CHECK(h.ckpt_version > 0);
+  CHECK(h.nhint >= 6);      /* root, leaf node(s), page 1, roots of t, t_k, s */
+  CHECK_EQ(h.page_size, 4096);
+  cold c;
+  CHECK_EQ(run_cold(db_rows / 3, &c), 0);
+  CHECK_EQ(c.open_rt, 2);
+  /* Two read transactions (prepare loads the schema, then the statement
+  ** runs), each one probe, and nothing else. */
+  CHECK_EQ(c.schema_rt, 2);
+  CHECK_EQ(c.schema_get, 2);
+  CHECK_EQ(c.small_rt, 1);
+  CHECK_EQ(c.small_get, 1);
+  CHECK_EQ(c.rows, 3);
+  CHECK_EQ(c.ok, 1);
+  CHECK_EQ((uint64_t)c.version, h.version);
+  /* The index and table have 2 levels each here: below each root, one
+  ** page, with its tree node at most. */
+  CHECK(c.point_rt <= 1 + 2 * 2);
+  CHECK(c.open_bytes < 64 * 1024);
+}
+
+/* lagging_head: with the writer still open, HEAD names the version before
+** its last commit; a reader still opens in 2 round trips (the batch reads
+** wal/N+1 and probes wal/N+2) and sees the newest version; only the hints
+** of the pages that commit changed are stale. */
+static void lagging_head(void){
+  sqlite3 *w = tdb_open(db_name, NULL);
+  CHECK(w != NULL);
+  if(!w) return;
+  CHECK_EQ(tdb_exec(w, "INSERT INTO s VALUES(4)"), SQLITE_OK);
+  CHECK_EQ(tdb_exec(w, "INSERT INTO s VALUES(5)"), SQLITE_OK);
+  int64_t newest = tdb_version(w);
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ((int64_t)h.version, newest - 1);    /* HEAD lags one commit */
+  cold c;
+  CHECK_EQ(run_cold(17, &c), 0);
+  CHECK_EQ(c.open_rt, 2);
+  CHECK_EQ(c.version, newest);
+  CHECK_EQ(c.rows, 5);
+  CHECK_EQ(c.ok, 1);
+  sqlite3_close(w);                            /* HEAD catches up */
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ((int64_t)h.version, newest);
+}
+
+/* lagging_checkpoint: the same when the commit HEAD lags behind wrote a
+** checkpoint (a new tree: HEAD also names its nodes on the named pages'
+** paths): 2 round trips, and page 1 and the root page of s then cost
+** nothing but the probes. */
+static void lagging_checkpoint(void){
+  sqlite3 *w = tdb_open(db_name, "checkpoint=4");
+  CHECK(w != NULL);
+  if(!w) return;
+  /* One commit each (page 1's change counter moves), s unchanged. */
+  const char *tx = "BEGIN; INSERT INTO s VALUES(6); DELETE FROM s WHERE "
+                   "x = 6; COMMIT";
+  for(int n = 0; (tdb_version(w) + 1) % 4 != 0 && n < 8; n++){
+    CHECK_EQ(tdb_exec(w, tx), SQLITE_OK);
+  }
+  CHECK_EQ(tdb_exec(w, tx), SQLITE_OK);          /* a checkpoint version */
+  int64_t newest = tdb_version(w);
+  CHECK_EQ(newest % 4, 0);
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ((int64_t)h.version, newest - 1);
+  cold c;
+  CHECK_EQ(run_cold(23, &c), 0);
+  CHECK_EQ(c.open_rt, 2);
+  CHECK_EQ(c.version, newest);
+  CHECK_EQ(c.schema_get, 2);
+  CHECK_EQ(c.small_get, 1);
+  CHECK_EQ(c.rows, 5);
+  CHECK_EQ(c.ok, 1);
+  sqlite3_close(w);
+}
+
+/* wrong_hints: a HEAD with a valid checksum naming objects that are not
+** what they claim (hashes of nothing, a page named as a node) or not
+** there: the open fetches and drops them, and reads the right data. */
+static void wrong_hints(void){
+  s3p_head h, bad;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  bad = h;
+  for(unsigned i = 0; i < bad.nhint; i++){
+    if(i % 2) bad.hint[i].hash.b[0] ^= 0x5a;      /* names nothing */
+    else bad.hint[i].kind = bad.hint[i].kind == S3P_HINT_NODE
+                          ? S3P_HINT_PAGE : S3P_HINT_NODE;
+  }
+  unsigned char buf[S3P_HEAD_MAXLEN];
+  CHECK_EQ(head_put(buf, s3p_head_encode(buf, &bad)), 0);
+  cold c;
+  CHECK_EQ(run_cold(db_rows / 2, &c), 0);
+  CHECK(c.open_rt >= 2);              /* what the hints missed, one by one */
+  CHECK_EQ(c.ok, 1);
+  CHECK_EQ(c.rows, 5);
+  CHECK_EQ((uint64_t)c.version, h.version);
+  /* Hints of a checkpoint above the version decode as corrupt: ignored. */
+  bad = h;
+  bad.ckpt_version = 0;
+  bad.version = 1;                    /* a version that exists, not the newest */
+  CHECK_EQ(head_put(buf, s3p_head_encode(buf, &bad)), 0);
+  CHECK_EQ(run_cold(db_rows / 4, &c), 0);
+  CHECK_EQ(c.ok, 1);
+  CHECK_EQ((uint64_t)c.version, h.version);
+  CHECK_EQ(head_put(buf, s3p_head_encode(buf, &h)), 0);
+}
+
+/* format1_head: a HEAD written by an older writer (format 1, no hints)
+** still opens the newest version, as before hints existed. */
+static void format1_head(void){
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  unsigned char v1[S3P_HEAD_V1_LEN];
+  memcpy(v1, "S3PH\1\0\0\0", 8);
+  s3p_put64(v1 + 8, h.version);
+  s3p_put64(v1 + 16, s3p_checksum64(v1, 16));
+  CHECK_EQ(head_put(v1, sizeof v1), 0);
+  cold c;
+  CHECK_EQ(run_cold(5, &c), 0);
+  CHECK_EQ(c.ok, 1);
+  CHECK_EQ((uint64_t)c.version, h.version);
+  CHECK(c.open_rt > 2);               /* the nodes and page 1, one by one */
+  unsigned char buf[S3P_HEAD_MAXLEN];
+  CHECK_EQ(head_put(buf, s3p_head_encode(buf, &h)), 0);
+}
+
+/* no_head: without HEAD, the open reads HEAD once (one round trip), then
+** searches from wal/1 as it always did (HEAD of wal/1 with TAIL, the
+** gallop 2, 3, 5, 9, the bisection 7, 8), loads version 8 and reads page
+** 1 through its tree: 12 round trips, not one more. */
+static void no_head(void){
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ(h.version, 8);
+  CHECK_EQ(head_put(NULL, 0), 0);
+  cold c;
+  CHECK_EQ(run_cold(11, &c), 0);
+  CHECK_EQ(c.ok, 1);
+  CHECK_EQ(c.version, 8);
+  CHECK_EQ(c.open_rt, 12);
+  unsigned char buf[S3P_HEAD_MAXLEN];
+  CHECK_EQ(head_put(buf, s3p_head_encode(buf, &h)), 0);
+}
+
+/* many_tables: with more tables than HEAD can name, HEAD stays within its
+** cap (S3P_HEAD_MAX_HINTS objects), page 1 first. */
+static void many_tables(void){
+  sqlite3 *w = tdb_open(db_name, NULL);
+  CHECK(w != NULL);
+  if(!w) return;
+  CHECK_EQ(tdb_exec(w, "BEGIN"), SQLITE_OK);
+  for(int i = 0; i < 80; i++){
+    /* Distinct contents: equal root pages are one object, named once. */
+    CHECK_EQ(tdb_execf(w, "CREATE TABLE m%d(a, b); INSERT INTO m%d "
+                          "VALUES(%d, 'x')", i, i, i), SQLITE_OK);
+  }
+  CHECK_EQ(tdb_exec(w, "COMMIT"), SQLITE_OK);
+  sqlite3_close(w);
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ(h.nhint, S3P_HEAD_MAX_HINTS);
+  CHECK(len <= S3P_HEAD_MAXLEN);
+  cold c;
+  CHECK_EQ(run_cold(9, &c), 0);
+  CHECK_EQ(c.open_rt, 2);
+  CHECK_EQ(c.ok, 1);
+}
+
+/* w3_budget: issue 8's W3 on a database shaped like the benchmark's
+** (bench/README.md): a table and an index of 3 b-tree levels each (512
+** byte pages make them that deep with 3,000 rows, 828 pages), imported
+** with s3page_import as a plain file. A cold process opens it and runs
+** SELECT v FROM t WHERE k = ?: at most 8 round trips in all (open 2, the
+** probes of the two read transactions of a first statement, SQLite's
+** schema load and the statement, 2, then one per b-tree level below the
+** root pages, 4: the root pages and the tree leaves of their children came
+** with the open) and under 256 KB. */
+static void w3_budget(void){
+  char *file = NULL, *keep = db_name;
+  const char *t = getenv("TMPDIR");
+  if(asprintf(&file, "%s/s3p-w3-%d.sqlite", t && *t ? t : "/tmp",
+              (int)getpid()) < 0) return;
+  sqlite3 *p = NULL;
+  remove(file);
+  CHECK_EQ(sqlite3_open_v2(file, &p, SQLITE_OPEN_READWRITE |
+                           SQLITE_OPEN_CREATE, "unix"), SQLITE_OK);
+  CHECK_EQ(tdb_exec(p, "PRAGMA page_size=512; PRAGMA journal_mode=OFF;"
+                       "CREATE TABLE t(id INTEGER PRIMARY KEY, k INT, v TEXT);"
+                       "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT "
+                       "i + 1 FROM c WHERE i < 3000) INSERT INTO t SELECT i, "
+                       "i * 7, hex(randomblob(50)) FROM c;"
+                       "CREATE INDEX t_k ON t(k); CREATE TABLE s(x)"),
+           SQLITE_OK);
+  CHECK_EQ(tdb_int(p, "SELECT count(*) FROM t"), 3000);
+  sqlite3_close(p);
+  db_name = tdb_name("w3");
+  char *err = NULL;
+  CHECK_EQ(s3page_import(file, db_name, 0, NULL, NULL, NULL, &err),
+           SQLITE_OK);
+  if(err) printf("# import: %s\n", err);
+  sqlite3_free(err);
+  remove(file);
+  free(file);
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  printf("# HEAD: %zu bytes, %u objects\n", len, h.nhint);
+  cold c;
+  CHECK_EQ(run_cold_ex(1234, 1, &c), 0);
+  CHECK_EQ(c.ok, 1);
+  CHECK_EQ(c.open_rt, 2);
+  CHECK_EQ(c.schema_rt, 2);            /* the two probes, nothing else */
+  CHECK_EQ(c.small_rt, 1);
+  /* The child ran the schema load and the query in separate statements:
+  ** the query's own probe is the second of W3's two. */
+  long w3 = c.open_rt + c.schema_rt + (c.point_rt - 1);
+  printf("# W3: %ld round trips, %ld bytes at open\n", w3, c.open_bytes);
+  CHECK(w3 <= 8);
+  CHECK(c.open_bytes < 256 * 1024);
+  free(db_name);
+  db_name = keep;
+}
+
+/* main runs the child measurement when asked, else the cases. Returns 0
+** if all passed. */
+int main(int argc, char **argv){
+  self = argv[0];
+  if(argc == 5 && strcmp(argv[1], "--measure") == 0){
+    return measure_main(argv[2], atol(argv[3]), atoi(argv[4]));
+  }
+  if(tdb_init() != 0 || make_db() != 0){
+    printf("not ok - init\n");
+    return 1;
+  }
+  RUN(open_in_two);
+  RUN(lagging_head);
+  RUN(wrong_hints);
+  RUN(format1_head);
+  RUN(many_tables);
+  RUN(no_head);
+  RUN(w3_budget);
+  RUN(lagging_checkpoint);
+  free(db_name);
+  return CHECK_DONE();
+}
