@@ -325,11 +325,16 @@ int s3p_db_rebase(s3p_db *db){
   if(got == 1 || p1_changed){
     rc = s3p_db_read_page(db, 1, base);
     if(rc == SQLITE_OK && got == 0) memcpy(mine, base, psz);
-    if(rc == SQLITE_OK && p1_changed &&
-       !rebase_guess_page1(psz, base, mine, &p1, won)){
-      rc = rebase_page_by_hash(db, &p1, won);
+    if(rc == SQLITE_OK){
+      /* won: page 1 after the winners (their change counter above all:
+      ** the merged counter must pass it, or SQLite elsewhere would keep a
+      ** cache that this version makes stale). */
+      if(!p1_changed){
+        memcpy(won, base, psz);
+      }else if(!rebase_guess_page1(psz, base, mine, &p1, won)){
+        rc = rebase_page_by_hash(db, &p1, won);
+      }
     }
-    else if(rc == SQLITE_OK) memcpy(won, base, psz);
     if(rc == SQLITE_OK) rc = rebase_page1(db, latest, base, won, mine);
     if(rc) goto out;
   }

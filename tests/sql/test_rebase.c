@@ -431,12 +431,16 @@ static void faults_and_kill(void){
 typedef struct sr_commit {
   uint64_t version;          /* the version it made (or read, if noop) */
   int noop;                  /* it changed nothing: no version was made */
+  int rebased;               /* its commit was rebased */
+  int writer;                /* which writer ran it */
   char *sql;                 /* its statements */
 } sr_commit;
 
 /* What the writers of serial_replay share. */
+typedef struct sr_writer sr_writer;
 typedef struct sr_state {
   const char *name;          /* the database */
+  sr_writer *ws;             /* the writers (for reports) */
   int steps;                 /* transactions per writer */
   pthread_mutex_t mu;        /* guards the fields below */
   sr_commit *log;            /* committed transactions */
@@ -447,10 +451,10 @@ typedef struct sr_state {
 } sr_state;
 
 /* A writer of serial_replay. */
-typedef struct sr_writer {
+struct sr_writer {
   sr_state *st;              /* shared state */
   unsigned seed;             /* its random sequence */
-} sr_writer;
+};
 
 /* sr_txn writes into buf (size n) a random transaction's statements. */
 static void sr_txn(unsigned *seed, char *buf, size_t n){
@@ -524,6 +528,8 @@ static void *sr_run(void *arg){
     }
     st->log[st->nlog].version = v;
     st->log[st->nlog].noop = ss.n_commit == before.n_commit;
+    st->log[st->nlog].rebased = ss.n_rebase != before.n_rebase;
+    st->log[st->nlog].writer = (int)(w - w->st->ws);
     st->log[st->nlog].sql = strdup(sql);
     st->nlog++;
     pthread_mutex_unlock(&st->mu);
@@ -573,6 +579,7 @@ static void serial_replay(void){
   enum { W = 4 };
   pthread_t th[W];
   sr_writer w[W];
+  st.ws = w;
   unsigned seed = (unsigned)time(NULL);
   const char *se = getenv("S3PAGE_TEST_SEED");
   if(se && *se) seed = (unsigned)strtoul(se, NULL, 10);
@@ -616,6 +623,19 @@ static void serial_replay(void){
       mismatches++;
       printf("# version %llu differs from the serial replay (%s)\n",
              (unsigned long long)st.log[i].version, st.log[i].sql);
+      if(want && got){
+        /* Where: the first row that differs, both ways. */
+        size_t k = 0;
+        while(want[k] && want[k] == got[k]) k++;
+        while(k && want[k - 1] != ';') k--;
+        printf("#   replay: %.60s\n#   stored: %.60s\n", want + k, got + k);
+        for(size_t j = i >= 4 ? i - 4 : 0; j <= i; j++){
+          printf("#   v%llu writer %d%s%s: %s\n",
+                 (unsigned long long)st.log[j].version, st.log[j].writer,
+                 st.log[j].rebased ? " rebased" : "",
+                 st.log[j].noop ? " noop" : "", st.log[j].sql);
+        }
+      }
     }
     free(want);
     free(got);
