@@ -13,6 +13,12 @@
 **                      changes that row: A's commit is a conflict (the read
 **                      set), not a rebase;
 **   schema_change      B creates a table: A conflicts (page 1 changed);
+**   read_before_checkpoint  A reads a row of table b and keeps it in
+**                      SQLite's cache; s3page_checkpoint makes a version
+**                      that leaves page 1 as it was (so SQLite keeps that
+**                      cache when A's view moves to it); A then writes
+**                      table a from that cached row while B changes it:
+**                      A's commit is a conflict, not a rebase;
 **   rebase_off         rebase=0 keeps the old behaviour (conflict);
 **   guard              a statement of A that began before its rebased
 **                      commit is still stepping: A cannot write until it
@@ -176,6 +182,39 @@ static void schema_change(void){
                 "CREATE TABLE z(x)", &rb);
   CHECK_EQ(rc, SQLITE_BUSY_SNAPSHOT);
   CHECK_EQ(rb, 0);
+  free(name);
+}
+
+/* read_before_checkpoint: see the top comment. */
+static void read_before_checkpoint(void){
+  char *name = tdb_name("rbckpt");
+  CHECK_EQ(setup(name, 200), 0);
+  sqlite3 *a = open_elsewhere(name, NULL), *b = open_elsewhere(name, NULL);
+  CHECK(a && b);
+  if(a && b){
+    CHECK_EQ(tdb_int(a, "SELECT v FROM b WHERE id = 20"), 0);   /* cached */
+    uint64_t cv = 0;
+    int created = 0;
+    char *err = NULL;
+    CHECK_EQ(s3page_checkpoint(name, &cv, &created, &err), SQLITE_OK);
+    CHECK_EQ(created, 1);
+    sqlite3_free(err);
+    CHECK_EQ(tdb_exec(a, "BEGIN; UPDATE a SET v = (SELECT v FROM b WHERE "
+                      "id = 20) + 1 WHERE id = 150"), SQLITE_OK);
+    CHECK_EQ(tdb_exec(b, "UPDATE b SET v = 5 WHERE id = 20"), SQLITE_OK);
+    CHECK_EQ(tdb_exec_quiet(a, "COMMIT"), SQLITE_BUSY_SNAPSHOT);
+    tdb_exec_quiet(a, "ROLLBACK");
+    CHECK_EQ(rebases(a), 0);
+  }
+  sqlite3_close(a);
+  sqlite3_close(b);
+  sqlite3 *db = tdb_open(name, NULL);
+  if(db){
+    /* Serial: 0 (A conflicted) or 6 (A after B); never B's 5 with A's 1. */
+    int64_t av = tdb_int(db, "SELECT v FROM a WHERE id = 150");
+    CHECK(av == 0 || av == 6);
+    sqlite3_close(db);
+  }
   free(name);
 }
 
@@ -616,6 +655,7 @@ int main(void){
   RUN(same_row);
   RUN(read_dependency);
   RUN(schema_change);
+  RUN(read_before_checkpoint);
   RUN(rebase_off);
   RUN(guard);
   RUN(counter_exact);
