@@ -84,7 +84,8 @@ typedef struct s3p_db {
   uint32_t ra_streak;        /* consecutive sequential misses */
   s3p_record stash;          /* a record fetched ahead (version 0: none) */
   s3p_readset reads;         /* pages SQLite read since the view last moved
-                             ** to a version it did not make (rebase.h) */
+                             ** to a version it did not make with another
+                             ** page 1 header (rebase.h) */
   uint64_t lost_to;          /* the version another writer made first in
                              ** the last commit attempt (0: none lost) */
   int no_rebase;             /* never rebase (locking_mode=EXCLUSIVE,
