@@ -23,6 +23,14 @@
 **   guard              a statement of A that began before its rebased
 **                      commit is still stepping: A cannot write until it
 **                      ends; after that, A sees B's change;
+**   failed_rebased_attempt  a statement of A that began before A's COMMIT
+**                      is still stepping; A's commit is rebased, then the
+**                      attempt on top of the winners fails (A's store is
+**                      slow and another writer commits all the time, so A
+**                      keeps losing until it gives up):
+**                      until that statement ends, A's writes are refused
+**                      (SQLITE_BUSY), never acknowledged and dropped, and
+**                      after it ends they commit;
 **   counter_exact      4 writers increment one counter row through
 **                      s3page_transaction: the count is exact, conflicts
 **                      were retried, none was rebased (every winner
@@ -257,6 +265,85 @@ static void guard(void){
   }
   sqlite3_close(a);
   sqlite3_close(b);
+  free(name);
+}
+
+/* What the hammering writer of failed_rebased_attempt shares. */
+typedef struct hammer_state {
+  const char *name;          /* the database */
+  _Atomic int stop;          /* set when it should stop */
+  _Atomic int commits;       /* commits it made */
+} hammer_state;
+
+/* hammer_run commits changes to table b until told to stop. */
+static void *hammer_run(void *arg){
+  hammer_state *h = arg;
+  sqlite3 *db = open_elsewhere(h->name, NULL);
+  for(int i = 0; db && !h->stop; i++){
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE b SET v = v + 1 WHERE id = %d",
+             1 + i % 200);
+    if(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK) h->commits++;
+  }
+  sqlite3_close(db);
+  return NULL;
+}
+
+/* failed_rebased_attempt: see the top comment. */
+static void failed_rebased_attempt(void){
+  char *name = tdb_name("rbfailed");
+  CHECK_EQ(setup(name, 200), 0);
+  setenv("S3PAGE_ALLOW_FAULTS", "1", 1);
+  int found = 0;
+  for(int round = 0; round < 5 && !found; round++){
+    /* A's store answers slowly, so the hammering writer keeps winning
+    ** the version A's rebased attempt goes for, until A gives up. */
+    sqlite3 *a = open_elsewhere(name, "fault=delay_ms=60");
+    sqlite3_stmt *st = NULL;
+    int ok = a && sqlite3_prepare_v2(a, "SELECT id FROM a ORDER BY id", -1,
+                                     &st, NULL) == SQLITE_OK &&
+             sqlite3_step(st) == SQLITE_ROW &&
+             tdb_exec(a, "BEGIN; UPDATE a SET v = v + 1 WHERE id = 150") ==
+               SQLITE_OK;
+    hammer_state h;
+    memset(&h, 0, sizeof h);
+    h.name = name;
+    pthread_t th;
+    pthread_create(&th, NULL, hammer_run, &h);
+    while(ok && h.commits == 0) tdb_sleep_ms(5);
+    int rc = ok ? tdb_exec_quiet(a, "COMMIT") : SQLITE_ERROR;
+    h.stop = 1;
+    pthread_join(th, NULL);
+    if(ok && rc != SQLITE_OK && rebases(a) > 0){
+      /* Rebased, then failed: SQLite rolled back and still reads. */
+      found = 1;
+      tdb_exec_quiet(a, "ROLLBACK");
+      int wrc = tdb_exec_quiet(a, "UPDATE a SET v = 1000 WHERE id = 151");
+      CHECK(wrc == SQLITE_OK || wrc == SQLITE_BUSY);
+      sqlite3_finalize(st);
+      st = NULL;
+      if(wrc != SQLITE_OK){
+        CHECK_EQ(tdb_exec(a, "UPDATE a SET v = 1000 WHERE id = 151"),
+                 SQLITE_OK);
+      }
+      /* Acknowledged: it must be there. */
+      sqlite3 *c = open_elsewhere(name, NULL);
+      if(c){
+        CHECK_EQ(tdb_int(c, "SELECT v FROM a WHERE id = 151"), 1000);
+        CHECK_EQ(tdb_int(c, "SELECT v FROM a WHERE id = 150"), 0);
+        CHECK(tdb_integrity_ok(c));
+      }
+      sqlite3_close(c);
+    }else if(a){
+      printf("# round %d: COMMIT gave %d after %llu rebases\n", round, rc,
+             (unsigned long long)rebases(a));
+      tdb_exec_quiet(a, "ROLLBACK");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(a);
+  }
+  unsetenv("S3PAGE_ALLOW_FAULTS");
+  CHECK(found);
   free(name);
 }
 
@@ -658,6 +745,7 @@ int main(void){
   RUN(read_before_checkpoint);
   RUN(rebase_off);
   RUN(guard);
+  RUN(failed_rebased_attempt);
   RUN(counter_exact);
   RUN(faults_and_kill);
   RUN(serial_replay);
