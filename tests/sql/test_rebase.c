@@ -284,6 +284,7 @@ static void *hammer_run(void *arg){
     snprintf(sql, sizeof sql, "UPDATE b SET v = v + 1 WHERE id = %d",
              1 + i % 200);
     if(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK) h->commits++;
+    tdb_sleep_ms(15);        /* fewer versions than a rebase may skip */
   }
   sqlite3_close(db);
   return NULL;
@@ -335,8 +336,8 @@ static void failed_rebased_attempt(void){
       }
       sqlite3_close(c);
     }else if(a){
-      printf("# round %d: COMMIT gave %d after %llu rebases\n", round, rc,
-             (unsigned long long)rebases(a));
+      printf("# round %d: COMMIT gave %d after %llu rebases: %s\n", round,
+             rc, (unsigned long long)rebases(a), sqlite3_errmsg(a));
       tdb_exec_quiet(a, "ROLLBACK");
     }
     sqlite3_finalize(st);
