@@ -689,9 +689,12 @@ int s3p_db_commit(s3p_db *db){
     moved = 1;
     db->n_rebase++;
   }
-  if(rc == SQLITE_OK && moved){
-    db->guard = 1;           /* until SQLite releases its lock (vfs.c) */
-  }else if(rc && s3p_txbuf_active(db->tx)){
+  /* After a rebase SQLite's cache holds pages of the version before,
+  ** committed or not: the guard (vfs.c) keeps writes and reads of what the
+  ** winners changed out until SQLite releases its lock. A write then would
+  ** start from those pages, and one that failed would be dropped (below). */
+  if(moved) db->guard = 1;
+  if(rc && s3p_txbuf_active(db->tx)){
     commit_reset(db);
     if(moved) db->no_commit = 1;
   }
