@@ -44,6 +44,15 @@
 **                      integrity_check passes, every acknowledged id is
 **                      there exactly once, and the shared increments equal
 **                      the ids committed (no transaction half or twice);
+**   lost_race_stamps   A's commit skips uploading a page whose content
+**                      its cache knows from 9 minutes ago (the library
+**                      clock is shifted), loses, and the rebase finds a
+**                      conflict; 7 minutes later gc (grace 15 minutes)
+**                      deletes that page object, no kept version using
+**                      it; A then commits the same content again: the
+**                      losing attempt must not have made the old
+**                      knowledge look new, so the page is uploaded and
+**                      the new version reads;
 **   serial_replay      W writers (threads, one "machine" each) run random
 **                      transactions over three tables (updates, reads that
 **                      feed writes, inserts, deletes); every commit's SQL
@@ -66,6 +75,7 @@
 #include <unistd.h>
 #include "../check.h"
 #include "../lib/testdb.h"
+#include "../../vfs/db.h"
 
 /* setup makes name with tables a and b of rows rows each (300-byte values,
 ** so each table spans several pages). Returns 0 on success. */
@@ -737,6 +747,58 @@ static void serial_replay(void){
   free(name);
 }
 
+/* lost_race_stamps: see the top comment. */
+static void lost_race_stamps(void){
+  const int64_t min = 60 * 1000;
+  char *name = tdb_name("rbstamps");
+  sqlite3 *s0 = tdb_open(name, NULL);
+  CHECK(s0 != NULL);
+  if(!s0){ free(name); return; }
+  /* One row on one page; same-length values rewrite it in place, so the
+  ** page's content comes back exactly when the value does. */
+  CHECK_EQ(tdb_exec(s0, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+                        "INSERT INTO t VALUES(1, 'aaaa')"), SQLITE_OK);
+  sqlite3_close(s0);
+  sqlite3 *a = open_elsewhere(name, NULL), *b = open_elsewhere(name, NULL);
+  CHECK(a && b);
+  int64_t shifted = 0;
+  if(a && b){
+    CHECK(tdb_text_is(a, "SELECT v FROM t", "aaaa"));   /* A knows P */
+    CHECK_EQ(tdb_exec(b, "UPDATE t SET v = 'bbbb'"), SQLITE_OK);
+    uint64_t cv = 0;
+    int created = 0;
+    char *err = NULL;
+    CHECK_EQ(s3page_checkpoint(name, &cv, &created, &err), SQLITE_OK);
+    sqlite3_free(err);
+    shifted += 9 * min;
+    s3p_test_clock_shift(9 * min);
+    CHECK_EQ(tdb_exec(a, "BEGIN; UPDATE t SET v = 'aaaa'"), SQLITE_OK);
+    CHECK_EQ(tdb_exec(b, "UPDATE t SET v = 'cccc'"), SQLITE_OK);
+    CHECK_EQ(tdb_exec_quiet(a, "COMMIT"), SQLITE_BUSY_SNAPSHOT);
+    tdb_exec_quiet(a, "ROLLBACK");
+    shifted += 7 * min;
+    s3p_test_clock_shift(7 * min);
+    s3page_gc_opts go;
+    memset(&go, 0, sizeof go);
+    go.keep_versions = 1;
+    go.grace_ms = 15 * min;
+    s3page_gc_result gr;
+    err = NULL;
+    CHECK_EQ(s3page_gc(name, &go, NULL, NULL, &gr, &err), SQLITE_OK);
+    if(err) printf("# gc: %s\n", err);
+    sqlite3_free(err);
+    CHECK(gr.pages_deleted > 0);
+    CHECK_EQ(tdb_exec(a, "UPDATE t SET v = 'aaaa'"), SQLITE_OK);
+    sqlite3 *c = open_elsewhere(name, NULL);
+    CHECK(c && tdb_text_is(c, "SELECT v FROM t", "aaaa"));
+    sqlite3_close(c);
+  }
+  sqlite3_close(a);
+  sqlite3_close(b);
+  s3p_test_clock_shift(-shifted);
+  free(name);
+}
+
 int main(void){
   if(tdb_init()) return 1;
   RUN(disjoint_tables);
@@ -750,5 +812,6 @@ int main(void){
   RUN(counter_exact);
   RUN(faults_and_kill);
   RUN(serial_replay);
+  RUN(lost_race_stamps);
   return CHECK_DONE();
 }
