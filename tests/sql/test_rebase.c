@@ -774,8 +774,15 @@ static void lost_race_stamps(void){
     s3p_test_clock_shift(9 * min);
     CHECK_EQ(tdb_exec(a, "BEGIN; UPDATE t SET v = 'aaaa'"), SQLITE_OK);
     CHECK_EQ(tdb_exec(b, "UPDATE t SET v = 'cccc'"), SQLITE_OK);
+    s3page_stats before, after;
+    CHECK_EQ(tdb_stats(a, &before), 0);
     CHECK_EQ(tdb_exec_quiet(a, "COMMIT"), SQLITE_BUSY_SNAPSHOT);
     tdb_exec_quiet(a, "ROLLBACK");
+    /* The premise: the row's page came back to content A knew, so only
+    ** page 1 was uploaded (and the record's create-if-absent tried). */
+    CHECK_EQ(tdb_stats(a, &after), 0);
+    CHECK_EQ((after.n_put - after.n_put_new) -
+             (before.n_put - before.n_put_new), 1);
     shifted += 7 * min;
     s3p_test_clock_shift(7 * min);
     s3page_gc_opts go;
