@@ -700,7 +700,7 @@ int s3p_db_commit(s3p_db *db){
   ** committed or not: the guard (vfs.c) keeps writes and reads of what the
   ** winners changed out until SQLite releases its lock. A write then would
   ** start from those pages, and one that failed would be dropped (below). */
-  if(moved) db->guard = 1;
+  if(moved) db->guard = rc == SQLITE_OK ? 1 : 2;
   if(rc && s3p_txbuf_active(db->tx)){
     commit_reset(db);
     if(moved) db->no_commit = 1;
