@@ -281,11 +281,16 @@ int s3p_db_create_record(s3p_db *db, s3p_record *rec){
 
 /* commit_remember marks the pages of a successful commit as known to the
 ** store as of stamp (when their version was the newest), caching their
-** content for later reads. */
+** content for later reads. Entries of ch listed in skip (may be NULL) are
+** left out: they were not uploaded, so they are known only as of the
+** stamps they already have. */
 static void commit_remember(s3p_db *db, const s3p_change *ch, size_t n,
+                            const commit_skip *skip,
                             unsigned char *scratch, uint64_t stamp){
   uint32_t psz = s3p_txbuf_page_size(db->tx);
+  size_t k = 0;              /* skip->idx is in increasing order */
   for(size_t i = 0; i < n; i++){
+    if(skip && k < skip->n && skip->idx[k] == i){ k++; continue; }
     if(s3p_hash_is_zero(&ch[i].hash)) continue;
     if(s3p_txbuf_get(db->tx, ch[i].pgno, scratch) == 1){
       s3p_pagecache_put(S3P_PC_PAGE, &ch[i].hash, scratch, psz);
@@ -629,7 +634,7 @@ static int commit_once(s3p_db *db, int keep){
   /* No version after rec can have existed before rec did. */
   db->fresh_ms = t2;
   const char *why = NULL;
-  commit_remember(db, ch, n, scratch, t2);
+  commit_remember(db, ch, n, NULL, scratch, t2);
   if(s3p_view_apply(v, &rec, &why)){
     /* Cannot happen for a record we built on this view; reload to be safe. */
     sqlite3_log(SQLITE_INTERNAL, "s3page: applying own commit: %s", why);
@@ -661,8 +666,10 @@ out:
   if(rc && keep && db->lost_to && s3p_txbuf_active(tx)){
     /* Kept for a rebase. The pages went up at t0 or later: young, so gc
     ** spares them for its grace period even though no record names them
-    ** (the next attempt need not upload them again). */
-    if(ch) commit_remember(db, ch, n, scratch, t0);
+    ** (the next attempt need not upload them again). Not those skipped as
+    ** known to the store: no record names them either, and a new stamp
+    ** would stretch old knowledge past what gc allows for. */
+    if(ch) commit_remember(db, ch, n, &sk, scratch, t0);
   }else if(rc && s3p_txbuf_active(tx)){
     commit_reset(db);
   }
@@ -695,9 +702,12 @@ int s3p_db_commit(s3p_db *db){
     moved = 1;
     db->n_rebase++;
   }
-  if(rc == SQLITE_OK && moved){
-    db->guard = 1;           /* until SQLite releases its lock (vfs.c) */
-  }else if(rc && s3p_txbuf_active(db->tx)){
+  /* After a rebase SQLite's cache holds pages of the version before,
+  ** committed or not: the guard (vfs.c) keeps writes and reads of what the
+  ** winners changed out until SQLite releases its lock. A write then would
+  ** start from those pages, and one that failed would be dropped (below). */
+  if(moved) db->guard = rc == SQLITE_OK ? 1 : 2;
+  if(rc && s3p_txbuf_active(db->tx)){
     commit_reset(db);
     if(moved) db->no_commit = 1;
   }

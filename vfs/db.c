@@ -310,7 +310,6 @@ static int db_apply(s3p_db *db, const s3p_record *rec){
 #define DB_MAX_REPLAY 1000000
 
 int s3p_db_load(s3p_db *db, uint64_t version){
-  s3p_readset_clear(&db->reads);       /* SQLite drops its cache too */
   if(version == 0){
     s3p_view_free(&db->view);
     return SQLITE_OK;
@@ -375,6 +374,50 @@ static int db_replay(s3p_db *db, uint64_t v, const s3p_record *next,
   return rc;
 }
 
+/* db_node_cached loads a tree node from the node cache only (ctx: the
+** db). Returns S3P_OK, or S3P_ENOTFOUND when it is not cached. */
+static int db_node_cached(void *ctx, const s3p_hash *h, s3p_node *out){
+  s3p_db *db = ctx;
+  size_t len;
+  const void *c = s3p_lru_get(db->nodes, h, &len, NULL);
+  if(!c || len != sizeof *out) return S3P_ENOTFOUND;
+  memcpy(out, c, sizeof *out);
+  return S3P_OK;
+}
+
+/* db_header_vers copies bytes 24..39 of page 1 of the view (the change
+** counter, page count and freelist, which SQLite compares with what it last
+** read at each lock, dropping its cache when they differ) into out: from
+** the caches only if cached_only is set (the view is about to be left: its
+** objects may be going), else reading page 1 as SQLite is about to.
+** Returns 1, or 0 when that is not known (the empty view, page 1 not
+** cached or not readable). */
+static int db_header_vers(s3p_db *db, int cached_only, unsigned char out[16]){
+  uint32_t psz = db->view.page_size;
+  if(db->view.version == 0 || psz < 40) return 0;
+  if(cached_only){
+    s3p_tree_io io;
+    memset(&io, 0, sizeof io);
+    io.ctx = db;
+    io.load = db_node_cached;
+    s3p_hash h;
+    size_t len = 0;
+    const unsigned char *c = NULL;
+    if(s3p_view_lookup(&h, &db->view, 1, &io) == S3P_OK &&
+       !s3p_hash_is_zero(&h)){
+      c = s3p_lru_get(db->pages, &h, &len, NULL);
+    }
+    if(!c || len != psz) return 0;
+    memcpy(out, c + 24, 16);
+    return 1;
+  }
+  unsigned char *p = malloc(psz);
+  int ok = p && s3p_db_read_page(db, 1, p) == SQLITE_OK;
+  if(ok) memcpy(out, p + 24, 16);
+  free(p);
+  return ok;
+}
+
 int s3p_db_refresh(s3p_db *db){
   if(db->opt.readonly && (db->opt.version || db->opt.has_asof)) return SQLITE_OK;
   uint64_t now = s3p_now_ms();
@@ -416,6 +459,11 @@ int s3p_db_refresh(s3p_db *db){
   s3p_op_reset(&ops[0]);
   s3p_op_reset(&ops[1]);
   uint64_t latest = v;
+  /* Page 1's header before the view moves: whether SQLite keeps its cache
+  ** (and so the read set must stay) depends on it. */
+  unsigned char vers[16];
+  int vers_known = rc == SQLITE_OK && (found || tail > v + 1) &&
+                   db_header_vers(db, 1, vers);
   if(rc == SQLITE_OK && tail > v + 1){
     /* gc is removing the records below TAIL, v+1 among them: move to the
     ** newest version instead of replaying records that may be gone. */
@@ -437,9 +485,16 @@ int s3p_db_refresh(s3p_db *db){
   }
 done:
   s3p_record_free(&rec);
-  /* Another writer's version: page 1's change counter changed, so SQLite
-  ** drops its cache, and what it reads from now on is the read set. */
-  if(db->view.version != v) s3p_readset_clear(&db->reads);
+  /* Another writer's version: if page 1's change counter (or page count or
+  ** freelist) changed, SQLite drops its cache, and what it reads from now
+  ** on is the read set. A version that left them as they were (a
+  ** checkpoint record, s3page_checkpoint) keeps SQLite's cache, and with it
+  ** the read set; so does not knowing (the view was reset by an error). */
+  unsigned char now_vers[16];
+  if(db->view.version != v && vers_known && db_header_vers(db, 0, now_vers) &&
+     memcmp(vers, now_vers, sizeof vers)){
+    s3p_readset_clear(&db->reads);
+  }
   if(rc == SQLITE_OK){
     db->checked_ms = now;
     db->fresh_ms = now;

@@ -95,14 +95,19 @@ typedef struct s3p_db {
                              ** s3p_db_get_record(s) of their versions */
   size_t nstash;             /* entries in stash */
   s3p_readset reads;         /* pages SQLite read since the view last moved
-                             ** to a version it did not make (rebase.h) */
+                             ** to a version it did not make with another
+                             ** page 1 header (rebase.h) */
   uint64_t lost_to;          /* the version another writer made first in
                              ** the last commit attempt (0: none lost) */
   int no_rebase;             /* never rebase (locking_mode=EXCLUSIVE,
                              ** nolock=1, rebase=0) */
-  int guard;                 /* a rebased commit was made since SQLite
-                             ** last released its lock: its cache may hold
-                             ** pages of the version before (vfs.c) */
+  int guard;                 /* a rebase moved the view since SQLite last
+                             ** released its lock: its cache may hold pages
+                             ** of the version before (vfs.c); 1: the
+                             ** rebased commit was made (its new change
+                             ** counter makes SQLite drop that cache at its
+                             ** next lock), 2: it failed (the header SQLite
+                             ** restores may equal the view's) */
   int no_commit;             /* a rebased attempt failed after the view
                              ** moved: what SQLite writes until it releases
                              ** its lock is its rollback, never committed */

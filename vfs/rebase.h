@@ -12,9 +12,10 @@
 **
 ** The read set is kept per connection as a bitmap of page numbers: every
 ** page SQLite read through xRead since the view last moved to a version
-** this connection did not make (SQLite's own cache can only hold pages read
-** since then: a foreign version changes page 1's change counter, which
-** makes SQLite drop its cache).
+** this connection did not make and whose page 1 header (change counter,
+** page count, freelist: bytes 24..39) differs (SQLite's own cache can only
+** hold pages read since then: it drops its cache when those bytes change,
+** and keeps it when they do not, as across a checkpoint record).
 */
 #ifndef S3P_REBASE_H
 #define S3P_REBASE_H

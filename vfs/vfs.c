@@ -549,8 +549,11 @@ static int main_unlock(sqlite3_file *f, int level){
   if(level <= SQLITE_LOCK_SHARED) s3p_db_ghost_clear(p->db);
   if(level == SQLITE_LOCK_NONE){
     /* SQLite drops its cache at its next lock if the change counter moved
-    ** (after a rebased commit it did), and starts reading afresh. */
-    if(p->db->guard) s3p_readset_clear(&p->db->reads);
+    ** (after a rebased commit it did), and starts reading afresh. After a
+    ** failed rebased attempt SQLite's rollback restored the old header,
+    ** which a view moved only over checkpoint records still shows: then
+    ** SQLite keeps its cache, so the read set stays. */
+    if(p->db->guard == 1) s3p_readset_clear(&p->db->reads);
     p->db->guard = 0;
     p->db->nwon = 0;
     p->db->no_commit = 0;

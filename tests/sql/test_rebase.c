@@ -15,10 +15,24 @@
 **                      changes that row: A's commit is a conflict (the read
 **                      set), not a rebase;
 **   schema_change      B creates a table: A conflicts (page 1 changed);
+**   read_before_checkpoint  A reads a row of table b and keeps it in
+**                      SQLite's cache; s3page_checkpoint makes a version
+**                      that leaves page 1 as it was (so SQLite keeps that
+**                      cache when A's view moves to it); A then writes
+**                      table a from that cached row while B changes it:
+**                      A's commit is a conflict, not a rebase;
 **   rebase_off         rebase=0 keeps the old behaviour (conflict);
 **   guard              a statement of A that began before its rebased
 **                      commit is still stepping: A cannot write until it
 **                      ends; after that, A sees B's change;
+**   failed_rebased_attempt  a statement of A that began before A's COMMIT
+**                      is still stepping; A's commit is rebased, then the
+**                      attempt on top of the winners fails (A's store is
+**                      slow and another writer commits all the time, so A
+**                      keeps losing until it gives up):
+**                      until that statement ends, A's writes are refused
+**                      (SQLITE_BUSY), never acknowledged and dropped, and
+**                      after it ends they commit;
 **   counter_exact      4 writers increment one counter row through
 **                      s3page_transaction: the count is exact, conflicts
 **                      were retried, none was rebased (every winner
@@ -32,6 +46,15 @@
 **                      integrity_check passes, every acknowledged id is
 **                      there exactly once, and the shared increments equal
 **                      the ids committed (no transaction half or twice);
+**   lost_race_stamps   A's commit skips uploading a page whose content
+**                      its cache knows from 9 minutes ago (the library
+**                      clock is shifted), loses, and the rebase finds a
+**                      conflict; 7 minutes later gc (grace 15 minutes)
+**                      deletes that page object, no kept version using
+**                      it; A then commits the same content again: the
+**                      losing attempt must not have made the old
+**                      knowledge look new, so the page is uploaded and
+**                      the new version reads;
 **   serial_replay      W writers (threads, one "machine" each) run random
 **                      transactions over three tables (updates, reads that
 **                      feed writes, inserts, deletes); every commit's SQL
@@ -54,6 +77,7 @@
 #include <unistd.h>
 #include "../check.h"
 #include "../lib/testdb.h"
+#include "../../vfs/db.h"
 
 /* setup makes name with tables a and b of rows rows each (300-byte values,
 ** so each table spans several pages). Returns 0 on success. */
@@ -203,6 +227,39 @@ static void schema_change(void){
   free(name);
 }
 
+/* read_before_checkpoint: see the top comment. */
+static void read_before_checkpoint(void){
+  char *name = tdb_name("rbckpt");
+  CHECK_EQ(setup(name, 200), 0);
+  sqlite3 *a = open_elsewhere(name, NULL), *b = open_elsewhere(name, NULL);
+  CHECK(a && b);
+  if(a && b){
+    CHECK_EQ(tdb_int(a, "SELECT v FROM b WHERE id = 20"), 0);   /* cached */
+    uint64_t cv = 0;
+    int created = 0;
+    char *err = NULL;
+    CHECK_EQ(s3page_checkpoint(name, &cv, &created, &err), SQLITE_OK);
+    CHECK_EQ(created, 1);
+    sqlite3_free(err);
+    CHECK_EQ(tdb_exec(a, "BEGIN; UPDATE a SET v = (SELECT v FROM b WHERE "
+                      "id = 20) + 1 WHERE id = 150"), SQLITE_OK);
+    CHECK_EQ(tdb_exec(b, "UPDATE b SET v = 5 WHERE id = 20"), SQLITE_OK);
+    CHECK_EQ(tdb_exec_quiet(a, "COMMIT"), SQLITE_BUSY_SNAPSHOT);
+    tdb_exec_quiet(a, "ROLLBACK");
+    CHECK_EQ(rebases(a), 0);
+  }
+  sqlite3_close(a);
+  sqlite3_close(b);
+  sqlite3 *db = tdb_open(name, NULL);
+  if(db){
+    /* Serial: 0 (A conflicted) or 6 (A after B); never B's 5 with A's 1. */
+    int64_t av = tdb_int(db, "SELECT v FROM a WHERE id = 150");
+    CHECK(av == 0 || av == 6);
+    sqlite3_close(db);
+  }
+  free(name);
+}
+
 /* rebase_off: see the top comment. */
 static void rebase_off(void){
   char *name = tdb_name("rboff");
@@ -242,6 +299,91 @@ static void guard(void){
   }
   sqlite3_close(a);
   sqlite3_close(b);
+  free(name);
+}
+
+/* What the hammering writer of failed_rebased_attempt shares. */
+typedef struct hammer_state {
+  const char *name;          /* the database */
+  _Atomic int stop;          /* set when it should stop */
+  _Atomic int commits;       /* commits it made */
+} hammer_state;
+
+/* hammer_run commits changes to table b until told to stop. */
+static void *hammer_run(void *arg){
+  hammer_state *h = arg;
+  sqlite3 *db = open_elsewhere(h->name, NULL);
+  for(int i = 0; db && !h->stop; i++){
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE b SET v = v + 1 WHERE id = %d",
+             1 + i % 200);
+    if(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK) h->commits++;
+    tdb_sleep_ms(15);        /* fewer versions than a rebase may skip */
+  }
+  sqlite3_close(db);
+  return NULL;
+}
+
+/* failed_rebased_attempt: see the top comment. */
+static void failed_rebased_attempt(void){
+  char *name = tdb_name("rbfailed");
+  CHECK_EQ(setup(name, 200), 0);
+  setenv("S3PAGE_ALLOW_FAULTS", "1", 1);
+  int found = 0;
+  for(int round = 0; round < 5 && !found; round++){
+    /* A's store answers slowly, so the hammering writer keeps winning
+    ** the version A's rebased attempt goes for, until A gives up. */
+    sqlite3 *a = open_elsewhere(name, "fault=delay_ms=60");
+    sqlite3_stmt *st = NULL;
+    int64_t v150 = INT64_MIN;        /* before the round (a round whose
+                                     ** COMMIT won leaves it higher) */
+    sqlite3 *c0 = open_elsewhere(name, NULL);
+    if(c0) v150 = tdb_int(c0, "SELECT v FROM a WHERE id = 150");
+    sqlite3_close(c0);
+    int ok = a && sqlite3_prepare_v2(a, "SELECT id FROM a ORDER BY id", -1,
+                                     &st, NULL) == SQLITE_OK &&
+             sqlite3_step(st) == SQLITE_ROW &&
+             tdb_exec(a, "BEGIN; UPDATE a SET v = v + 1 WHERE id = 150") ==
+               SQLITE_OK;
+    hammer_state h;
+    memset(&h, 0, sizeof h);
+    h.name = name;
+    pthread_t th;
+    pthread_create(&th, NULL, hammer_run, &h);
+    while(ok && h.commits == 0) tdb_sleep_ms(5);
+    int rc = ok ? tdb_exec_quiet(a, "COMMIT") : SQLITE_ERROR;
+    h.stop = 1;
+    pthread_join(th, NULL);
+    if(ok && rc != SQLITE_OK && rebases(a) > 0){
+      /* Rebased, then failed: SQLite rolled back and still reads. */
+      found = 1;
+      tdb_exec_quiet(a, "ROLLBACK");
+      int wrc = tdb_exec_quiet(a, "UPDATE a SET v = 1000 WHERE id = 151");
+      CHECK(wrc == SQLITE_OK || wrc == SQLITE_BUSY);
+      sqlite3_finalize(st);
+      st = NULL;
+      if(wrc != SQLITE_OK){
+        CHECK_EQ(tdb_exec(a, "UPDATE a SET v = 1000 WHERE id = 151"),
+                 SQLITE_OK);
+      }
+      /* Acknowledged: it must be there. */
+      sqlite3 *c = open_elsewhere(name, NULL);
+      if(c){
+        CHECK_EQ(tdb_int(c, "SELECT v FROM a WHERE id = 151"), 1000);
+        CHECK_EQ(tdb_int(c, "SELECT v FROM a WHERE id = 150"), v150);
+        CHECK(tdb_integrity_ok(c));
+      }
+      sqlite3_close(c);
+    }else if(a){
+      printf("# round %d: COMMIT gave %d after %llu rebases: %s\n", round,
+             rc, (unsigned long long)rebases(a), sqlite3_errmsg(a));
+      tdb_exec_quiet(a, "ROLLBACK");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(a);
+  }
+  unsetenv("S3PAGE_ALLOW_FAULTS");
+  CHECK(found);
   free(name);
 }
 
@@ -654,16 +796,78 @@ static void serial_replay(void){
   free(name);
 }
 
+/* lost_race_stamps: see the top comment. */
+static void lost_race_stamps(void){
+  const int64_t min = 60 * 1000;
+  char *name = tdb_name("rbstamps");
+  sqlite3 *s0 = tdb_open(name, NULL);
+  CHECK(s0 != NULL);
+  if(!s0){ free(name); return; }
+  /* One row on one page; same-length values rewrite it in place, so the
+  ** page's content comes back exactly when the value does. */
+  CHECK_EQ(tdb_exec(s0, "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+                        "INSERT INTO t VALUES(1, 'aaaa')"), SQLITE_OK);
+  sqlite3_close(s0);
+  sqlite3 *a = open_elsewhere(name, NULL), *b = open_elsewhere(name, NULL);
+  CHECK(a && b);
+  int64_t shifted = 0;
+  if(a && b){
+    CHECK(tdb_text_is(a, "SELECT v FROM t", "aaaa"));   /* A knows P */
+    CHECK_EQ(tdb_exec(b, "UPDATE t SET v = 'bbbb'"), SQLITE_OK);
+    uint64_t cv = 0;
+    int created = 0;
+    char *err = NULL;
+    CHECK_EQ(s3page_checkpoint(name, &cv, &created, &err), SQLITE_OK);
+    sqlite3_free(err);
+    shifted += 9 * min;
+    s3p_test_clock_shift(9 * min);
+    CHECK_EQ(tdb_exec(a, "BEGIN; UPDATE t SET v = 'aaaa'"), SQLITE_OK);
+    CHECK_EQ(tdb_exec(b, "UPDATE t SET v = 'cccc'"), SQLITE_OK);
+    s3page_stats before, after;
+    CHECK_EQ(tdb_stats(a, &before), 0);
+    CHECK_EQ(tdb_exec_quiet(a, "COMMIT"), SQLITE_BUSY_SNAPSHOT);
+    tdb_exec_quiet(a, "ROLLBACK");
+    /* The premise: the row's page came back to content A knew, so only
+    ** page 1 was uploaded (and the record's create-if-absent tried). */
+    CHECK_EQ(tdb_stats(a, &after), 0);
+    CHECK_EQ((after.n_put - after.n_put_new) -
+             (before.n_put - before.n_put_new), 1);
+    shifted += 7 * min;
+    s3p_test_clock_shift(7 * min);
+    s3page_gc_opts go;
+    memset(&go, 0, sizeof go);
+    go.keep_versions = 1;
+    go.grace_ms = 15 * min;
+    s3page_gc_result gr;
+    err = NULL;
+    CHECK_EQ(s3page_gc(name, &go, NULL, NULL, &gr, &err), SQLITE_OK);
+    if(err) printf("# gc: %s\n", err);
+    sqlite3_free(err);
+    CHECK(gr.pages_deleted > 0);
+    CHECK_EQ(tdb_exec(a, "UPDATE t SET v = 'aaaa'"), SQLITE_OK);
+    sqlite3 *c = open_elsewhere(name, NULL);
+    CHECK(c && tdb_text_is(c, "SELECT v FROM t", "aaaa"));
+    sqlite3_close(c);
+  }
+  sqlite3_close(a);
+  sqlite3_close(b);
+  s3p_test_clock_shift(-shifted);
+  free(name);
+}
+
 int main(void){
   if(tdb_init()) return 1;
   RUN(disjoint_tables);
   RUN(same_row);
   RUN(read_dependency);
   RUN(schema_change);
+  RUN(read_before_checkpoint);
   RUN(rebase_off);
   RUN(guard);
+  RUN(failed_rebased_attempt);
   RUN(counter_exact);
   RUN(faults_and_kill);
   RUN(serial_replay);
+  RUN(lost_race_stamps);
   return CHECK_DONE();
 }
