@@ -377,12 +377,9 @@ static int db_replay(s3p_db *db, uint64_t v, const s3p_record *next,
 /* db_node_cached loads a tree node from the node cache only (ctx: the
 ** db). Returns S3P_OK, or S3P_ENOTFOUND when it is not cached. */
 static int db_node_cached(void *ctx, const s3p_hash *h, s3p_node *out){
-  s3p_db *db = ctx;
-  size_t len;
-  const void *c = s3p_lru_get(db->nodes, h, &len, NULL);
-  if(!c || len != sizeof *out) return S3P_ENOTFOUND;
-  memcpy(out, c, sizeof *out);
-  return S3P_OK;
+  (void)ctx;
+  return s3p_pagecache_get(S3P_PC_NODE, h, out, sizeof *out) ? S3P_OK
+                                                             : S3P_ENOTFOUND;
 }
 
 /* db_header_vers copies bytes 24..39 of page 1 of the view (the change
@@ -401,15 +398,13 @@ static int db_header_vers(s3p_db *db, int cached_only, unsigned char out[16]){
     io.ctx = db;
     io.load = db_node_cached;
     s3p_hash h;
-    size_t len = 0;
-    const unsigned char *c = NULL;
-    if(s3p_view_lookup(&h, &db->view, 1, &io) == S3P_OK &&
-       !s3p_hash_is_zero(&h)){
-      c = s3p_lru_get(db->pages, &h, &len, NULL);
-    }
-    if(!c || len != psz) return 0;
-    memcpy(out, c + 24, 16);
-    return 1;
+    unsigned char *c = malloc(psz);
+    int ok = c && s3p_view_lookup(&h, &db->view, 1, &io) == S3P_OK &&
+             !s3p_hash_is_zero(&h) &&
+             s3p_pagecache_get(S3P_PC_PAGE, &h, c, psz);
+    if(ok) memcpy(out, c + 24, 16);
+    free(c);
+    return ok;
   }
   unsigned char *p = malloc(psz);
   int ok = p && s3p_db_read_page(db, 1, p) == SQLITE_OK;
