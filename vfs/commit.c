@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "db.h"
 #include "upload.h"
@@ -697,6 +698,13 @@ int s3p_db_commit(s3p_db *db){
     int can = !db->no_rebase && attempt < S3P_REBASE_ATTEMPTS;
     rc = commit_once(db, can);
     if(rc != SQLITE_BUSY_SNAPSHOT || !can || !db->lost_to) break;
+    if(attempt){
+      /* Lost again: a pause with jitter, growing, so that writers that
+      ** keep colliding fall out of step (at most a few ms each). */
+      unsigned char r = 0;
+      if(getrandom(&r, 1, 0) != 1) r = (unsigned char)s3p_now_ms();
+      usleep((useconds_t)(r % (2u * (unsigned)attempt) + 1) * 1000u);
+    }
     rc = s3p_db_rebase(db);
     if(rc) break;
     moved = 1;
