@@ -738,15 +738,20 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
 }
 
 int s3p_db_ghost_page(s3p_db *db, uint32_t pgno, void *out){
-  uint32_t psz = db->view.page_size;
   assert(db->ghost && pgno > db->view.page_count && pgno <= db->ghost_count);
-  const s3p_hash *h = &db->ghost[pgno - db->view.page_count - 1];
+  /* No s3p_db_know here: a ghost page belongs to a version that is no
+  ** longer the newest. */
+  return s3p_db_page_by_hash(db, pgno, &db->ghost[pgno - db->view.page_count
+                                                   - 1], out);
+}
+
+int s3p_db_page_by_hash(s3p_db *db, uint32_t pgno, const s3p_hash *h,
+                        void *out){
+  uint32_t psz = db->view.page_size;
   if(s3p_hash_is_zero(h)){
     memset(out, 0, psz);
     return SQLITE_OK;
   }
-  /* No s3p_db_know here: a ghost page belongs to a version that is no
-  ** longer the newest. */
   if(s3p_pagecache_get(S3P_PC_PAGE, h, out, psz)) return SQLITE_OK;
   if(db->disk && s3p_diskcache_get(db->disk, h, out, psz)) return SQLITE_OK;
   char key[S3P_KEY_MAX];

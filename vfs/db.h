@@ -222,6 +222,14 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out);
 ** the rolled-back file has holes. */
 int s3p_db_ghost_page(s3p_db *db, uint32_t pgno, void *out);
 
+/* s3p_db_page_by_hash copies the page named h (page pgno, for messages)
+** into out (view.page_size bytes): zeros for the zero hash, else from the
+** caches or one GET. It records nothing about the store (s3p_db_know):
+** callers use it for pages of versions other than the view's. Returns an
+** SQLite code. */
+int s3p_db_page_by_hash(s3p_db *db, uint32_t pgno, const s3p_hash *h,
+                        void *out);
+
 /* s3p_db_ghost_clear forgets the ghost tail (SQLite truncated the file, or
 ** the transaction ended). */
 void s3p_db_ghost_clear(s3p_db *db);

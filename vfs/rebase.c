@@ -32,7 +32,6 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "db.h"
-#include "pagecache.h"
 #include "../index/page.h"
 #include "../index/record.h"
 
@@ -140,29 +139,6 @@ static int rebase_check(s3p_db *db, const s3p_record *recs, size_t n,
   return SQLITE_OK;
 }
 
-/* rebase_page_by_hash copies the page named h into out (page_size bytes):
-** from the caches, else one GET. Returns an SQLite code. */
-static int rebase_page_by_hash(s3p_db *db, const s3p_hash *h, void *out){
-  uint32_t psz = db->view.page_size;
-  if(s3p_hash_is_zero(h)){
-    memset(out, 0, psz);
-    return SQLITE_OK;
-  }
-  if(s3p_pagecache_get(S3P_PC_PAGE, h, out, psz)) return SQLITE_OK;
-  if(db->disk && s3p_diskcache_get(db->disk, h, out, psz)) return SQLITE_OK;
-  char key[S3P_KEY_MAX];
-  s3p_hash_key(key, "pages", h);
-  s3p_op op;
-  memset(&op, 0, sizeof op);
-  op.kind = S3P_OP_GET;
-  op.key = key;
-  int src = s3p_store_exec(db->store, &op, 1);
-  int rc = src ? s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", key,
-                                    NULL)
-               : s3p_db_page_from_op(db, 1, h, &op, out);
-  s3p_op_reset(&op);
-  return rc;
-}
 
 /* Change counters tried by rebase_guess_page1 above page 1's at the
 ** version read. */
@@ -332,7 +308,7 @@ int s3p_db_rebase(s3p_db *db){
       if(!p1_changed){
         memcpy(won, base, psz);
       }else if(!rebase_guess_page1(psz, base, mine, &p1, won)){
-        rc = rebase_page_by_hash(db, &p1, won);
+        rc = s3p_db_page_by_hash(db, 1, &p1, won);
       }
     }
     if(rc == SQLITE_OK) rc = rebase_page1(db, latest, base, won, mine);
