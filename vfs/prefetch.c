@@ -524,14 +524,22 @@ static int pf_warm_tree(s3p_db *db, s3p_prefetch *pf){
 /* pf_node_prefetch fetches the tree nodes covering the children among
 ** pf->refs[0..n) (node prefetch). */
 static void pf_node_prefetch(s3p_db *db, s3p_prefetch *pf, int n){
-  if(pf_warm_tree(db, pf)) return;
   uint32_t *kids = malloc((size_t)n * sizeof *kids);
   if(!kids) return;
   size_t m = 0;
+  int unmapped = 0;          /* a child the node cache cannot map yet */
   for(int i = 0; i < n; i++){
-    if(!pf->refs[i].overflow) kids[m++] = pf->refs[i].pgno;
+    if(pf->refs[i].overflow) continue;
+    kids[m++] = pf->refs[i].pgno;
+    s3p_hash h;
+    if(!unmapped && !pf_lookup(db, pf->refs[i].pgno, &h)) unmapped = 1;
   }
-  pf_warm(db, pf, kids, m, S3P_PREFETCH_NODES);
+  /* Nothing to fetch when the nodes are there already (HEAD named them,
+  ** or an earlier page brought them): a batch now would only delay the
+  ** read of the child. */
+  if(unmapped && !pf_warm_tree(db, pf)){
+    pf_warm(db, pf, kids, m, S3P_PREFETCH_NODES);
+  }
   free(kids);
 }
 
