@@ -212,7 +212,7 @@ static int hyd_list_pages(s3p_hydrate *hy, s3p_db *db, hyd_list *l){
   }
   if(rc) return rc;
   /* Drop tree pages the overlay replaces (both sorted by page number). */
-  qsort(l->p, l->n, sizeof *l->p, hyd_cmp_pgno);
+  if(l->n > 1) qsort(l->p, l->n, sizeof *l->p, hyd_cmp_pgno);
   size_t w = 0, o = 0;
   for(size_t i = 0; i < l->n; i++){
     while(o < nov && ov[o].pgno < l->p[i].pgno) o++;
@@ -230,7 +230,7 @@ static int hyd_list_pages(s3p_hydrate *hy, s3p_db *db, hyd_list *l){
   free(ov);
   if(rc) return rc;
   /* One entry per distinct object. */
-  qsort(l->p, l->n, sizeof *l->p, hyd_cmp_hash);
+  if(l->n > 1) qsort(l->p, l->n, sizeof *l->p, hyd_cmp_hash);
   w = 0;
   for(size_t i = 0; i < l->n; i++){
     if(w && s3p_hash_eq(&l->p[w - 1].hash, &l->p[i].hash)) continue;

@@ -357,7 +357,7 @@ static void pf_ring_add(s3p_prefetch *pf, uint32_t pgno, uint32_t root,
     e->sorted[e->n].idx = e->n;
     e->kids[e->n++] = refs[i].pgno;
   }
-  qsort(e->sorted, e->n, sizeof *e->sorted, pf_kid_cmp);
+  if(e->n > 1) qsort(e->sorted, e->n, sizeof *e->sorted, pf_kid_cmp);
   e->pgno = pgno;
   e->root = root;
   e->up = up;
