@@ -88,6 +88,12 @@ int cmd_hydrate(int argc, char **argv){
   }
   tool_bar_done(&bar);
   sqlite3_close(db);
+  if(p.version == 0){
+    /* On S3 a prefix with no commit records opens as an empty database,
+    ** as a directory that does not exist does not: the same answer. */
+    tool_error("hydrate: %s: no database here (no commit records)", name);
+    return 1;
+  }
   double secs = p.ms / 1000.0;
   double rate = secs > 0 ? p.fetched / secs : 0;
   double mbs = secs > 0 ? p.bytes / secs / 1e6 : 0;
