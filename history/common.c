@@ -319,3 +319,20 @@ int s3p_hist_create_record(s3p_db *db, s3p_record *rec, s3p_lease *lease){
   }
   return s3p_db_create_record(db, rec);
 }
+
+void s3p_hist_full_record(s3p_record *rec, uint64_t parent, uint64_t parent_ms,
+                          uint32_t page_size, uint32_t page_count,
+                          const s3p_treeref *tree){
+  memset(rec, 0, sizeof *rec);
+  rec->version = parent + 1;
+  rec->parent = parent;
+  uint64_t now = s3p_now_ms();
+  rec->time_ms = now > parent_ms ? now : parent_ms;
+  rec->flags = S3P_RECORD_FULL;
+  rec->page_size = page_size;
+  rec->page_count = page_count;
+  rec->trunc_mark = 0;
+  rec->ckpt_version = rec->version;
+  rec->ckpt_level = tree->level;
+  rec->ckpt_root = tree->root;
+}

@@ -333,18 +333,8 @@ static int import_commit(import_state *st, int force){
       s3p_record_free(&prec);
     }
     s3p_record rec;
-    memset(&rec, 0, sizeof rec);
-    rec.version = latest + 1;
-    rec.parent = latest;
-    uint64_t now = s3p_now_ms();
-    rec.time_ms = now > parent_ms ? now : parent_ms;
-    rec.flags = S3P_RECORD_FULL;
-    rec.page_size = st->page_size;
-    rec.page_count = st->page_count;
-    rec.trunc_mark = 0;
-    rec.ckpt_version = rec.version;
-    rec.ckpt_level = tree.level;
-    rec.ckpt_root = tree.root;
+    s3p_hist_full_record(&rec, latest, parent_ms, st->page_size,
+                         st->page_count, &tree);
     uint64_t conflicts = db->n_conflict;
     rc = s3p_hist_create_record(db, &rec, &st->lease);
     if(rc == SQLITE_OK){

@@ -214,6 +214,14 @@ int s3p_hist_refresh(s3p_db *db, uint64_t from);
 ** db->n_conflict grows then), or an error. */
 int s3p_hist_create_record(s3p_db *db, s3p_record *rec, s3p_lease *lease);
 
+/* s3p_hist_full_record fills *rec as the full-image version after parent
+** (committed at parent_ms): the page map is tree, the whole content,
+** page_count pages of page_size bytes, its own checkpoint. Its time is
+** now, never before the parent's. */
+void s3p_hist_full_record(s3p_record *rec, uint64_t parent, uint64_t parent_ms,
+                          uint32_t page_size, uint32_t page_count,
+                          const s3p_treeref *tree);
+
 
 
 

@@ -182,18 +182,8 @@ static int revert_commit(revert_state *st){
     s3p_test_hist_hook("revert: record");
     if(rc) return rc;
     s3p_record rec;
-    memset(&rec, 0, sizeof rec);
-    rec.version = v->version + 1;
-    rec.parent = v->version;
-    uint64_t now = s3p_now_ms();
-    rec.time_ms = now > v->time_ms ? now : v->time_ms;
-    rec.flags = S3P_RECORD_FULL;
-    rec.page_size = old->page_size;
-    rec.page_count = old->page_count;
-    rec.trunc_mark = 0;
-    rec.ckpt_version = rec.version;
-    rec.ckpt_level = tree.level;
-    rec.ckpt_root = tree.root;
+    s3p_hist_full_record(&rec, v->version, v->time_ms, old->page_size,
+                         old->page_count, &tree);
     uint64_t conflicts = db->n_conflict;
     rc = s3p_hist_create_record(db, &rec, &st->lease);
     if(rc == SQLITE_OK){
@@ -210,7 +200,7 @@ static int revert_commit(revert_state *st){
     from = lost ? rec.version : 0;
     if(lost){
       unsigned char r = 0;
-      if(getrandom(&r, 1, 0) != 1) r = (unsigned char)now;
+      if(getrandom(&r, 1, 0) != 1) r = (unsigned char)s3p_now_ms();
       usleep((useconds_t)(r % REVERT_BACKOFF_MS + 1) * 1000u *
              (useconds_t)(attempt + 1));
     }
