@@ -653,8 +653,9 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   }
   /* A scan (prefetch.c) knows better than page order what comes next. */
   size_t width = s3p_prefetch_width(db);
-  db_fetch *f = calloc((size_t)window + width, sizeof *f);
-  s3p_op *ops = calloc((size_t)window + width, sizeof *ops);
+  size_t room = (size_t)window + width + S3P_PREFETCH_NODES;
+  db_fetch *f = calloc(room, sizeof *f);
+  s3p_op *ops = calloc(room, sizeof *ops);
   uint32_t *xpg = malloc(width * sizeof *xpg);
   s3p_hash *xh = malloc(width * sizeof *xh);
   unsigned char *buf = malloc(psz);
@@ -700,7 +701,18 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     ops[k].key = f[k].key;
   }
   s3p_prefetch_fetched(db, n);
-  int src = s3p_store_exec(db->store, ops, n);
+  /* Tree nodes riding along (s3p_prefetch_tree_ride) go after the pages. */
+  s3p_hash *ride = malloc(S3P_PREFETCH_NODES * sizeof *ride);
+  size_t nride = ride ? s3p_prefetch_tree_ride(db, ride, S3P_PREFETCH_NODES)
+                      : 0;
+  for(size_t k = 0; k < nride; k++){
+    f[n + k].hash = ride[k];
+    s3p_hash_key(f[n + k].key, "index", &ride[k]);
+    ops[n + k].kind = S3P_OP_GET;
+    ops[n + k].key = f[n + k].key;
+  }
+  free(ride);
+  int src = s3p_store_exec(db->store, ops, n + nride);
   if(src){
     rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET", f[0].key, NULL);
   }else{
@@ -727,8 +739,18 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
       if(db->disk) s3p_diskcache_put(db->disk, &f[k].hash, buf, psz);
       s3p_prefetch_arrived(db, f[k].pgno, buf);
     }
+    /* Nodes that do not verify are left out quietly, as pages read ahead
+    ** are: a read that needs one fetches it again and reports why. */
+    for(size_t k = n; k < n + nride; k++){
+      s3p_node node;
+      if(ops[k].rc == S3P_OK &&
+         s3p_node_decode(&node, ops[k].data, ops[k].len, &f[k].hash,
+                         NULL) == S3P_OK){
+        s3p_pagecache_put(S3P_PC_NODE, &f[k].hash, &node, sizeof node);
+      }
+    }
   }
-  for(size_t k = 0; k < n; k++) s3p_op_reset(&ops[k]);
+  for(size_t k = 0; k < n + nride; k++) s3p_op_reset(&ops[k]);
   free(ops);
   free(f);
   free(buf);

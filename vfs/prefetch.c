@@ -521,6 +521,37 @@ static int pf_warm_tree(s3p_db *db, s3p_prefetch *pf){
   return 1;
 }
 
+size_t s3p_prefetch_tree_ride(s3p_db *db, s3p_hash *h, size_t cap){
+  s3p_prefetch *pf = db->pf;
+  const s3p_treeref *t = &db->view.tree;
+  if(!pf || cap == 0) return 0;
+  pf_sync(db, pf);
+  if(pf->tree_warm || t->level != 1 || s3p_hash_is_zero(&t->root)) return 0;
+  size_t leaves = db->view.page_count / 256 + 1;
+  if(leaves > S3P_PREFETCH_NODES) return 0;
+  s3p_node *root = malloc(sizeof *root);
+  if(!root) return 0;
+  size_t n = 0;
+  if(s3p_pagecache_get(S3P_PC_NODE, &t->root, root, sizeof *root)){
+    /* Warm from here on: the leaves that do not arrive are fetched by the
+    ** read that needs them, as without prefetch. */
+    pf->tree_warm = 1;
+    for(size_t s = 0; s < leaves && s < S3P_TREE_FANOUT && n < cap; s++){
+      const s3p_hash *leaf = &root->slot[s];
+      if(s3p_hash_is_zero(leaf) || s3p_pagecache_has(S3P_PC_NODE, leaf)){
+        continue;
+      }
+      h[n++] = *leaf;
+    }
+    if(n){
+      pf->st.node_batches++;
+      pf->st.nodes += n;
+    }
+  }
+  free(root);
+  return n;
+}
+
 /* pf_node_prefetch fetches the tree nodes covering the children among
 ** pf->refs[0..n) (node prefetch). */
 static void pf_node_prefetch(s3p_db *db, s3p_prefetch *pf, int n){

@@ -88,6 +88,18 @@ size_t s3p_prefetch_more(struct s3p_db *db, uint32_t pgno,
 void s3p_prefetch_arrived(struct s3p_db *db, uint32_t pgno,
                           const unsigned char *page);
 
+/* s3p_prefetch_tree_ride is asked, on a page miss, for checkpoint-tree
+** nodes to fetch in the same batch: when the view's whole tree is small
+** (at most S3P_PREFETCH_NODES leaves, one level below a cached root) and
+** has not been warmed for this version, it sets h[0..return value) to the
+** leaves not cached yet (at most cap) and counts them as one node batch;
+** the read path puts those that verify into the node cache. This is the
+** fetch node prefetch would make when the first interior page arrives,
+** made one round trip earlier, in a batch that is being paid for anyway:
+** a point query then reads each b-tree level in one round trip. Returns 0
+** when there is nothing to ride along. */
+size_t s3p_prefetch_tree_ride(struct s3p_db *db, s3p_hash *h, size_t cap);
+
 /* s3p_prefetch_fetched is told that the read path sent a batch of n page
 ** GETs (counted in page_gets). */
 void s3p_prefetch_fetched(struct s3p_db *db, size_t n);
