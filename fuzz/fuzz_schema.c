@@ -36,10 +36,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   if( rc != S3P_OK && rc != S3P_ECORRUPT ) abort();
   if( n > 64 || (leaf != 0 && leaf != 1) ) abort();
   for(size_t i = 0; i < n; i++) if( out[i] == 0 ) abort();
-  rc = s3p_btree_children(page, pgno, usable, out, 64, &n);
-  if( rc != S3P_OK && rc != S3P_ECORRUPT ) abort();
-  if( n > 64 ) abort();
-  for(size_t i = 0; i < n; i++) if( out[i] == 0 ) abort();
   free(page);
   return 0;
 }

@@ -142,25 +142,3 @@ int s3p_schema_page(const unsigned char *page, uint32_t pgno, uint32_t psz,
   }
   return S3P_OK;
 }
-
-int s3p_btree_children(const unsigned char *page, uint32_t pgno,
-                       uint32_t usable, uint32_t *out, size_t max, size_t *n){
-  *n = 0;
-  if(usable < 480) return S3P_ECORRUPT;
-  const unsigned char *b = page + (pgno == 1 ? 100 : 0);
-  if(b[0] == 10 || b[0] == 13) return S3P_OK;          /* a leaf */
-  if(b[0] != 2 && b[0] != 5) return S3P_ECORRUPT;
-  uint32_t ncell = schema_get16(b + 3);
-  if((size_t)(b - page) + 12 + 2 * (size_t)ncell > usable) return S3P_ECORRUPT;
-  for(uint32_t i = 0; i < ncell; i++){
-    uint32_t at = schema_get16(b + 12 + 2 * i);
-    if(at + 4 > usable || page + at < b + 12) return S3P_ECORRUPT;
-    uint32_t kid = schema_get32(page + at);
-    if(kid == 0) return S3P_ECORRUPT;
-    if(*n < max) out[(*n)++] = kid;
-  }
-  uint32_t kid = schema_get32(b + 8);
-  if(kid == 0) return S3P_ECORRUPT;
-  if(*n < max) out[(*n)++] = kid;
-  return S3P_OK;
-}

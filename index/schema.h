@@ -29,13 +29,4 @@ int s3p_schema_page(const unsigned char *page, uint32_t pgno, uint32_t psz,
                     uint32_t usable, uint32_t *out, size_t max, size_t *n,
                     int *leaf);
 
-/* s3p_btree_children lists the child page numbers of b-tree page pgno
-** (any b-tree: table or index; the header after byte 100 on page 1): for
-** an interior page its cells' left children and its right-most child, at
-** most max of them into out (*n gets how many); a leaf has none. Returns
-** S3P_OK, or S3P_ECORRUPT when the page is not a b-tree page or a cell
-** pointer lies outside it. */
-int s3p_btree_children(const unsigned char *page, uint32_t pgno,
-                       uint32_t usable, uint32_t *out, size_t max, size_t *n);
-
 #endif

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sqlite3.h>
 #include "db.h"
+#include "../index/btree.h"
 #include "../index/head.h"
 #include "../index/page.h"
 #include "../index/schema.h"
@@ -194,7 +195,7 @@ static int hint_kids_cmp(const void *x, const void *y){
 ** level one round trip away. Root pages are read from the caches (io:
 ** also fetched, in one batch). */
 static void hint_children(hint_build *b, const uint32_t *roots, size_t n,
-                          uint32_t usable){
+                          const s3p_btgeom *geom){
   s3p_db *db = b->db;
   uint32_t psz = db->view.page_size;
   if(db->view.tree.level == 0 || n == 0) return;   /* one leaf: named */
@@ -202,7 +203,8 @@ static void hint_children(hint_build *b, const uint32_t *roots, size_t n,
   hint_kids *k = calloc(n, sizeof *k);
   unsigned char *buf = malloc(psz);
   uint32_t *leaf = malloc(HINT_KIDS * sizeof *leaf);
-  if(!k || !buf || !leaf) goto out;
+  s3p_btref *refs = malloc(S3P_BTREE_MAXREFS(psz) * sizeof *refs);
+  if(!k || !buf || !leaf || !refs) goto out;
   for(size_t i = 0; i < n; i++){
     s3p_tree_io io = s3p_db_tree_io(db);
     s3p_hash h;
@@ -214,11 +216,13 @@ static void hint_children(hint_build *b, const uint32_t *roots, size_t n,
     }else if(!db->disk || !s3p_diskcache_get(db->disk, &h, buf, psz)){
       continue;
     }
+    int nref = s3p_btree_refs(geom, roots[i], buf, 0, refs,
+                              S3P_BTREE_MAXREFS(psz));
+    if(nref <= 0) continue;                      /* a leaf, or damaged */
     k[i].kid = malloc(HINT_KIDS * sizeof *k[i].kid);
-    if(!k[i].kid || s3p_btree_children(buf, roots[i], usable, k[i].kid,
-                                       HINT_KIDS, &k[i].n)){
-      k[i].n = 0;
-      continue;
+    if(!k[i].kid) continue;
+    for(int j = 0; j < nref && k[i].n < HINT_KIDS; j++){
+      k[i].kid[k[i].n++] = refs[j].pgno;
     }
     /* Distinct leaves: a leaf covers 256 consecutive page numbers. */
     for(size_t j = 0; j < k[i].n; j++) leaf[j] = (k[i].kid[j] - 1) >> 8;
@@ -239,6 +243,7 @@ out:
   free(k);
   free(buf);
   free(leaf);
+  free(refs);
 }
 
 /* hint_schema names page 1, the other pages of the schema table and the
@@ -253,7 +258,10 @@ static void hint_schema(hint_build *b){
   if(!buf || !roots) goto out;
   if(!hint_page(b, 1, buf)) goto out;
   uint32_t usable = s3p_schema_usable(buf, psz);
-  if(usable == 0) goto out;
+  s3p_btgeom geom;
+  if(usable == 0 || s3p_btree_geom(&geom, buf, psz, db->view.page_count)){
+    goto out;
+  }
   hint_upper(b);
   todo[ntodo++] = 1;
   for(size_t i = 0; i < ntodo; i++){
@@ -274,7 +282,7 @@ static void hint_schema(hint_build *b){
   for(size_t k = 0; k < nroots && b->head->nhint < b->cap; k++){
     hint_page(b, roots[k], NULL);
   }
-  hint_children(b, roots, nroots, usable);
+  hint_children(b, roots, nroots, &geom);
 out:
   free(buf);
   free(roots);

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "../check.h"
+#include "../../index/btree.h"
 #include "../../index/err.h"
 #include "../../index/schema.h"
 
@@ -165,7 +166,7 @@ static void test_damage(void){
   sqlite3_free(b);
 }
 
-/* test_children: the children s3p_btree_children lists for every interior
+/* test_children: the children s3p_btree_refs lists for every interior
 ** page of a table and an index SQLite wrote are exactly the pages one level
 ** down (counted with the dbstat-free check: every page is either a root or
 ** some interior page's child, once), and a leaf has none. */
@@ -183,18 +184,22 @@ static void test_children(void){
   if(!b) return;
   uint32_t npages = (uint32_t)(size / 1024);
   unsigned char *parent = calloc(npages + 1, 1);
-  uint32_t kids[1000];
-  size_t n;
+  s3p_btgeom g;
+  CHECK_EQ(s3p_btree_geom(&g, b, 1024, npages), 0);
+  s3p_btref kids[S3P_BTREE_MAXREFS(1024)];
+  int n;
   long dup = 0, bad = 0, interior = 0;
   for(uint32_t pg = 1; pg <= npages; pg++){
-    if(s3p_btree_children(b + (size_t)(pg - 1) * 1024, pg, 1024, kids, 1000,
-                          &n)){
-      continue;                      /* not a b-tree page: overflow, free */
-    }
+    n = s3p_btree_refs(&g, pg, b + (size_t)(pg - 1) * 1024, 0, kids,
+                       S3P_BTREE_MAXREFS(1024));
+    if(n < 0) continue;              /* not a b-tree page: overflow, free */
     if(n) interior++;
-    for(size_t i = 0; i < n; i++){
-      if(kids[i] == 0 || kids[i] > npages){ bad++; continue; }
-      if(parent[kids[i]]++) dup++;
+    for(int i = 0; i < n; i++){
+      if(kids[i].overflow || kids[i].pgno == 0 || kids[i].pgno > npages){
+        bad++;
+        continue;
+      }
+      if(parent[kids[i].pgno]++) dup++;
     }
   }
   CHECK(interior > 10);
@@ -214,15 +219,15 @@ static void test_children(void){
   for(size_t i = 0; i < nwant; i++){
     const unsigned char *p = b + (size_t)(want[i] - 1) * 1024;
     if(p[0] == 13 || p[0] == 10){
-      CHECK_EQ(s3p_btree_children(p, want[i], 1024, kids, 1000, &n), S3P_OK);
-      CHECK_EQ(n, 0);
+      CHECK_EQ(s3p_btree_refs(&g, want[i], p, 0, kids,
+                              S3P_BTREE_MAXREFS(1024)), 0);
     }
   }
   unsigned char junk[1024];
   memset(junk, 7, sizeof junk);
-  CHECK_EQ(s3p_btree_children(junk, 3, 1024, kids, 1000, &n), S3P_ECORRUPT);
+  CHECK_EQ(s3p_btree_refs(&g, 3, junk, 0, kids, S3P_BTREE_MAXREFS(1024)), -1);
   junk[0] = 5;                                 /* cells point outside */
-  CHECK_EQ(s3p_btree_children(junk, 3, 1024, kids, 1000, &n), S3P_ECORRUPT);
+  CHECK_EQ(s3p_btree_refs(&g, 3, junk, 0, kids, S3P_BTREE_MAXREFS(1024)), -1);
   free(parent);
   sqlite3_free(b);
 }
