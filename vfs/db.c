@@ -701,9 +701,9 @@ int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
     ops[k].key = f[k].key;
   }
   s3p_prefetch_fetched(db, n);
-  /* Tree nodes riding along (s3p_prefetch_tree_ride) go after the pages. */
+  /* Tree leaves riding along (s3p_prefetch_ride) go after the pages. */
   s3p_hash *ride = malloc(S3P_PREFETCH_NODES * sizeof *ride);
-  size_t nride = ride ? s3p_prefetch_tree_ride(db, ride, S3P_PREFETCH_NODES)
+  size_t nride = ride ? s3p_prefetch_ride(db, pgno, ride, S3P_PREFETCH_NODES)
                       : 0;
   for(size_t k = 0; k < nride; k++){
     f[n + k].hash = ride[k];

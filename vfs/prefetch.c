@@ -30,6 +30,7 @@
 ** sequential read-ahead's do.
 */
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -47,6 +48,8 @@
 #define PF_WIDTH 64
 /* Deepest ancestor chain followed (SQLite's own b-tree limit is 20). */
 #define PF_DEPTH 24
+/* B-trees whose leaf depth is remembered. */
+#define PF_ROOTS 16
 /* Most entries on the frontier (a pragma scan pushes the children of every
 ** interior page read, also of those its index checks revisit). */
 #define PF_STACK_MAX ((size_t)1 << 20)
@@ -71,6 +74,13 @@ typedef struct pf_parent {
   int dir;                   /* +1 or -1: direction of those steps */
   uint64_t tick;             /* last use, for replacement */
 } pf_parent;
+
+/* The depth of the leaves of one b-tree, as seen (prefetch_ride). */
+typedef struct pf_depth {
+  uint32_t root;             /* the b-tree's top page as far as seen, 0:
+                             ** slot unused */
+  uint32_t leaf;             /* depth of its leaves below that page */
+} pf_depth;
 
 /* A page on the frontier. */
 typedef struct pf_item {
@@ -98,6 +108,7 @@ struct s3p_prefetch {
   uint32_t ramp;             /* pages the next miss of a scan may add */
   int tree_warm;             /* the whole (small) checkpoint tree was
                              ** fetched for this version */
+  pf_depth depths[PF_ROOTS]; /* depth of the leaves of b-trees seen */
   uint32_t ovfl_used;        /* overflow pages of the scan SQLite read */
   uint32_t ovfl_skip;        /* overflow pages of the scan it passed over */
   s3p_btref *refs;           /* scratch: a page's references */
@@ -500,6 +511,15 @@ static int pf_refs(s3p_prefetch *pf, uint32_t pgno, const unsigned char *page,
                         pf->refs_cap);
 }
 
+/* The bound on a small page map: S3P_PREFETCH_NODES, unless a test set
+** another (s3p_test_small_map). */
+static _Atomic size_t pf_small_map = S3P_PREFETCH_NODES;
+
+size_t s3p_test_small_map(size_t leaves){
+  return atomic_exchange(&pf_small_map,
+                         leaves ? leaves : (size_t)S3P_PREFETCH_NODES);
+}
+
 /* pf_warm_tree fetches the whole checkpoint tree of the view if it has
 ** at most S3P_PREFETCH_NODES leaves (a database of up to 64 MB at 4 KiB
 ** pages), once per version: the children of interior pages, and the
@@ -509,7 +529,7 @@ static int pf_refs(s3p_prefetch *pf, uint32_t pgno, const unsigned char *page,
 static int pf_warm_tree(s3p_db *db, s3p_prefetch *pf){
   uint32_t np = db->view.page_count;
   size_t leaves = np / 256 + 1;
-  if(leaves > S3P_PREFETCH_NODES) return 0;
+  if(leaves > atomic_load(&pf_small_map)) return 0;
   if(pf->tree_warm) return 1;
   pf->tree_warm = 1;
   uint32_t one[S3P_PREFETCH_NODES];        /* a page of each leaf */
@@ -521,14 +541,66 @@ static int pf_warm_tree(s3p_db *db, s3p_prefetch *pf){
   return 1;
 }
 
-size_t s3p_prefetch_tree_ride(s3p_db *db, s3p_hash *h, size_t cap){
-  s3p_prefetch *pf = db->pf;
+/* pf_depth_of returns how many remembered ancestors interior page e has
+** (0: e is the top of its b-tree as far as the ring knows). */
+static uint32_t pf_depth_of(s3p_prefetch *pf, const pf_parent *e){
+  uint32_t d = 0;
+  while(e->up && d < PF_DEPTH){
+    const pf_parent *up = pf_ring_find(pf, e->up);
+    if(!up) break;
+    e = up;
+    d++;
+  }
+  return d;
+}
+
+/* pf_depth_slot returns the leaf-depth entry of b-tree root, or NULL;
+** with make, a free (or the oldest-numbered) slot is taken for it. */
+static pf_depth *pf_depth_slot(s3p_prefetch *pf, uint32_t root, int make){
+  for(int i = 0; i < PF_ROOTS; i++){
+    if(pf->depths[i].root == root) return &pf->depths[i];
+  }
+  if(!make) return NULL;
+  for(int i = 0; i < PF_ROOTS; i++){
+    if(!pf->depths[i].root){
+      pf->depths[i].root = root;
+      return &pf->depths[i];
+    }
+  }
+  pf_depth *d = &pf->depths[root % PF_ROOTS];
+  d->root = root;
+  return d;
+}
+
+/* pf_leaf_hash sets *h to the name of the tree leaf that maps pages
+** 256 * leaf + 1 .. 256 * leaf + 256, if the cached nodes above it tell.
+** Returns 1 if they did, else 0. */
+static int pf_leaf_hash(const s3p_db *db, uint32_t leaf, s3p_hash *h){
   const s3p_treeref *t = &db->view.tree;
-  if(!pf || cap == 0) return 0;
-  pf_sync(db, pf);
-  if(pf->tree_warm || t->level != 1 || s3p_hash_is_zero(&t->root)) return 0;
+  if(t->level < 1 || s3p_hash_is_zero(&t->root)) return 0;
+  uint64_t key = (uint64_t)leaf << 8;
+  s3p_node *node = malloc(sizeof *node);
+  s3p_hash at = t->root;
+  int ok = node != NULL;
+  for(int level = t->level; ok && level >= 1; level--){
+    ok = s3p_pagecache_get(S3P_PC_NODE, &at, node, sizeof *node);
+    if(ok) at = node->slot[(key >> (8 * level)) & 255];
+    ok = ok && !s3p_hash_is_zero(&at);
+  }
+  if(ok) *h = at;
+  free(node);
+  return ok;
+}
+
+/* pf_ride_small sets h[] to the leaves of a small page map not cached
+** (s3p_prefetch_ride, first rule). Returns how many, or -1 if the map is
+** not small (the other rule may apply). */
+static long pf_ride_small(s3p_db *db, s3p_prefetch *pf, s3p_hash *h,
+                          size_t cap){
+  const s3p_treeref *t = &db->view.tree;
   size_t leaves = db->view.page_count / 256 + 1;
-  if(leaves > S3P_PREFETCH_NODES) return 0;
+  if(t->level != 1 || leaves > atomic_load(&pf_small_map)) return -1;
+  if(pf->tree_warm) return 0;
   s3p_node *root = malloc(sizeof *root);
   if(!root) return 0;
   size_t n = 0;
@@ -543,13 +615,45 @@ size_t s3p_prefetch_tree_ride(s3p_db *db, s3p_hash *h, size_t cap){
       }
       h[n++] = *leaf;
     }
-    if(n){
-      pf->st.node_batches++;
-      pf->st.nodes += n;
-    }
   }
   free(root);
+  return (long)n;
+}
+
+/* pf_ride_near sets h[] to the tree leaves on either side of the one
+** mapping page pgno, not cached, when pgno is likely an interior page
+** (s3p_prefetch_ride, second rule). Returns how many. */
+static size_t pf_ride_near(s3p_db *db, s3p_prefetch *pf, uint32_t pgno,
+                           s3p_hash *h, size_t cap){
+  uint32_t idx;
+  pf_parent *par = pf_parent_of(pf, pgno, &idx);
+  if(!par) return 0;                 /* a root, or a page out of a walk */
+  const pf_depth *d = pf_depth_slot(pf, par->root, 0);
+  if(d && pf_depth_of(pf, par) + 1 >= d->leaf) return 0;   /* a leaf */
+  uint32_t own = (pgno - 1) >> 8, last = (db->view.page_count - 1) >> 8;
+  size_t n = 0;
+  for(int side = -1; side <= 1 && n < cap; side += 2){
+    if((side < 0 && own == 0) || (side > 0 && own >= last)) continue;
+    s3p_hash lh;
+    if(!pf_leaf_hash(db, own + side, &lh)) continue;
+    if(s3p_pagecache_has(S3P_PC_NODE, &lh)) continue;
+    h[n++] = lh;
+  }
   return n;
+}
+
+size_t s3p_prefetch_ride(s3p_db *db, uint32_t pgno, s3p_hash *h,
+                         size_t cap){
+  s3p_prefetch *pf = db->pf;
+  if(!pf || cap == 0 || db->view.page_count == 0) return 0;
+  pf_sync(db, pf);
+  long n = pf_ride_small(db, pf, h, cap);
+  if(n < 0) n = (long)pf_ride_near(db, pf, pgno, h, cap);
+  if(n > 0){
+    pf->st.node_batches++;
+    pf->st.nodes += (uint64_t)n;
+  }
+  return (size_t)n;
 }
 
 /* pf_node_prefetch fetches the tree nodes covering the children among
@@ -598,6 +702,7 @@ void s3p_prefetch_page(s3p_db *db, uint32_t pgno, const unsigned char *page){
   pf->geom.npages = db->view.page_count;
 
   pf_item it;
+  memset(&it, 0, sizeof it);
   int foreseen = pf_take(pf, pgno, &it);
   if(foreseen && it.fetched) pf->st.used++;
   if(foreseen && it.ovfl) pf->ovfl_used++;
@@ -607,6 +712,11 @@ void s3p_prefetch_page(s3p_db *db, uint32_t pgno, const unsigned char *page){
   if(root != 1) pf->txn_other = 1;
   int detected = 0;
   int kind = s3p_btree_kind(&pf->geom, pgno, page);
+  if(par && (kind == S3P_BT_INDEX_LEAF || kind == S3P_BT_TABLE_LEAF)){
+    /* Its siblings' cousins are leaves too: a b-tree is balanced. */
+    pf_depth *d = pf_depth_slot(pf, par->root, 1);
+    d->leaf = pf_depth_of(pf, par) + 1;
+  }
   if(par){
     par->tick = ++pf->tick;
     long d = par->last < 0 ? 0 : (long)idx - par->last;

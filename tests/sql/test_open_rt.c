@@ -28,6 +28,7 @@
 #include "../../index/bytes.h"
 #include "../../index/err.h"
 #include "../../index/head.h"
+#include "../../vfs/prefetch.h"
 #include "../../vfs/store/store.h"
 #include <unistd.h>
 
@@ -57,6 +58,8 @@ static int stats_now(sqlite3 *db, s3page_stats *s){
 ** cost as "cold K=V ..." (parsed by run_cold). Returns the exit code. */
 static int measure_main(const char *name, long key, int w3){
   if(tdb_init() != 0) return 2;
+  const char *small = getenv("S3P_TEST_SMALL_MAP");
+  if(small) s3p_test_small_map((size_t)atol(small));
   char *uri = tdb_uri(name, NULL);
   sqlite3 *db = NULL;
   if(sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
@@ -402,7 +405,8 @@ static int w3_levels(sqlite3 *db, const char *name){
 ** statement, SQLite's schema load and the statement, 2; the root pages,
 ** and the tree leaves of their children, came with the open) and under
 ** 256 KB in all. */
-static void w3_case(int rows, int psz){
+static void w3_case(int rows, int psz, int trim){
+  int slack = trim ? 1 : 0;     /* the table's second level: its leaves */
   char *file = NULL, *keep = db_name;
   const char *t = getenv("TMPDIR");
   if(asprintf(&file, "%s/s3p-w3-%d.sqlite", t && *t ? t : "/tmp",
@@ -432,6 +436,15 @@ static void w3_case(int rows, int psz){
   free(file);
   s3p_head h;
   size_t len;
+  if(trim){
+    /* HEAD without the tree leaves of the root pages' children (they come
+    ** last, after the root pages), as a writer of a bigger database names
+    ** only some: the descent has to find its leaves on its own. */
+    CHECK_EQ(head_get(&h, &len), 0);
+    while(h.nhint && h.hint[h.nhint - 1].kind == S3P_HINT_NODE) h.nhint--;
+    unsigned char buf[S3P_HEAD_MAXLEN];
+    CHECK_EQ(head_put(buf, s3p_head_encode(buf, &h)), 0);
+  }
   CHECK_EQ(head_get(&h, &len), 0);
   printf("# %ld pages, %d b-tree levels below the roots; HEAD: %zu bytes, "
          "%u objects\n", pages, levels, len, h.nhint);
@@ -445,10 +458,10 @@ static void w3_case(int rows, int psz){
   ** the query's own probe is the second of W3's two. */
   long w3 = c.open_rt + c.schema_rt + (c.point_rt - 1);
   long bytes = c.open_bytes + c.point_bytes;
-  printf("# W3: %ld round trips (at most %d), %ld bytes\n", w3, 4 + levels,
-         bytes);
-  CHECK(levels >= 4);
-  CHECK(w3 <= 4 + levels);
+  printf("# W3: %ld round trips (at most %d), %ld bytes\n", w3,
+         4 + levels + slack, bytes);
+  CHECK(levels >= (trim ? 3 : 4));
+  CHECK(w3 <= 4 + levels + slack);
   CHECK(bytes < 256 * 1024);
   free(db_name);
   db_name = keep;
@@ -457,7 +470,7 @@ static void w3_case(int rows, int psz){
 /* w3_budget: W3 on a small database (828 pages of 512 bytes, a tree of 4
 ** leaves that HEAD names: the open brings every node). */
 static void w3_budget(void){
-  w3_case(3000, 512);
+  w3_case(3000, 512, 0);
 }
 
 /* w3_big_map: W3 where the page map has more tree leaves than HEAD names
@@ -467,7 +480,22 @@ static void w3_budget(void){
 ** still costs one round trip; before, the last level cost two (its tree
 ** leaf, then the page). */
 static void w3_big_map(void){
-  w3_case(15000, 512);
+  w3_case(15000, 512, 0);
+}
+
+/* w3_near_leaves: W3 where the page map counts as big (s3p_test_small_map
+** in the measuring process: more than 2 leaves), on b-trees built in key
+** order (about 2,700 pages of 4 KiB: a table of 3 levels, an index of 2),
+** with a HEAD that does not name the tree leaves of the root pages'
+** children: the table's second level costs its leaves' batch (the root's
+** children are all over the map), and then a page that is likely interior
+** brings the tree leaves beside its own, where its children are, so that
+** the level below costs its page only. Without that rule the table's
+** leaves cost two round trips too: 9 here, not at most 8. */
+static void w3_near_leaves(void){
+  setenv("S3P_TEST_SMALL_MAP", "2", 1);
+  w3_case(90000, 4096, 1);
+  unsetenv("S3P_TEST_SMALL_MAP");
 }
 
 /* main runs the child measurement when asked, else the cases. Returns 0
@@ -489,6 +517,7 @@ int main(int argc, char **argv){
   RUN(no_head);
   RUN(w3_budget);
   RUN(w3_big_map);
+  RUN(w3_near_leaves);
   RUN(lagging_checkpoint);
   free(db_name);
   return CHECK_DONE();
