@@ -11,6 +11,7 @@
 #include "db.h"
 #include "tail.h"
 #include "hydrate.h"
+#include "../index/head.h"
 #include "../index/page.h"
 #include "../index/objlen.h"
 
@@ -414,6 +415,7 @@ static int db_header_vers(s3p_db *db, int cached_only, unsigned char out[16]){
 }
 
 int s3p_db_refresh(s3p_db *db){
+  if(db->lazy) return s3p_db_ready(db);
   if(db->opt.readonly && (db->opt.version || db->opt.has_asof)) return SQLITE_OK;
   uint64_t now = s3p_now_ms();
   if(db->opt.staleness_ms && now - db->checked_ms < db->opt.staleness_ms){
@@ -617,14 +619,40 @@ typedef struct db_fetch {
   char key[S3P_KEY_MAX];     /* pages/<hash> */
 } db_fetch;
 
+/* db_memo_get sets *h to the name the view gives page pgno if the memo
+** has it for the view as it is. Returns 1 if it did, else 0. */
+static int db_memo_get(const s3p_db *db, uint32_t pgno, s3p_hash *h){
+  if(!db->memo || db->view.version == 0) return 0;
+  const s3p_memo *m = &db->memo[pgno % S3P_MEMO_SLOTS];
+  if(m->pgno != pgno || m->version != db->view.version ||
+     m->ov_count != db->view.ov_count) return 0;
+  *h = m->hash;
+  return 1;
+}
+
+/* db_memo_put remembers that the view names page pgno h. */
+static void db_memo_put(s3p_db *db, uint32_t pgno, const s3p_hash *h){
+  if(!db->memo) db->memo = calloc(S3P_MEMO_SLOTS, sizeof *db->memo);
+  if(!db->memo || db->view.version == 0) return;
+  s3p_memo *m = &db->memo[pgno % S3P_MEMO_SLOTS];
+  m->version = db->view.version;
+  m->ov_count = db->view.ov_count;
+  m->pgno = pgno;
+  m->hash = *h;
+}
+
 int s3p_db_read_page(s3p_db *db, uint32_t pgno, void *out){
   uint32_t psz = db->view.page_size;
   s3p_hash h;
   s3p_tree_io io = s3p_db_tree_io(db);
-  int rc = s3p_view_lookup(&h, &db->view, pgno, &io);
-  if(rc){
-    /* The loader recorded the error; pass its SQLite code on. */
-    return db->errcode ? db->errcode : SQLITE_IOERR_READ;
+  int rc;
+  if(!db_memo_get(db, pgno, &h)){
+    rc = s3p_view_lookup(&h, &db->view, pgno, &io);
+    if(rc){
+      /* The loader recorded the error; pass its SQLite code on. */
+      return db->errcode ? db->errcode : SQLITE_IOERR_READ;
+    }
+    db_memo_put(db, pgno, &h);
   }
   if(s3p_hash_is_zero(&h)){
     memset(out, 0, psz);
@@ -800,6 +828,48 @@ void s3p_db_ghost_clear(s3p_db *db){
   db->ghost_part_pgno = 0;
 }
 
+/* db_load_named loads version v, which the open named or found: one that
+** does not exist (a version= too new, or removed by gc) is an error that
+** says which versions there are. Returns SQLITE_OK or an error. */
+static int db_load_named(s3p_db *db, uint64_t v){
+  int rc = s3p_db_load(db, v);
+  if(rc != SQLITE_NOTFOUND) return rc;
+  uint64_t latest = 0, oldest = 0;
+  if(s3p_version_latest(db, 0, &latest) == SQLITE_OK && v < latest &&
+     s3p_version_oldest(db, latest, &oldest) == SQLITE_OK && v < oldest){
+    s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu was removed by gc "
+                 "(versions %llu to %llu exist)", db->store->desc,
+                 (unsigned long long)v, (unsigned long long)oldest,
+                 (unsigned long long)latest);
+  }else if(latest){
+    s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu does not exist "
+                 "(the newest is %llu)", db->store->desc,
+                 (unsigned long long)v, (unsigned long long)latest);
+  }else{
+    s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu does not exist",
+                 db->store->desc, (unsigned long long)v);
+  }
+  return rc;
+}
+
+int s3p_db_ready(s3p_db *db){
+  if(!db->lazy) return SQLITE_OK;
+  uint64_t start = s3p_now_ms();
+  uint64_t v = 0;
+  int rc = s3p_version_open_head(db, db->lazy, &v);
+  if(rc == SQLITE_OK) rc = db_load_named(db, v);
+  if(rc){
+    s3p_view_free(&db->view);
+    return db->errcode ? db->errcode : rc;
+  }
+  free(db->lazy);
+  db->lazy = NULL;
+  db->checked_ms = s3p_now_ms();
+  /* The search ended with a miss after start, as the open's does. */
+  db->fresh_ms = start;
+  return SQLITE_OK;
+}
+
 int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
                 char **errmsg){
   *out = NULL;
@@ -858,29 +928,27 @@ int s3p_db_open(s3p_db **out, const char *name, s3p_options *opt,
   int rc = SQLITE_OK;
   if(db->opt.has_asof){
     rc = s3p_version_asof(db, db->opt.asof_ms, &v);
+  }else if(!v && db->opt.lazy && !db->opt.prefetch_all){
+    /* HEAD now (no HEAD, or an unusable one: the whole search now, which
+    ** also tells a database that does not exist); the record and what
+    ** HEAD names at the first lock, where their batch's probe of the next
+    ** record is that lock's freshness check (s3p_db_ready). */
+    db->lazy = malloc(sizeof *db->lazy);
+    if(!db->lazy){
+      s3p_db_close(db);
+      return SQLITE_NOMEM;
+    }
+    if(s3p_version_read_head(db, db->lazy)){
+      *out = db;
+      return SQLITE_OK;
+    }
+    rc = s3p_version_open_head(db, db->lazy, &v);
+    free(db->lazy);
+    db->lazy = NULL;
   }else if(!v){
     rc = s3p_version_open(db, &v);
   }
-  if(rc == SQLITE_OK){
-    rc = s3p_db_load(db, v);
-    if(rc == SQLITE_NOTFOUND){
-      uint64_t latest = 0, oldest = 0;
-      if(s3p_version_latest(db, 0, &latest) == SQLITE_OK && v < latest &&
-         s3p_version_oldest(db, latest, &oldest) == SQLITE_OK && v < oldest){
-        s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu was removed by gc "
-                     "(versions %llu to %llu exist)", db->store->desc,
-                     (unsigned long long)v, (unsigned long long)oldest,
-                     (unsigned long long)latest);
-      }else if(latest){
-        s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu does not exist "
-                     "(the newest is %llu)", db->store->desc,
-                     (unsigned long long)v, (unsigned long long)latest);
-      }else{
-        s3p_db_error(db, SQLITE_CANTOPEN, "%s: version %llu does not exist",
-                     db->store->desc, (unsigned long long)v);
-      }
-    }
-  }
+  if(rc == SQLITE_OK) rc = db_load_named(db, v);
   if(rc){
     *errmsg = sqlite3_mprintf("%s", db->errmsg ? db->errmsg : "open failed");
     int code = db->errcode ? db->errcode : rc;
@@ -915,6 +983,10 @@ int s3p_db_hydrate(s3p_db *db){
 
 void s3p_db_close(s3p_db *db){
   if(!db) return;
+  free(db->lazy);
+  db->lazy = NULL;
+  free(db->memo);
+  db->memo = NULL;
   s3p_hydrate_stop(db->hydrate);
   if(db->store) s3p_db_flush_head(db);
   s3p_store_close(db->store);

@@ -49,6 +49,19 @@
 /* Most pages fetched ahead in one batch on sequential reads. */
 #define S3P_READAHEAD_MAX 128
 
+/* Entries of a handle's page-name memo (s3p_db.memo). */
+#define S3P_MEMO_SLOTS 1024
+
+/* What the view named page pgno, remembered: valid while the view shows
+** the same version with the same overlay (a version's map never changes;
+** the overlay count tells a replay stopped part-way). */
+typedef struct s3p_memo {
+  uint64_t version;          /* the view's version then, 0: unused */
+  size_t ov_count;           /* its overlay entries then */
+  uint32_t pgno;             /* the page */
+  s3p_hash hash;             /* its content's name (zero: a zero page) */
+} s3p_memo;
+
 typedef struct s3p_db {
   char *name;                /* database name as opened (malloc'd) */
   s3p_options opt;           /* options (owned) */
@@ -114,9 +127,26 @@ typedef struct s3p_db {
   uint32_t *won;             /* under guard: pages the winners changed */
   size_t nwon;               /* entries in won */
   uint64_t n_rebase;         /* commits rebased through this handle */
+  s3p_memo *memo;            /* page -> name of the view, by pgno modulo
+                             ** S3P_MEMO_SLOTS (malloc'd at the first
+                             ** read, NULL if out of memory): a read SQLite
+                             ** repeats skips the tree walk and its node
+                             ** copies */
+  struct s3p_head *lazy;     /* opened lazily (opt.lazy): the HEAD hint
+                             ** read at open, whose version is loaded when
+                             ** the first lock or read needs it
+                             ** (s3p_db_ready); NULL once loaded */
   char *errmsg;              /* last error message (sqlite3_malloc'd) */
   int errcode;               /* SQLite code of the last error */
 } s3p_db;
+
+/* s3p_db_ready loads the version a lazily opened handle is to show (the
+** newest: round trip 2 of the open, with its probe of the next record, so
+** that when a lock asks for it the open counts as that lock's freshness
+** check). Does nothing for a handle loaded already. On failure the handle
+** stays unloaded, to try again at the next call. Returns SQLITE_OK or an
+** error (recorded). */
+int s3p_db_ready(s3p_db *db);
 
 /* s3p_db_open opens database name with options *opt (taken over, even on
 ** failure) and loads the version to show: opt->version, opt->asof_ms, or
@@ -279,6 +309,16 @@ int s3p_version_exists(s3p_db *db, uint64_t v, int *yes);
 ** pages: an open then needs no further round trip for them). Returns
 ** SQLITE_OK or an error. */
 int s3p_version_open(s3p_db *db, uint64_t *latest);
+
+/* s3p_version_read_head reads the HEAD hint into *head (round trip 1 of
+** s3p_version_open). Returns 1 if it names a version to start from, 0 if
+** there is none or it is unusable (then head->version is 0). */
+int s3p_version_read_head(s3p_db *db, struct s3p_head *head);
+
+/* s3p_version_open_head is s3p_version_open after HEAD was read into
+** *head: round trip 2 and on. Returns SQLITE_OK or an error. */
+int s3p_version_open_head(s3p_db *db, const struct s3p_head *head,
+                          uint64_t *latest);
 
 /* s3p_version_latest sets *latest to the newest version, starting from
 ** from (known to exist, 0 for none): reads the HEAD hint and probes wal/

@@ -60,6 +60,9 @@ typedef struct s3p_options {
   char *region;              /* S3 region or NULL (malloc'd) */
   int concurrency;           /* S3 parallel requests, 0 = default */
   int prefetch_all;          /* prefetch=all: hydrate at open */
+  int lazy;                  /* load the version at the first lock or
+                             ** read, not at open (s3p_db_ready); set by
+                             ** the VFS for main databases only */
   int skip_hints;            /* do not fetch at open the pages and nodes
                              ** HEAD names (history operations, which do
                              ** not read through SQLite) */

@@ -214,9 +214,19 @@ static int version_cached(s3p_db *db, const s3p_hint *h, uint32_t psz,
   return 1;
 }
 
+int s3p_version_read_head(s3p_db *db, s3p_head *head){
+  version_hint(db, head);
+  return head->version != 0 && head->version <= UINT64_MAX - 2;
+}
+
 int s3p_version_open(s3p_db *db, uint64_t *latest){
   s3p_head head;
   version_hint(db, &head);                         /* round trip 1 */
+  return s3p_version_open_head(db, &head, latest);
+}
+
+int s3p_version_open_head(s3p_db *db, const s3p_head *hp, uint64_t *latest){
+  const s3p_head head = *hp;
   uint64_t n = head.version;
   uint64_t lo = 0;                     /* a version known to exist */
   int rc;

@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 #include "s3page.h"
 #include "db.h"
+#include "../index/head.h"
 #include "hydrate.h"
 #include "lock.h"
 #include "../index/page.h"
@@ -47,6 +48,9 @@ typedef struct s3p_file {
   const char *journal_mode;  /* last rollback mode set by PRAGMA, or NULL */
   int nolock;                /* opened with nolock=1: SQLite never locks */
   int journal;               /* private rollback journal: skip syncs */
+  int guessed;               /* SQLite was given a guessed header (a
+                             ** lazy open's, main_read) and has not locked
+                             ** since, which would have read the real one */
   sqlite3_file *real;        /* other files: the default VFS's file */
 } s3p_file;
 
@@ -187,6 +191,27 @@ static int main_won(const s3p_db *db, uint32_t pgno){
 ** of the file it zero-fills and reports a short read. */
 static int main_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 o){
   s3p_file *p = (s3p_file *)f;
+  if(p->db->lazy){
+    if(p->lock == SQLITE_LOCK_NONE && o == 0 && n <= 100){
+      /* SQLite reads the header once at open, before any lock, for the
+      ** page size, and reads page 1 again under its first lock, where a
+      ** different header wins: until that lock loads the version, the
+      ** header reads as the page size HEAD states (in a page that reads
+      ** as zeros), so that the first lock reads page 1 alone. Any other
+      ** read loads the version first. */
+      memset(buf, 0, (size_t)n);
+      uint32_t hpsz = p->db->lazy->page_size;
+      if(n < 18 || hpsz < 512 || hpsz > 65536 || (hpsz & (hpsz - 1))){
+        return SQLITE_IOERR_SHORT_READ;
+      }
+      ((unsigned char *)buf)[16] = (unsigned char)(hpsz >> 8 & 0xff);
+      ((unsigned char *)buf)[17] = (unsigned char)(hpsz >> 16);
+      p->guessed = 1;
+      return SQLITE_OK;
+    }
+    int rc = s3p_db_ready(p->db);
+    if(rc) return (rc & 0xff) == SQLITE_IOERR ? rc : SQLITE_IOERR_READ;
+  }
   uint32_t psz = main_page_size(p);
   sqlite3_int64 size = (sqlite3_int64)main_pages(p) * psz;
   unsigned char *out = buf;
@@ -313,7 +338,9 @@ static int main_write(sqlite3_file *f, const void *buf, int n,
   s3p_file *p = (s3p_file *)f;
   s3p_db *db = p->db;
   if(db->opt.readonly) return SQLITE_READONLY;
-  int rc = main_begin(p, n, o);
+  int rc = s3p_db_ready(db);                  /* (loaded under any lock) */
+  if(rc) return (rc & 0xff) == SQLITE_IOERR ? rc : SQLITE_IOERR_WRITE;
+  rc = main_begin(p, n, o);
   if(rc) return rc;
   uint32_t psz = s3p_txbuf_page_size(db->tx);
   const unsigned char *in = buf;
@@ -358,6 +385,8 @@ static int main_write(sqlite3_file *f, const void *buf, int n,
 static int main_truncate(sqlite3_file *f, sqlite3_int64 size){
   s3p_file *p = (s3p_file *)f;
   s3p_db *db = p->db;
+  int lrc = s3p_db_ready(db);
+  if(lrc) return (lrc & 0xff) == SQLITE_IOERR ? lrc : SQLITE_IOERR_TRUNCATE;
   uint32_t cur_psz = main_page_size(p);
   if(!s3p_txbuf_active(db->tx) && (db->ghost_count || db->ghost_part) &&
      cur_psz && size >= 0 &&
@@ -460,6 +489,11 @@ static int main_sync(sqlite3_file *f, int flags){
 /* main_size reports the file size in bytes. */
 static int main_size(sqlite3_file *f, sqlite3_int64 *size){
   s3p_file *p = (s3p_file *)f;
+  int rc = s3p_db_ready(p->db);
+  if(rc){
+    *size = 0;
+    return (rc & 0xff) == SQLITE_IOERR ? rc : SQLITE_IOERR_FSTAT;
+  }
   *size = (sqlite3_int64)main_pages(p) * main_page_size(p);
   return SQLITE_OK;
 }
@@ -535,6 +569,7 @@ static int main_lock(sqlite3_file *f, int level){
     p->lock = p->lk.level;
     return (rc & 0xff) == SQLITE_IOERR ? SQLITE_IOERR_LOCK : rc;
   }
+  p->guessed = 0;              /* SQLite reads the real header now */
   return SQLITE_OK;
 }
 
@@ -644,6 +679,23 @@ static int main_pragma(s3p_file *p, char **a){
     db->no_rebase = p->excl_mode || p->nolock || db->opt.no_rebase;
     return SQLITE_NOTFOUND;          /* SQLite itself sets the mode */
   }
+  if(!strcasecmp(name, "page_size") && !val && p->guessed){
+    /* Until its first lock SQLite answers from the header it read at
+    ** open, which for a database opened lazily is a guess (main_read).
+    ** The version's own header answers: */
+    unsigned char hdr[100];
+    if(s3p_db_ready(db) != SQLITE_OK){
+      a[0] = sqlite3_mprintf("%s", db->errmsg ? db->errmsg : "open failed");
+      return SQLITE_ERROR;
+    }
+    if(main_read(&p->base, hdr, sizeof hdr, 0) != SQLITE_OK){
+      return SQLITE_NOTFOUND;          /* empty: SQLite's own default */
+    }
+    unsigned psz = (unsigned)hdr[16] << 8 | (unsigned)hdr[17] << 16;
+    if(psz < 512 || psz > 65536 || (psz & (psz - 1))) return SQLITE_NOTFOUND;
+    a[0] = sqlite3_mprintf("%u", psz);
+    return a[0] ? SQLITE_OK : SQLITE_NOMEM;
+  }
   if(!strcasecmp(name, "s3page_version")){
     if(p->lock == SQLITE_LOCK_NONE){
       int rc = s3p_db_refresh(db);
@@ -696,7 +748,8 @@ static int main_pragma(s3p_file *p, char **a){
                              "or 'start', not '%s'", val);
       return SQLITE_ERROR;
     }
-    if(val && s3p_db_hydrate(db) != SQLITE_OK){
+    if(val && (s3p_db_ready(db) != SQLITE_OK ||
+               s3p_db_hydrate(db) != SQLITE_OK)){
       a[0] = sqlite3_mprintf("%s", db->errmsg ? db->errmsg : "hydrate failed");
       return SQLITE_ERROR;
     }
@@ -863,6 +916,9 @@ static int vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f,
   }
   if(flags & SQLITE_OPEN_READONLY) opt.readonly = 1;
   opt.create = (flags & SQLITE_OPEN_CREATE) != 0;
+  /* The version loads at the first lock, unless SQLite never locks. */
+  opt.lazy = !sqlite3_uri_boolean(name, "nolock", 0) &&
+             !sqlite3_uri_boolean(name, "immutable", 0);
   int rc = s3p_db_open(&p->db, name, &opt, &err);
   if(rc){
     sqlite3_free(err);   /* s3p_db_open logged it */
