@@ -520,7 +520,7 @@ static void w3_big_map(void){
 ** children are all over the map), and then a page that is likely interior
 ** brings the tree leaves beside its own, where its children are, so that
 ** the level below costs its page only. Without that rule the table's
-** leaves cost two round trips too: 9 here, not at most 8. */
+** leaves cost two round trips too: 8 here, not at most 7. */
 static void w3_near_leaves(void){
   setenv("S3P_TEST_SMALL_MAP", "2", 1);
   w3_case(90000, 4096, 1);
