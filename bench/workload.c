@@ -251,7 +251,7 @@ static void bench_raw(const char *name, int plain, double *ms, bench_extra *x){
   if(plain){
     FILE *f = fopen(name, "rb");
     if(!f){ fprintf(stderr, "s3page-bench: cannot read %s\n", name); exit(1); }
-    static unsigned char page[4096];
+    unsigned char page[4096];
     double t0 = bench_now_ms();
     size_t got;
     while((got = fread(page, 1, sizeof page, f)) > 0){
