@@ -10,7 +10,8 @@
 # tests/s3-server.sh and stopped at the end), rgw+10ms (the same RGW behind
 # tests/delayproxy.py adding 10 ms each way). Knobs (environment):
 # TARGETS="plain dir rgw rgw+10ms", WORKLOADS="W3 W4 W5 W5tx W1 W2" (reads
-# first, on the database as imported; then the writes), BENCH_DIR (where the
+# first, on the database as imported; then the writes; also W5c W5s W5txh
+# RAW HYD EXPORT, reads: put them before W1 W2), BENCH_DIR (where the
 # database files go; default a fresh directory under TMPDIR, removed at the
 # end). With AWS_ENDPOINT_URL and S3_BUCKET already set, that server is used
 # and none is started.
@@ -106,20 +107,54 @@ done
 echo "# s3page benchmark: $(date -u +%Y-%m-%dT%H:%MZ), $(uname -srm), $(nproc) cores,"
 echo "# database: $rows rows, $pages pages of 4 KiB; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo
-echo "| workload | target | time ms | x plain | GET | PUT | HEAD | LIST | round trips | KB in |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| workload | target | time ms | x plain | GET | PUT | HEAD | LIST | round trips | KB in | notes |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for w in $WORKLOADS; do
   base=$(awk -v w="$w" '$1 == "plain" && $2 == w { sub("ms=", "", $3); print $3 }' "$results")
+  # notes: requests per transaction (W5 family), download rates (RAW,
+  # HYD; HYD as a share of RAW on the same target), W5txh against plain
+  # W5tx.
   awk -v w="$w" -v base="${base:-0}" '
-    $2 == w {
-      for(i = 3; i <= NF; i++){ split($i, kv, "="); f[kv[1]] = kv[2] }
-      ratio = (base > 0) ? sprintf("%.1f", f["ms"] / base) : "-"
-      if($1 == "plain"){
-        printf "| %s | %s | %.1f | 1 | - | - | - | - | - | - |\n", w, $1, f["ms"]
-      }else{
-        printf "| %s | %s | %.1f | %s | %d | %d | %d | %d | %d | %d |\n", w, $1,
-          f["ms"], ratio, f["get"], f["put"], f["head"], f["list"], f["rt"],
-          f["in"] / 1024
+    function fields(line,   i, kv, a, n){
+      delete f
+      n = split(line, a, " ")
+      for(i = 3; i <= n; i++){ split(a[i], kv, "="); f[kv[1]] = kv[2] }
+    }
+    {
+      fields($0)
+      if($2 == "RAW" && f["ms"] > 0) raw[$1] = f["in"] / f["ms"]
+      if($1 == "plain" && $2 == "W5tx") w5tx = f["ms"]
+      row[NR] = $0
+    }
+    END {
+      for(r = 1; r <= NR; r++){
+        split(row[r], a, " ")
+        if(a[2] != w) continue
+        t = a[1]
+        fields(row[r])
+        ratio = (base > 0) ? sprintf("%.1f", f["ms"] / base) : "-"
+        note = ""
+        if(f["txn"] > 0){
+          note = sprintf("%.2f requests per transaction",
+                         (f["get"] + f["put"] + f["head"] + f["list"]) / f["txn"])
+        }
+        if(f["objs"] > 0 && f["ms"] > 0){
+          note = sprintf("%.1f MB/s, %d objects/s", f["in"] / 1048576 / (f["ms"] / 1000),
+                         f["objs"] / (f["ms"] / 1000))
+          if(w == "HYD" && raw[t] > 0){
+            note = note sprintf(", %.0f%% of RAW", 100 * (f["in"] / f["ms"]) / raw[t])
+          }
+        }
+        if(w == "W5txh" && t != "plain" && w5tx > 0){
+          note = note sprintf("; %.1f x plain W5tx", f["ms"] / w5tx)
+        }
+        if(t == "plain"){
+          printf "| %s | %s | %.1f | 1 | - | - | - | - | - | - | %s |\n", w, t, f["ms"], note
+        }else{
+          printf "| %s | %s | %.1f | %s | %d | %d | %d | %d | %s | %d | %s |\n", w, t,
+            f["ms"], ratio, f["get"], f["put"], f["head"], f["list"], f["rt"],
+            f["in"] / 1024, note
+        }
       }
     }' "$results"
 done

@@ -233,6 +233,10 @@ int s3page_export(const char *name, const s3page_at *at, const char *file,
     res->page_size = psz;
     res->page_count = v->page_count;
     res->bytes_written = (uint64_t)psz * v->page_count;
+    res->n_get = db->store->stats.n_get;
+    res->n_head = db->store->stats.n_head;
+    res->round_trips = db->store->stats.round_trips;
+    res->bytes_in = db->store->stats.bytes_in;
   }
 out:
   if(fd >= 0){ close(fd); unlink(tmp); }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # hist.test.sh: the history tools of build/s3page, as a user runs them:
-# import/export round trips (byte-identical, cmp), import --force and WAL-mode
+# import/export round trips (byte-identical, cmp; export --stats), import --force and WAL-mode
 # files, export --version N against the .dump taken at N, --asof between two
 # commits and before the first, log, checkpoint, gc --keep-versions then
 # verify --all, and the error cases (one clear line on stderr, exit 1).
@@ -75,6 +75,11 @@ st=$?
 ok_if "export is byte-identical (cmp)" $?
 [ ! -e "$tmp/back.db.tmp" ]
 ok_if "export leaves no .tmp file" $?
+"$s3page" export "$db" "$tmp/stats.db" --stats -q >"$tmp/out" 2>"$tmp/err" &&
+  [ "$(wc -l <"$tmp/out")" -eq 1 ] &&
+  grep -Eq '^export stats: get=[1-9][0-9]* head=[0-9]+ round_trips=[1-9][0-9]* bytes_in=[1-9][0-9]*$' "$tmp/out" &&
+  cmp -s "$f" "$tmp/stats.db"
+ok_if "export --stats prints its requests and round trips" $?
 got=$(sqlite3 "$tmp/back.db" "PRAGMA integrity_check")
 [ "$got" = ok ]
 ok_if "exported file passes integrity_check" $?

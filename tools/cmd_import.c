@@ -1,6 +1,7 @@
 /*
 ** cmd_import.c: s3page import FILE NAME [--force]
 **             and s3page export NAME FILE [--version N | --asof TIME]
+**                 [--stats]
 */
 #include <stdio.h>
 #include <string.h>
@@ -67,15 +68,18 @@ int cmd_import(int argc, char **argv){
 int cmd_export(int argc, char **argv){
   const char *file = NULL, *name = NULL;
   s3page_at at;
-  int quiet = 0;
+  int quiet = 0, stats = 0;
   memset(&at, 0, sizeof at);
   for(int i = 1; i < argc; i++){
     if(!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")){
-      printf("usage: s3page export NAME FILE [--version N | --asof TIME]\n"
+      printf("usage: s3page export NAME FILE [--version N | --asof TIME] "
+             "[--stats]\n"
              "Writes a version of database NAME (default: the newest) as the\n"
              "plain SQLite file FILE (via a fresh FILE.tmp-XXXX file, renamed\n"
              "when complete).\n"
-             "TIME is ISO-8601 UTC (2026-11-22T10:00:00Z) or Unix seconds.\n");
+             "TIME is ISO-8601 UTC (2026-11-22T10:00:00Z) or Unix seconds.\n"
+             "--stats prints one more line: the requests, sequential round\n"
+             "trips and bytes the export cost.\n");
       return 0;
     }
     if(!strcmp(argv[i], "--version") && i + 1 < argc){
@@ -88,6 +92,8 @@ int cmd_export(int argc, char **argv){
       at.has_asof = 1;
     }else if(!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")){
       quiet = 1;
+    }else if(!strcmp(argv[i], "--stats")){
+      stats = 1;
     }else if(argv[i][0] == '-' && argv[i][1]){
       tool_error("export: unknown option %s (or missing value)", argv[i]);
       return 2;
@@ -118,6 +124,12 @@ int cmd_export(int argc, char **argv){
     printf("exported version %llu of %s to %s: %u pages of %u bytes\n",
            (unsigned long long)r.version, name, file, (unsigned)r.page_count,
            (unsigned)r.page_size);
+  }
+  if(stats){
+    printf("export stats: get=%llu head=%llu round_trips=%llu bytes_in=%llu\n",
+           (unsigned long long)r.n_get, (unsigned long long)r.n_head,
+           (unsigned long long)r.round_trips,
+           (unsigned long long)r.bytes_in);
   }
   return 0;
 }

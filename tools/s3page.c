@@ -128,7 +128,7 @@ static int cmd_help(int argc, char **argv){
          "  shell NAME [SQLITE3-ARGS]  the sqlite3 shell on database NAME\n"
          "  version NAME               print the newest version of NAME\n"
          "  import FILE NAME [--force] copy a SQLite file in as a new version\n"
-         "  export NAME FILE [--version N | --asof TIME]\n"
+         "  export NAME FILE [--version N | --asof TIME] [--stats]\n"
          "                             write a version as a plain SQLite file\n"
          "  log NAME [--json] [--limit N]\n"
          "                             versions, newest first\n"

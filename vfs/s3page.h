@@ -178,6 +178,12 @@ typedef struct s3page_export_result {
   uint32_t page_size;        /* bytes per page */
   uint32_t page_count;       /* pages written */
   uint64_t bytes_written;    /* size of the file */
+  uint64_t n_get;            /* GET requests made (records, nodes, pages) */
+  uint64_t n_head;           /* HEAD requests made */
+  uint64_t round_trips;      /* sequential request batches (a batch holds
+                             ** up to 256 requests, run concurrency at a
+                             ** time) */
+  uint64_t bytes_in;         /* bytes downloaded */
 } s3page_export_result;
 
 /* s3page_export writes version at (NULL: the newest) of database name as a
