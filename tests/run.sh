@@ -153,7 +153,9 @@ if [ "${S3PAGE_TEST_QUICK:-0}" != 1 ]; then
   done
   run_queue
   if [ -x build/sqlite/testfixture ]; then
-    run_one "tests/sqlite/ci.list" sh tests/sqlite/run.sh -j "$jobs" tests/sqlite/ci.list
+    # Twice as many files as cores at a time: they spend half their time
+    # waiting for syncfs (here: 153 s with 2 at a time, 114 s with 4).
+    run_one "tests/sqlite/ci.list" sh tests/sqlite/run.sh -j $((jobs * 2)) tests/sqlite/ci.list
   fi
   if [ -x tests/s3-server.sh ]; then
     sdir="$log/s3"
