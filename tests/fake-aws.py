@@ -109,6 +109,9 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the
+    # body waits for the client's delayed ACK (40 ms a request).
+    disable_nagle_algorithm = True
     state = None
 
     def log_message(self, *a):

@@ -16,6 +16,9 @@
 # of this SQLite build (never the system libsqlite3: two SQLite copies in
 # one process would each have their own VFS list and mutexes).
 set -eu
+# Run from `make -jN test`, SQLite's make cannot reach that make's job
+# slots (and warns): its testfixture is one compile anyway.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 build=${1:-build}

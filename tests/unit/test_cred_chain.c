@@ -9,7 +9,9 @@
 ** ExpiredToken; no secret in any message; a bucket in another region
 ** (301 / 400 with x-amz-bucket-region) followed once. Nothing but 127.0.0.1 is
 ** contacted: the metadata provider is disabled or pointed at the fake.
-** S3PAGE_TEST_QUICK=1 shortens the refresh cases.
+** S3PAGE_TEST_QUICK=1 shortens the refresh cases. The refresh cases, which
+** mostly wait for short-lived credentials to come due, run side by side in
+** child processes (bg_start) while the others run in the main one.
 */
 #include <pthread.h>
 #include <signal.h>
@@ -870,6 +872,73 @@ static void test_region_redirect(void){
   region_case("--redirect-400");
 }
 
+/* A case that runs in a child process of its own, beside the others. */
+typedef struct bg_case {
+  const char *name;             /* the case's name, for its verdict */
+  void (*fn)(void);             /* the case */
+  pid_t pid;                    /* its child, 0 if the fork failed */
+  FILE *out;                    /* the child's stdout, a temporary file */
+} bg_case;
+
+/* bg_start forks one child per case, each with its own HOME (a directory
+** under home) and its stdout in a temporary file, and returns at once.
+** The refresh cases wait for credentials living a few seconds to come
+** due, and wait in parallel as well as one after another: each has its own
+** fake server, HOME, environment and credential cache (a process's). Call
+** it before any thread exists. */
+static void bg_start(bg_case *c, int n){
+  char base[sizeof home];
+  memcpy(base, home, sizeof base);
+  for(int i = 0; i < n; i++){
+    c[i].pid = 0;
+    c[i].out = tmpfile();
+    if(c[i].out == NULL) continue;
+    fflush(stdout);
+    pid_t pid = fork();
+    if(pid == 0){
+      snprintf(home, sizeof home, "%s/c%d", base, i);
+      if(mkdir(home, 0700) != 0 || dup2(fileno(c[i].out), 1) < 0) _exit(2);
+      check_case_failed = 0;
+      c[i].fn();
+      printf("%s - %s\n", check_case_failed ? "not ok" : "ok", c[i].name);
+      fflush(stdout);
+      exit(check_case_failed ? 1 : 0);
+    }
+    if(pid > 0) c[i].pid = pid;
+  }
+}
+
+/* bg_finish waits for the children of bg_start and prints each one's
+** output and verdict in case order, counting failed cases (a child that
+** died or printed no verdict fails its case). */
+static void bg_finish(bg_case *c, int n){
+  for(int i = 0; i < n; i++){
+    int status = -1, verdict = 0;
+    char line[1024];
+    if(c[i].pid > 0) waitpid(c[i].pid, &status, 0);
+    if(c[i].out){
+      rewind(c[i].out);
+      while(fgets(line, sizeof line, c[i].out)){
+        if(!strncmp(line, "ok - ", 5) || !strncmp(line, "not ok - ", 9)){
+          verdict = 1;
+        }
+        fputs(line, stdout);
+      }
+      fclose(c[i].out);
+    }
+    int good = c[i].pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if(!verdict){
+      printf("not ok - %s (child %s %d, no verdict)\n", c[i].name,
+             c[i].pid > 0 && WIFSIGNALED(status) ? "killed by signal"
+                                                 : "exit status",
+             c[i].pid > 0 && WIFSIGNALED(status) ? WTERMSIG(status)
+                                                 : WEXITSTATUS(status));
+    }
+    if(!good || !verdict) check_total_failed++;
+  }
+  fflush(stdout);
+}
+
 int main(int argc, char **argv){
   (void)argc;
   if(fakes3_find_script(argv[0]) != 0){
@@ -883,19 +952,26 @@ int main(int argc, char **argv){
   setenv("S3PAGE_TRUST_CONDITIONAL", "1", 1);
   signal(SIGPIPE, SIG_IGN);
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  /* The cases that wait for credentials to come due (5-7 s each) run in
+  ** children while the others run here; their output follows. */
+  bg_case bg[] = {
+    { "test_refresh", test_refresh, 0, NULL },
+    { "test_refresh_sso", test_refresh_sso, 0, NULL },
+    { "test_refresh_threads", test_refresh_threads, 0, NULL },
+    { "test_refresh_no_stall", test_refresh_no_stall, 0, NULL },
+    { "test_refresh_fork", test_refresh_fork, 0, NULL },
+  };
+  int nbg = (int)(sizeof bg / sizeof bg[0]);
+  bg_start(bg, nbg);
   RUN(test_each_provider);
   RUN(test_order);
   RUN(test_none);
   RUN(test_provider_errors);
-  RUN(test_refresh);
-  RUN(test_refresh_sso);
   RUN(test_sso_token_refresh);
-  RUN(test_refresh_threads);
-  RUN(test_refresh_no_stall);
-  RUN(test_refresh_fork);
   RUN(test_expired_token);
   RUN(test_long_token);
   RUN(test_region_redirect);
+  bg_finish(bg, nbg);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
   if(system(cmd) != 0) return 1;

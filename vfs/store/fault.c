@@ -21,6 +21,12 @@
 **                                l=LIST (default "gpnhd": LIST is subject
 **                                only when asked for)
 **             | "delay_ms=" N    sleep N ms before each batch and list
+**             | "retry_ms=" N    the retries s3p_store_exec makes of this
+**                                store's failed ops pause at most N ms
+**                                (N >= 1; default: 10 ms plus up to
+**                                40 << attempt ms), so that a test
+**                                injecting thousands of faults does not
+**                                spend its time waiting
 **   N        := decimal integer; F := decimal fraction in [0, 1]
 **
 ** Subject operations are numbered from 1 in the order they arrive: batch
@@ -176,6 +182,9 @@ static int fault_parse(fault_store *fs, const char *spec, char **errmsg){
     }else if(strcmp(tok, "delay_ms") == 0){
       ok = fault_parse_u64(val, &u) && u <= 3600000;
       fs->delay_ms = (unsigned)u;
+    }else if(strcmp(tok, "retry_ms") == 0){
+      ok = fault_parse_u64(val, &u) && u >= 1 && u <= 60000;
+      fs->base.retry_max_ms = (unsigned)u;
     }else if(strcmp(tok, "kinds") == 0){
       const char *p;
       fs->kinds = 0;

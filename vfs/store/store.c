@@ -172,7 +172,7 @@ static int store_retryable(const s3p_op *op){
 /* store_run_retrying runs the batch and then, up to st->attempts times in
 ** all (STORE_ATTEMPTS for stores from s3p_store_open, 1 for a backend
 ** opened directly, as unit tests do), re-runs the ops that failed retryably, after a short randomized
-** pause. Backends such as S3 retry on their own; this layer catches what
+** pause (at most st->retry_max_ms when that is set). Backends such as S3 retry on their own; this layer catches what
 ** is left, including failures injected by the fault wrapper. Returns the
 ** first run's batch-level result. */
 static int store_run_retrying(s3p_store *st, s3p_op *ops, size_t n){
@@ -192,8 +192,11 @@ static int store_run_retrying(s3p_store *st, s3p_op *ops, size_t n){
       again[k] = ops[i];
       where[k++] = i;
     }
-    struct timespec ts = { 0, (long)(10 + rand_r(&seed) % (40 << attempt))
-                              * 1000000L };
+    unsigned pause = st->retry_max_ms
+                     ? rand_r(&seed) % (st->retry_max_ms + 1)
+                     : 10 + rand_r(&seed) % (40u << attempt);
+    struct timespec ts = { (time_t)(pause / 1000),
+                           (long)(pause % 1000) * 1000000L };
     nanosleep(&ts, NULL);
     st->stats.n_retry += m;
     int rc2 = store_run(st, again, m);

@@ -105,6 +105,9 @@ struct s3p_store {
   int attempts;                 /* tries of an idempotent op failing with
                                 ** S3P_EIO, by s3p_store_exec; set by
                                 ** s3p_store_open (0 or 1: no retry) */
+  unsigned retry_max_ms;        /* longest pause before such a retry, in
+                                ** ms; 0 = the default (10 ms plus up to
+                                ** 40 << attempt); fault.c's retry_ms= */
   s3p_max_len_fn max_len;       /* size limit of a GET whose op has none;
                                 ** NULL = S3P_STORE_GET_MAX for every key */
 };
