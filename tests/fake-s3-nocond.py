@@ -109,6 +109,9 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Replies go out as two writes (headers, then body): without this each
+    # waits about 40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     state = None
 
     def log_message(self, *a):
