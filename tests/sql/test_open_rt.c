@@ -414,6 +414,43 @@ static void lazy_fresh(void){
   sqlite3_close(w);
 }
 
+/* lazy_page_size: before the first lock, PRAGMA page_size tells the page
+** size of the version, not a guess, whether HEAD states the page size
+** (4096 here, stale: the database has 8192-byte pages) or not (a format-1
+** HEAD): SQLite's answer there comes from the header it read at open. */
+static void lazy_page_size(void){
+  char *keep = db_name;
+  db_name = tdb_name("lps");
+  sqlite3 *w = tdb_open(db_name, NULL);
+  CHECK(w != NULL);
+  CHECK_EQ(tdb_exec(w, "PRAGMA page_size=8192; CREATE TABLE a(x);"
+                    "INSERT INTO a VALUES(1)"), SQLITE_OK);
+  CHECK_EQ(tdb_int(w, "PRAGMA page_size"), 8192);
+  sqlite3_close(w);
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ(h.page_size, 8192);
+  h.page_size = 4096;
+  unsigned char buf[S3P_HEAD_MAXLEN];
+  CHECK_EQ(head_put(buf, s3p_head_encode(buf, &h)), 0);
+  sqlite3 *r = tdb_open(db_name, NULL);
+  CHECK_EQ(tdb_int(r, "PRAGMA page_size"), 8192);
+  CHECK_EQ(tdb_int(r, "SELECT x FROM a"), 1);
+  sqlite3_close(r);
+  unsigned char v1[S3P_HEAD_V1_LEN];
+  memcpy(v1, "S3PH\1\0\0\0", 8);
+  s3p_put64(v1 + 8, h.version);
+  s3p_put64(v1 + 16, s3p_checksum64(v1, 16));
+  CHECK_EQ(head_put(v1, sizeof v1), 0);
+  r = tdb_open(db_name, NULL);
+  CHECK_EQ(tdb_int(r, "PRAGMA page_size"), 8192);
+  CHECK_EQ(tdb_int(r, "SELECT x FROM a"), 1);
+  sqlite3_close(r);
+  free(db_name);
+  db_name = keep;
+}
+
 /* w3_levels returns the b-tree levels below the root page of table or
 ** index name in plain file db (dbstat: a page at depth d has d+1 slashes
 ** in its path), or -1. */
@@ -545,6 +582,7 @@ int main(int argc, char **argv){
   RUN(many_tables);
   RUN(no_head);
   RUN(lazy_fresh);
+  RUN(lazy_page_size);
   RUN(w3_budget);
   RUN(w3_big_map);
   RUN(w3_near_leaves);
