@@ -983,12 +983,13 @@ int s3p_db_hydrate(s3p_db *db){
 
 void s3p_db_close(s3p_db *db){
   if(!db) return;
+  s3p_hydrate_stop(db->hydrate);
+  /* Writing HEAD reads pages (hint.c), which may fill the memo again. */
+  if(db->store) s3p_db_flush_head(db);
   free(db->lazy);
   db->lazy = NULL;
   free(db->memo);
   db->memo = NULL;
-  s3p_hydrate_stop(db->hydrate);
-  if(db->store) s3p_db_flush_head(db);
   s3p_store_close(db->store);
   s3p_db_ghost_clear(db);
   s3p_view_free(&db->view);

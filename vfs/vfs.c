@@ -201,12 +201,14 @@ static int main_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 o){
       ** read loads the version first. */
       memset(buf, 0, (size_t)n);
       uint32_t hpsz = p->db->lazy->page_size;
+      /* Without a page size (a format-1 HEAD) the file reads as empty,
+      ** and SQLite's own default is as much a guess. */
+      p->guessed = 1;
       if(n < 18 || hpsz < 512 || hpsz > 65536 || (hpsz & (hpsz - 1))){
         return SQLITE_IOERR_SHORT_READ;
       }
       ((unsigned char *)buf)[16] = (unsigned char)(hpsz >> 8 & 0xff);
       ((unsigned char *)buf)[17] = (unsigned char)(hpsz >> 16);
-      p->guessed = 1;
       return SQLITE_OK;
     }
     int rc = s3p_db_ready(p->db);

@@ -414,6 +414,117 @@ static void lazy_fresh(void){
   sqlite3_close(w);
 }
 
+/* lazy_page_size: before the first lock, PRAGMA page_size tells the page
+** size of the version, not a guess, whether HEAD states the page size
+** (4096 here, stale: the database has 8192-byte pages) or not (a format-1
+** HEAD): SQLite's answer there comes from the header it read at open. */
+static void lazy_page_size(void){
+  char *keep = db_name;
+  db_name = tdb_name("lps");
+  sqlite3 *w = tdb_open(db_name, NULL);
+  CHECK(w != NULL);
+  CHECK_EQ(tdb_exec(w, "PRAGMA page_size=8192; CREATE TABLE a(x);"
+                    "INSERT INTO a VALUES(1)"), SQLITE_OK);
+  CHECK_EQ(tdb_int(w, "PRAGMA page_size"), 8192);
+  sqlite3_close(w);
+  s3p_head h;
+  size_t len;
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ(h.page_size, 8192);
+  h.page_size = 4096;
+  unsigned char buf[S3P_HEAD_MAXLEN];
+  CHECK_EQ(head_put(buf, s3p_head_encode(buf, &h)), 0);
+  sqlite3 *r = tdb_open(db_name, NULL);
+  CHECK_EQ(tdb_int(r, "PRAGMA page_size"), 8192);
+  CHECK_EQ(tdb_int(r, "SELECT x FROM a"), 1);
+  sqlite3_close(r);
+  unsigned char v1[S3P_HEAD_V1_LEN];
+  memcpy(v1, "S3PH\1\0\0\0", 8);
+  s3p_put64(v1 + 8, h.version);
+  s3p_put64(v1 + 16, s3p_checksum64(v1, 16));
+  CHECK_EQ(head_put(v1, sizeof v1), 0);
+  r = tdb_open(db_name, NULL);
+  CHECK_EQ(tdb_int(r, "PRAGMA page_size"), 8192);
+  CHECK_EQ(tdb_int(r, "SELECT x FROM a"), 1);
+  sqlite3_close(r);
+  free(db_name);
+  db_name = keep;
+}
+
+/* rec_put writes len bytes of data as record v of db_name. Returns 0 or -1. */
+static int rec_put(uint64_t v, const unsigned char *data, size_t len){
+  s3p_store *st = NULL;
+  s3p_store_opts so;
+  memset(&so, 0, sizeof so);
+  char *msg = NULL, key[64];
+  if(s3p_store_open(&st, db_name, &so, &msg)){ free(msg); return -1; }
+  snprintf(key, sizeof key, "wal/%020llu", (unsigned long long)v);
+  int rc = s3p_store_put(st, S3P_OP_PUT, key, data, len, &msg);
+  free(msg);
+  s3p_store_close(st);
+  return rc == S3P_OK ? 0 : -1;
+}
+
+/* rec_get reads record v of db_name into *data (malloc'd). Returns 0 or -1. */
+static int rec_get(uint64_t v, unsigned char **data, size_t *len){
+  s3p_store *st = NULL;
+  s3p_store_opts so;
+  memset(&so, 0, sizeof so);
+  char *msg = NULL, key[64];
+  if(s3p_store_open(&st, db_name, &so, &msg)){ free(msg); return -1; }
+  snprintf(key, sizeof key, "wal/%020llu", (unsigned long long)v);
+  int rc = s3p_store_get(st, key, data, len, &msg);
+  free(msg);
+  s3p_store_close(st);
+  return rc == S3P_OK ? 0 : -1;
+}
+
+/* lazy_error: when round trip 2 of a lazy open fails at the first lock
+** (the record HEAD names is damaged), the statement fails with a message
+** that says why, never shows an empty database, and the next statement
+** tries again and sees the database once the record reads right. */
+static void lazy_error(void){
+  char *keep = db_name;
+  db_name = tdb_name("lerr");
+  sqlite3 *w = tdb_open(db_name, NULL);
+  CHECK(w != NULL);
+  CHECK_EQ(tdb_exec(w, "CREATE TABLE a(x); INSERT INTO a VALUES(7)"),
+           SQLITE_OK);
+  sqlite3_close(w);
+  s3p_head h;
+  size_t len, rlen = 0;
+  unsigned char *rec = NULL;
+  CHECK_EQ(head_get(&h, &len), 0);
+  CHECK_EQ(rec_get(h.version, &rec, &rlen), 0);
+  sqlite3 *r = tdb_open(db_name, NULL);
+  CHECK(r != NULL && rec != NULL);
+  if(r && rec){
+    unsigned char *bad = malloc(rlen);
+    memcpy(bad, rec, rlen);
+    bad[rlen / 2] ^= 0x55;
+    CHECK_EQ(rec_put(h.version, bad, rlen), 0);
+    free(bad);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(r, "SELECT x FROM a", -1, &st, NULL);
+    if(rc == SQLITE_OK) rc = sqlite3_step(st);
+    CHECK(rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE);
+    printf("# first statement: %d %s\n", rc, sqlite3_errmsg(r));
+    CHECK(strstr(sqlite3_errmsg(r), "no such table") == NULL);
+    sqlite3_finalize(st);
+    char *why = tdb_text(r, "PRAGMA s3page_error");
+    CHECK(why != NULL && strstr(why, "wal/") != NULL);
+    free(why);
+    CHECK_EQ(tdb_int(r, "SELECT count(*) FROM sqlite_master") > 0 ? 1 : 0,
+             0);
+    CHECK_EQ(rec_put(h.version, rec, rlen), 0);
+    CHECK_EQ(tdb_int(r, "SELECT x FROM a"), 7);
+  }
+  free(rec);
+  sqlite3_close(r);
+  free(db_name);
+  db_name = keep;
+}
+
 /* w3_levels returns the b-tree levels below the root page of table or
 ** index name in plain file db (dbstat: a page at depth d has d+1 slashes
 ** in its path), or -1. */
@@ -545,6 +656,8 @@ int main(int argc, char **argv){
   RUN(many_tables);
   RUN(no_head);
   RUN(lazy_fresh);
+  RUN(lazy_page_size);
+  RUN(lazy_error);
   RUN(w3_budget);
   RUN(w3_big_map);
   RUN(w3_near_leaves);
