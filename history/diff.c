@@ -24,35 +24,10 @@
 #include <strings.h>
 #include <sqlite3.h>
 #include "diff.h"
+#include "pglist.h"
 
 /* Most schema entries read (a sanity bound on store bytes). */
 #define DIFF_MAX_OBJECTS 1000000
-
-/* Candidate page numbers while comparing the maps. */
-typedef struct diff_list {
-  uint32_t *p;               /* page numbers */
-  size_t n;                  /* used */
-  size_t cap;                /* allocated */
-} diff_list;
-
-/* diff_push appends pgno to l. Returns 0 or -1 when out of memory. */
-static int diff_push(diff_list *l, uint32_t pgno){
-  if(l->n == l->cap){
-    size_t cap = l->cap ? l->cap * 2 : 256;
-    uint32_t *g = realloc(l->p, cap * sizeof *g);
-    if(!g) return -1;
-    l->p = g;
-    l->cap = cap;
-  }
-  l->p[l->n++] = pgno;
-  return 0;
-}
-
-/* diff_u32_cmp orders page numbers for qsort. */
-static int diff_u32_cmp(const void *a, const void *b){
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  return x < y ? -1 : x > y;
-}
 
 /* diff_load loads tree node h (zero: an empty node of that level) through
 ** the handle of c. Returns SQLITE_OK or an error. */
@@ -80,7 +55,7 @@ static int diff_load(diff_ctx *c, const s3p_hash *h, uint8_t level,
 ** level la and subtree hb at level lb differ; both cover keys from base
 ** on, the lower one only the first part of the higher one's range.
 ** Equal subtrees are skipped unread. Returns SQLITE_OK or an error. */
-static int diff_tree(diff_ctx *c, diff_list *l, const s3p_hash *ha,
+static int diff_tree(diff_ctx *c, s3p_pglist *l, const s3p_hash *ha,
                      uint8_t la, const s3p_hash *hb, uint8_t lb,
                      uint32_t base){
   if(la == lb && s3p_hash_eq(ha, hb)) return SQLITE_OK;
@@ -115,7 +90,7 @@ static int diff_tree(diff_ctx *c, diff_list *l, const s3p_hash *ha,
     if(s3p_hash_eq(&na->slot[s], &nb->slot[s])) continue;
     uint32_t b = (uint32_t)(base + s * span);
     if(la == 0){
-      if(diff_push(l, b + 1)) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
+      if(s3p_pglist_push(l, b + 1)) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
     }else{
       rc = diff_tree(c, l, &na->slot[s], la - 1, &nb->slot[s], la - 1, b);
     }
@@ -130,7 +105,7 @@ out:
 ** Returns SQLITE_OK or an error. */
 static int diff_pages(diff_ctx *c){
   s3p_view *va = &c->a.db->view, *vb = &c->b.db->view;
-  diff_list l;
+  s3p_pglist l;
   memset(&l, 0, sizeof l);
   int rc = diff_tree(c, &l, &va->tree.root, va->tree.level, &vb->tree.root,
                      vb->tree.level, 0);
@@ -143,7 +118,7 @@ static int diff_pages(diff_ctx *c){
       break;
     }
     for(size_t i = 0; i < nov && rc == SQLITE_OK; i++){
-      if(diff_push(&l, ov[i].pgno)) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
+      if(s3p_pglist_push(&l, ov[i].pgno)) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
     }
     free(ov);
   }
@@ -154,14 +129,14 @@ static int diff_pages(diff_ctx *c){
   uint32_t top = va->page_count > vb->page_count ? va->page_count : vb->page_count;
   if(hi > top) hi = top;
   for(uint64_t p = (uint64_t)lo + 1; p <= hi && rc == SQLITE_OK; p++){
-    if(diff_push(&l, (uint32_t)p)) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
+    if(s3p_pglist_push(&l, (uint32_t)p)) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
   }
   for(uint64_t p = (uint64_t)(va->page_count < vb->page_count ? va->page_count
                               : vb->page_count) + 1; p <= top && rc == SQLITE_OK; p++){
-    if(diff_push(&l, (uint32_t)p)) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
+    if(s3p_pglist_push(&l, (uint32_t)p)) rc = s3p_db_error(c->db, SQLITE_NOMEM, "out of memory");
   }
   if(rc){ free(l.p); return rc; }
-  if(l.n) qsort(l.p, l.n, sizeof *l.p, diff_u32_cmp);
+  s3p_pglist_sort(&l);
   size_t k = 0;
   for(size_t i = 0; i < l.n && rc == SQLITE_OK; i++){
     if(l.p[i] == 0 || (k && l.p[k - 1] == l.p[i])) continue;

@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <sqlite3.h>
 #include "diff.h"
+#include "pglist.h"
 
 /* Most values per row (SQLite's own limit is 32767 columns). */
 #define ROWS_MAX_COLS 32768
@@ -50,22 +51,9 @@ static int rows_add(rows_set *s, int64_t r){
   return 0;
 }
 
-/* A list of page numbers. */
-typedef struct diff_list_u32 {
-  uint32_t *p;               /* page numbers */
-  size_t n;                  /* used */
-  size_t cap;                /* allocated */
-} diff_list_u32;
-
 /* rows_i64_cmp orders rowids for qsort. */
 static int rows_i64_cmp(const void *a, const void *b){
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* rows_u32_cmp orders page numbers for qsort. */
-static int rows_u32_cmp(const void *a, const void *b){
-  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return x < y ? -1 : x > y;
 }
 
@@ -115,19 +103,6 @@ static int rows_subtree(diff_ctx *c, diff_side *s, uint32_t pgno, int depth,
   return SQLITE_OK;
 }
 
-/* rows_push appends pgno to l. Returns 0 or -1 when out of memory. */
-static int rows_push(diff_list_u32 *l, uint32_t pgno){
-  if(l->n == l->cap){
-    size_t cap = l->cap ? l->cap * 2 : 64;
-    uint32_t *g = realloc(l->p, cap * sizeof *g);
-    if(!g) return -1;
-    l->p = g;
-    l->cap = cap;
-  }
-  l->p[l->n++] = pgno;
-  return 0;
-}
-
 /* rows_walk is rows_subtree from the top, with a fresh page budget (the
 ** side's page count: a b-tree never visits a page twice). */
 static int rows_walk(diff_ctx *c, diff_side *s, uint32_t pgno, rows_set *out){
@@ -138,18 +113,18 @@ static int rows_walk(diff_ctx *c, diff_side *s, uint32_t pgno, rows_set *out){
 /* rows_children adds the child pages of interior page bp to out. Returns
 ** SQLITE_OK or an error. */
 static int rows_children(diff_ctx *c, const diff_side *s, const s3p_btpage *bp,
-                         diff_list_u32 *out){
+                         s3p_pglist *out){
   for(uint32_t i = 0; i < bp->ncell; i++){
     s3p_btcell cl;
     if(s3p_btpage_cell(bp, i, &cl)) return rows_bad(c, s, bp->pgno);
-    if(rows_push(out, cl.child)) return rows_nomem(c);
+    if(s3p_pglist_push(out, cl.child)) return rows_nomem(c);
   }
-  if(rows_push(out, bp->right)) return rows_nomem(c);
+  if(s3p_pglist_push(out, bp->right)) return rows_nomem(c);
   return SQLITE_OK;
 }
 
 /* rows_has returns 1 if sorted list l holds pgno. */
-static int rows_has(const diff_list_u32 *l, uint32_t pgno){
+static int rows_has(const s3p_pglist *l, uint32_t pgno){
   size_t lo = 0, hi = l->n;
   while(lo < hi){
     size_t mid = (lo + hi) / 2;
@@ -162,7 +137,7 @@ static int rows_has(const diff_list_u32 *l, uint32_t pgno){
 
 /* rows_is_changed returns 1 if pgno is one of side s's changed pages. */
 static int rows_is_changed(const diff_side *s, uint32_t pgno){
-  diff_list_u32 l = { s->chg, s->nchg, s->nchg };
+  s3p_pglist l = { s->chg, s->nchg, s->nchg };
   return rows_has(&l, pgno);
 }
 
@@ -170,7 +145,7 @@ static int rows_is_changed(const diff_side *s, uint32_t pgno){
 ** in side s) that side s shows, and the children its changed interior
 ** pages list to kids. Returns SQLITE_OK or an error. */
 static int rows_side_candidates(diff_ctx *c, diff_side *s, int ti,
-                                rows_set *out, diff_list_u32 *kids){
+                                rows_set *out, s3p_pglist *kids){
   int rc = SQLITE_OK;
   for(size_t i = 0; i < s->nchg && rc == SQLITE_OK; i++){
     if(s->own[i].obj != ti) continue;
@@ -329,7 +304,7 @@ static int rows_table(diff_ctx *c, int ta, int tb, int full){
   const diff_obj *ob = &c->b.obj[tb];
   rows_set cand;
   memset(&cand, 0, sizeof cand);
-  diff_list_u32 ka, kb;
+  s3p_pglist ka, kb;
   memset(&ka, 0, sizeof ka);
   memset(&kb, 0, sizeof kb);
   int rc = SQLITE_OK;
@@ -341,8 +316,8 @@ static int rows_table(diff_ctx *c, int ta, int tb, int full){
     rc = rows_side_candidates(c, &c->a, ta, &cand, &ka);
     if(rc == SQLITE_OK) rc = rows_side_candidates(c, &c->b, tb, &cand, &kb);
     if(rc == SQLITE_OK){
-      if(ka.n) qsort(ka.p, ka.n, sizeof *ka.p, rows_u32_cmp);
-      if(kb.n) qsort(kb.p, kb.n, sizeof *kb.p, rows_u32_cmp);
+      s3p_pglist_sort(&ka);
+      s3p_pglist_sort(&kb);
     }
     /* Subtrees that left T (listed in A only) or joined it (B only). */
     for(size_t i = 0; i < ka.n && rc == SQLITE_OK; i++){
