@@ -51,6 +51,7 @@
 #include <unistd.h>
 #include "../check.h"
 #include "../lib/testdb.h"
+#include "../lib/fakes3.h"
 
 /* The delay of every request in commit_latency, in milliseconds. */
 #define DELAY_MS 250
@@ -61,72 +62,13 @@
 #define WORKLOAD_COMMITS 500
 #define WORKLOAD_COMMITS_FAKE 150
 
-static char top_dir[4096];      /* the source tree (for the fake server) */
 static int fake_seq;            /* makes fake database names unique */
-
-/* A fake S3 server child process. */
-typedef struct fake {
-  pid_t pid;                    /* the python process, 0 if none */
-  char endpoint[64];            /* http://127.0.0.1:PORT */
-} fake;
 
 /* mono_ms returns a monotonic clock in milliseconds. */
 static double mono_ms(void){
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
-/* fake_start runs tests/fake-s3-nocond.py with the NULL-terminated option
-** list that follows f, and reads the port it prints. Returns 0, or -1 when
-** python3 or the script is missing or the server did not start. */
-static int fake_start(fake *f, ...){
-  char script[4200], line[32];
-  const char *argv[16];
-  int pfd[2], n = 0;
-  va_list ap;
-  memset(f, 0, sizeof *f);
-  snprintf(script, sizeof script, "%s/tests/fake-s3-nocond.py", top_dir);
-  if(access(script, R_OK) != 0) return -1;
-  argv[n++] = "python3";
-  argv[n++] = script;
-  va_start(ap, f);
-  while(n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL) n++;
-  va_end(ap);
-  argv[n] = NULL;
-  if(pipe(pfd) != 0) return -1;
-  fflush(stdout);
-  f->pid = fork();
-  if(f->pid < 0){ close(pfd[0]); close(pfd[1]); f->pid = 0; return -1; }
-  if(f->pid == 0){
-    dup2(pfd[1], 1);
-    close(pfd[0]);
-    close(pfd[1]);
-    execvp("python3", (char *const *)argv);
-    _exit(127);
-  }
-  close(pfd[1]);
-  FILE *in = fdopen(pfd[0], "r");
-  if(in == NULL || fgets(line, sizeof line, in) == NULL || atoi(line) <= 0){
-    if(in) fclose(in); else close(pfd[0]);
-    kill(f->pid, SIGKILL);
-    waitpid(f->pid, NULL, 0);
-    f->pid = 0;
-    return -1;
-  }
-  fclose(in);
-  snprintf(f->endpoint, sizeof f->endpoint, "http://127.0.0.1:%d",
-           atoi(line));
-  return 0;
-}
-
-/* fake_stop ends a fake server started by fake_start. */
-static void fake_stop(fake *f){
-  if(f->pid > 0){
-    kill(f->pid, SIGTERM);
-    waitpid(f->pid, NULL, 0);
-  }
-  f->pid = 0;
 }
 
 /* fake_name returns a fresh database name (malloc'd) on a fake server. */
@@ -138,7 +80,7 @@ static char *fake_name(const char *tag){
 }
 
 /* fake_params returns "endpoint=ENDPOINT[&extra]" (malloc'd). */
-static char *fake_params(const fake *f, const char *extra){
+static char *fake_params(const fakes3 *f, const char *extra){
   char *s = NULL;
   if(asprintf(&s, "endpoint=%s%s%s", f->endpoint, extra ? "&" : "",
               extra ? extra : "") < 0) return NULL;
@@ -247,8 +189,8 @@ static void check_commit_counts(const s3page_stats *s, int pages){
 /* nocond_store_refused: a store that ignores If-None-Match is refused on
 ** the first write, with a message naming it; the override works. */
 static void nocond_store_refused(void){
-  fake f;
-  if(fake_start(&f, (const char *)NULL) != 0){
+  fakes3 f;
+  if(fakes3_start(&f, (const char *)NULL) != 0){
     printf("# cannot start the fake S3 server\n");
     CHECK(0);
     return;
@@ -306,7 +248,7 @@ static void nocond_store_refused(void){
   free(name);
   free(name2);
   free(params);
-  fake_stop(&f);
+  fakes3_stop(&f);
 }
 
 /* latency_try times commits of `pages` pages until one is under bound_ms
@@ -336,10 +278,10 @@ static double latency_try(sqlite3 *db, int pages, double bound_ms){
 ** 200-page COMMIT takes under 6 D and a 50-page one under 3 D; both take
 ** at least 2 D (two sequential round trips: the delay is really there). */
 static void commit_latency(void){
-  fake f;
+  fakes3 f;
   char delay[16];
   snprintf(delay, sizeof delay, "%d", DELAY_MS);
-  if(fake_start(&f, "--cond", "--delay", delay, (const char *)NULL) != 0){
+  if(fakes3_start(&f, "--cond", "--delay", delay, (const char *)NULL) != 0){
     printf("# cannot start the fake S3 server\n");
     CHECK(0);
     return;
@@ -368,7 +310,7 @@ static void commit_latency(void){
   }
   free(name);
   free(params);
-  fake_stop(&f);
+  fakes3_stop(&f);
 }
 
 /* commit_200_pages_counts: on the real server, a 200-page commit is one
@@ -532,8 +474,8 @@ static void fault_workload_500(void){
     free(name);
     return;
   }
-  fake f;
-  if(fake_start(&f, "--cond", (const char *)NULL) != 0){
+  fakes3 f;
+  if(fakes3_start(&f, "--cond", (const char *)NULL) != 0){
     printf("# cannot start the fake S3 server\n");
     CHECK(0);
     return;
@@ -543,12 +485,7 @@ static void fault_workload_500(void){
   workload(name, where, faults, tdb_quick() ? 50 : WORKLOAD_COMMITS_FAKE);
   free(where);
   free(name);
-  fake_stop(&f);
-}
-
-/* have_python returns 1 if python3 runs. */
-static int have_python(void){
-  return system("python3 -c '' >/dev/null 2>&1") == 0;
+  fakes3_stop(&f);
 }
 
 /* main runs the cases that can run here. Returns 0 if all passed. */
@@ -556,24 +493,11 @@ int main(int argc, char **argv){
   (void)argc;
   const char *store = getenv("S3PAGE_TEST_STORE");
   int on_s3 = store && !strncmp(store, "s3://", 5);
-  int python = have_python();
+  /* The fake server needs python3 and tests/fake-s3-nocond.py. */
+  int python = fakes3_find_script(argv[0]) == 0;
   if(!on_s3 && !python){
     printf("# no S3 server and no python3: nothing to run\n");
     return 0;
-  }
-  /* The source tree: the current directory, or three levels above the
-  ** binary (build/tests/sql/test_s3, or build/asan/tests/sql: four). */
-  snprintf(top_dir, sizeof top_dir, ".");
-  const char *slash = strrchr(argv[0], '/');
-  if(access("tests/fake-s3-nocond.py", R_OK) != 0 && slash){
-    snprintf(top_dir, sizeof top_dir, "%.*s/../../..",
-             (int)(slash - argv[0]), argv[0]);
-    char probe[4200];
-    snprintf(probe, sizeof probe, "%s/tests/fake-s3-nocond.py", top_dir);
-    if(access(probe, R_OK) != 0){
-      snprintf(top_dir, sizeof top_dir, "%.*s/../../../..",
-               (int)(slash - argv[0]), argv[0]);
-    }
   }
   /* The fake server checks no signature, but the client wants keys. */
   setenv("AWS_ACCESS_KEY_ID", "AKIDFAKESERVER", 0);
