@@ -368,6 +368,12 @@ int s3p_db_create_record(s3p_db *db, s3p_record *rec);
 ** view unchanged), or an error. */
 int s3p_db_rebase(s3p_db *db);
 
+/* s3p_db_won returns 1 if page pgno is among the pages changed by the
+** versions the last rebased commit was moved over (db->won, kept sorted
+** by s3p_db_rebase), else 0: under the guard SQLite's cache may hold it
+** as it was before them. */
+int s3p_db_won(const s3p_db *db, uint32_t pgno);
+
 /* s3p_db_set_head records that version, just committed (or found the
 ** newest), is to be named by the HEAD hint, written with the next commit's
 ** first batch or at close, and only while it is younger than S3P_TRUST_MS

@@ -202,6 +202,18 @@ static int rebase_page1(s3p_db *db, uint64_t won_version,
   return SQLITE_OK;
 }
 
+
+/* rebase_u32_cmp orders page numbers for qsort and bsearch. */
+static int rebase_u32_cmp(const void *a, const void *b){
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int s3p_db_won(const s3p_db *db, uint32_t pgno){
+  return db->nwon && bsearch(&pgno, db->won, db->nwon, sizeof *db->won,
+                             rebase_u32_cmp) != NULL;
+}
+
 /* rebase_winners reads the records after version n0 in batches of
 ** parallel GETs (usually one round trip: it is also how the newest version
 ** is found), up to S3P_REBASE_MAX_BEHIND of them, until one is missing.
@@ -348,6 +360,16 @@ int s3p_db_rebase(s3p_db *db){
     for(uint32_t c = 0; c < recs[i].nchange; c++){
       if(recs[i].changes[c].pgno != 1) w[db->nwon++] = recs[i].changes[c].pgno;
     }
+  }
+  /* Sorted without repeats: the guard looks up every page SQLite reads
+  ** (s3p_db_won). */
+  if(db->nwon > 1){
+    qsort(w, db->nwon, sizeof *w, rebase_u32_cmp);
+    size_t d = 1;
+    for(size_t i = 1; i < db->nwon; i++){
+      if(w[i] != w[d - 1]) w[d++] = w[i];
+    }
+    db->nwon = d;
   }
   db->fresh_ms = t0;
   db->checked_ms = t0;

@@ -178,15 +178,6 @@ static int main_close(sqlite3_file *f){
   return SQLITE_OK;
 }
 
-/* main_won returns 1 if page pgno is among the pages the winners of a
-** rebased commit changed (db->won), else 0. */
-static int main_won(const s3p_db *db, uint32_t pgno){
-  for(size_t i = 0; i < db->nwon; i++){
-    if(db->won[i] == pgno) return 1;
-  }
-  return 0;
-}
-
 /* main_read serves a read of n bytes at offset o from pages; past the end
 ** of the file it zero-fills and reports a short read. */
 static int main_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 o){
@@ -229,7 +220,7 @@ static int main_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 o){
     uint32_t in = (uint32_t)(o % psz);
     uint32_t take = psz - in;
     if(take > end - o) take = (uint32_t)(end - o);
-    if(p->db->guard && main_won(p->db, pgno)){
+    if(p->db->guard && s3p_db_won(p->db, pgno)){
       rc = s3p_db_error(p->db, SQLITE_BUSY_SNAPSHOT, "%s: page %u changed "
                         "in versions this connection's commit was rebased "
                         "over, while a statement that began before it still "
