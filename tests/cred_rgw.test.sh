@@ -43,28 +43,8 @@ region=${AWS_REGION:-us-east-1}
 endpoint=$AWS_ENDPOINT_URL
 db="${S3PAGE_TEST_STORE%/}/credrgw-$$-$(date +%s)/db"
 failed=0
+. "$top/tests/lib/check.sh"
 echo "# database $db"
-
-# ok_if NAME STATUS: prints the result line of a case (STATUS 0 = pass).
-ok_if() {
-  if [ "$2" -eq 0 ]; then
-    echo "ok - $1"
-  else
-    echo "not ok - $1"
-    failed=$((failed + 1))
-  fi
-}
-
-# expect NAME WANT GOT: a case passing when GOT equals WANT.
-expect() {
-  if [ "$2" = "$3" ]; then
-    ok_if "$1" 0
-  else
-    printf '%s\n' "$2" | sed 's/^/#   want: /'
-    printf '%s\n' "$3" | head -8 | sed 's/^/#   got:  /'
-    ok_if "$1" 1
-  fi
-}
 
 # run_as [NAME=VALUE...] CMD...: runs CMD with no AWS_* variable but the
 # S3 endpoint and region, no metadata service, a private HOME, and the

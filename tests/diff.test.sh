@@ -21,13 +21,9 @@ lib="$top/build/libs3page.so"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 failed=0
+. "$top/tests/lib/check.sh"
 steps=${S3PAGE_DIFF_STEPS:-600}
 [ "${S3PAGE_TEST_QUICK:-0}" = 1 ] && steps=${S3PAGE_DIFF_STEPS:-200}
-
-# ok_if NAME STATUS: prints the result line of a case (0 = pass).
-ok_if() {
-  if [ "$2" -eq 0 ]; then echo "ok - $1"; else echo "not ok - $1"; failed=$((failed + 1)); fi
-}
 
 if [ -n "${S3PAGE_TEST_STORE:-}" ]; then
   name="${S3PAGE_TEST_STORE%/}/diff-$$-$(date +%s)"

@@ -16,12 +16,8 @@ lib="$top/build/libs3page.so"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 failed=0
+. "$top/tests/lib/check.sh"
 seq=0
-
-# ok_if NAME STATUS: prints the result line of a case (0 = pass).
-ok_if() {
-  if [ "$2" -eq 0 ]; then echo "ok - $1"; else echo "not ok - $1"; failed=$((failed + 1)); fi
-}
 
 # new_name TAG: prints a fresh database name.
 new_name() {

@@ -19,42 +19,7 @@ tool="$top/build/s3page"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 failed=0
-
-# ok_if NAME STATUS: prints the result line of a case (STATUS 0 = pass).
-ok_if() {
-  if [ "$2" -eq 0 ]; then
-    echo "ok - $1"
-  else
-    echo "not ok - $1"
-    failed=$((failed + 1))
-  fi
-}
-
-# expect NAME WANT GOT: a case passing when GOT equals WANT.
-expect() {
-  if [ "$2" = "$3" ]; then
-    ok_if "$1" 0
-  else
-    printf '%s\n' "$2" | sed 's/^/#   want: /'
-    printf '%s\n' "$3" | head -8 | sed 's/^/#   got:  /'
-    ok_if "$1" 1
-  fi
-}
-
-# contains NAME TEXT NEEDLE...: a case passing when TEXT holds every NEEDLE.
-contains() {
-  name=$1; text=$2; shift 2
-  for needle in "$@"; do
-    case "$text" in
-      *"$needle"*) ;;
-      *) echo "#   missing: $needle"
-         printf '%s\n' "$text" | head -8 | sed 's/^/#   got: /'
-         ok_if "$name" 1
-         return ;;
-    esac
-  done
-  ok_if "$name" 0
-}
+. "$top/tests/lib/check.sh"
 
 # shell NAME: runs `s3page shell NAME` on the SQL of stdin; prints stdout
 # and stderr (stderr after stdout, so that results come first).

@@ -15,17 +15,8 @@ lib="$top/build/libs3page"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 failed=0
+. "$top/tests/lib/check.sh"
 seq=0
-
-# ok_if NAME COND_STATUS: prints the result line of a case.
-ok_if() {
-  if [ "$2" -eq 0 ]; then
-    echo "ok - $1"
-  else
-    echo "not ok - $1"
-    failed=$((failed + 1))
-  fi
-}
 
 # new_name TAG: prints a fresh database name.
 new_name() {
@@ -46,17 +37,6 @@ pre() {
 # via_load URI: runs the SQL on stdin after .load and .open of URI.
 via_load() {
   sqlite3 -batch -bail -cmd ".load $lib" -cmd ".open '$1'" 2>&1
-}
-
-# expect NAME WANT GOT: a case passing when GOT equals WANT.
-expect() {
-  if [ "$2" = "$3" ]; then
-    ok_if "$1" 0
-  else
-    echo "#   want: $2"
-    echo "#   got:  $3" | head -5
-    ok_if "$1" 1
-  fi
 }
 
 if ! command -v sqlite3 >/dev/null 2>&1; then

@@ -13,6 +13,7 @@ work=$(mktemp -d)
 doc="$work/doc"
 trap 'rm -rf "$work"' EXIT INT TERM
 failed=0
+. "$top/tests/lib/check.sh"
 if [ -n "${S3PAGE_TEST_STORE:-}" ]; then
   store="${S3PAGE_TEST_STORE%/}/clients-$$-$(date +%s)"
 else
@@ -25,16 +26,6 @@ export LD_LIBRARY_PATH="$top/build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export PATH="/usr/bin:/bin:$top/build:$PATH"
 export PYTHONDONTWRITEBYTECODE=1
 export AWS_EC2_METADATA_DISABLED=true
-
-# ok_if NAME STATUS: prints the result line of a case.
-ok_if() {
-  if [ "$2" -eq 0 ]; then
-    echo "ok - $1"
-  else
-    echo "not ok - $1"
-    failed=$((failed + 1))
-  fi
-}
 
 # run_case NAME CMD...: runs CMD in the work directory, shows its output
 # as "#" lines (kept in $work/.out), and prints the result line.
