@@ -90,6 +90,15 @@ static int wait_end(sqlite3 *db, hprog *p){
   return -1;
 }
 
+/* wait_done waits for the hydration of db to end (progress in *p) and
+** checks that it completed: every page, none failed. */
+static void wait_done(sqlite3 *db, hprog *p){
+  CHECK_EQ(wait_end(db, p), 0);
+  CHECK(!strcmp(p->state, "done"));
+  CHECK_EQ(p->failed, 0);
+  CHECK_EQ(p->done, p->total);
+}
+
 static long long walk_files;                /* files counted by walk_one */
 
 /* walk_one counts a regular file (nftw callback). Returns 0. */
@@ -119,6 +128,18 @@ static int sum_ok(sqlite3 *db){
   return tdb_int(db, "SELECT sum(id + length(v)) FROM t") == want;
 }
 
+/* reads_local returns the GETs that a full scan and an integrity check of
+** db make (after checking both give the right answers). */
+static uint64_t reads_local(sqlite3 *db){
+  s3page_stats s;
+  memset(&s, 0, sizeof s);
+  CHECK_EQ(tdb_stats_reset(db), 0);
+  CHECK(sum_ok(db));
+  CHECK(tdb_integrity_ok(db));
+  CHECK_EQ(tdb_stats(db, &s), 0);
+  return s.n_get;
+}
+
 /* complete: see the top comment. */
 static void complete(void){
   char *name = make_db("hcomp");
@@ -127,10 +148,7 @@ static void complete(void){
   sqlite3 *db = tdb_open(name, "prefetch=all&staleness=600000");
   CHECK(db != NULL);
   hprog p;
-  CHECK_EQ(wait_end(db, &p), 0);
-  CHECK(!strcmp(p.state, "done"));
-  CHECK_EQ(p.failed, 0);
-  CHECK_EQ(p.done, p.total);
+  wait_done(db, &p);
   /* Nothing was cached before but what the connection read itself. */
   CHECK(p.fetched <= p.total && p.fetched + 5 >= p.total);
   CHECK_EQ(p.total, tdb_int(db, "PRAGMA page_count"));
@@ -140,14 +158,10 @@ static void complete(void){
     CHECK_EQ(p.total, count_files(dir));    /* every object, once */
   }
   CHECK(p.total > 400);
-  CHECK_EQ(tdb_stats_reset(db), 0);
-  CHECK(sum_ok(db));
-  CHECK(tdb_integrity_ok(db));
-  s3page_stats s;
-  CHECK_EQ(tdb_stats(db, &s), 0);
+  uint64_t gets = reads_local(db);
   printf("# hydrated %lld pages; then scan + integrity_check: %llu GETs\n",
-         p.total, (unsigned long long)s.n_get);
-  CHECK_EQ(s.n_get, 0);
+         p.total, (unsigned long long)gets);
+  CHECK_EQ(gets, 0);
   sqlite3_close(db);
   free(name);
 }
@@ -165,17 +179,9 @@ static void tree_and_overlay(void){
   sqlite3 *db = tdb_open(name, "prefetch=all&staleness=600000");
   CHECK(db != NULL);
   hprog p;
-  CHECK_EQ(wait_end(db, &p), 0);
-  CHECK(!strcmp(p.state, "done"));
-  CHECK_EQ(p.failed, 0);
-  CHECK_EQ(p.done, p.total);
+  wait_done(db, &p);
   CHECK_EQ(p.total, tdb_int(db, "PRAGMA page_count"));
-  CHECK_EQ(tdb_stats_reset(db), 0);
-  CHECK(sum_ok(db));
-  CHECK(tdb_integrity_ok(db));
-  s3page_stats s;
-  CHECK_EQ(tdb_stats(db, &s), 0);
-  CHECK_EQ(s.n_get, 0);
+  CHECK_EQ(reads_local(db), 0);
   sqlite3_close(db);
   free(name);
 }
@@ -207,10 +213,7 @@ static void during(void){
          running);
   CHECK_EQ(bad, 0);
   CHECK(queries >= 2);
-  CHECK_EQ(wait_end(db, &p), 0);
-  CHECK(!strcmp(p.state, "done"));
-  CHECK_EQ(p.done, p.total);
-  CHECK_EQ(p.failed, 0);
+  wait_done(db, &p);
   CHECK(sum_rows_ok(db, BIG_ROWS));
   sqlite3_close(db);
   free(name);
