@@ -4,6 +4,7 @@
 */
 #include <assert.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -544,7 +545,8 @@ static int db_hash_cmp(const void *a, const void *b){
   return memcmp(a, b, sizeof(s3p_hash));
 }
 
-int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
+int s3p_db_warm(s3p_db *db, const uint32_t *pgnos, size_t n, int quiet,
+                size_t max_nodes, s3p_warm_stats *st){
   const s3p_treeref *t = &db->view.tree;
   if(n == 0 || s3p_hash_is_zero(&t->root)) return SQLITE_OK;
   s3p_hash *path = malloc(n * sizeof *path);   /* node on each key's path */
@@ -553,8 +555,9 @@ int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
   char (*keys)[S3P_KEY_MAX] = malloc(n * sizeof *keys);
   s3p_node *node = malloc(sizeof *node);       /* copied out of the cache */
   int rc = SQLITE_OK;
+  size_t total = 0;                            /* nodes fetched so far */
   if(!path || !want || !ops || !keys || !node){
-    rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
+    if(!quiet) rc = s3p_db_error(db, SQLITE_NOMEM, "out of memory");
     goto out;
   }
   for(size_t k = 0; k < n; k++) path[k] = t->root;
@@ -571,6 +574,7 @@ int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
       if(s3p_pagecache_has(S3P_PC_NODE, &want[i])) continue;
       want[m++] = want[i];
     }
+    if(total + m > max_nodes) break;
     for(size_t i = 0; i < m; i++){
       s3p_hash_key(keys[i], "index", &want[i]);
       memset(&ops[i], 0, sizeof ops[i]);
@@ -578,11 +582,24 @@ int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
       ops[i].key = keys[i];
     }
     if(m){
+      total += m;
+      if(st){
+        st->batches++;
+        st->nodes += m;
+      }
       int src = s3p_store_exec(db->store, ops, m);
-      if(src) rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ, "GET",
-                                      keys[0], NULL);
-      for(size_t i = 0; i < m && rc == SQLITE_OK; i++){
-        rc = s3p_db_node_from_op(db, &want[i], &ops[i], node);
+      if(src && !quiet) rc = s3p_db_store_error(db, src, SQLITE_IOERR_READ,
+                                                "GET", keys[0], NULL);
+      for(size_t i = 0; i < m && rc == SQLITE_OK && !src; i++){
+        if(!quiet){
+          rc = s3p_db_node_from_op(db, &want[i], &ops[i], node);
+        }else if(ops[i].rc == S3P_OK &&
+                 s3p_node_decode(node, ops[i].data, ops[i].len, &want[i],
+                                 NULL) == S3P_OK){
+          /* Quiet: one that does not verify is left out; a read that
+          ** needs it fetches it again and reports why. */
+          s3p_pagecache_put(S3P_PC_NODE, &want[i], node, sizeof *node);
+        }
       }
       for(size_t i = 0; i < m; i++) s3p_op_reset(&ops[i]);
     }
@@ -596,7 +613,7 @@ int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
         continue;
       }
       if(!s3p_pagecache_get(S3P_PC_NODE, &path[k], node, sizeof *node)){
-        memset(&path[k], 0, sizeof path[k]);   /* evicted meanwhile */
+        memset(&path[k], 0, sizeof path[k]);   /* evicted, or not arrived */
         continue;
       }
       unsigned slot = (unsigned)(key >> (8 * level)) & 255;
@@ -610,6 +627,10 @@ out:
   free(keys);
   free(node);
   return rc;
+}
+
+int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n){
+  return s3p_db_warm(db, pgnos, n, 0, SIZE_MAX, NULL);
 }
 
 /* One page of a read batch. */

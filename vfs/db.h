@@ -270,6 +270,21 @@ void s3p_db_ghost_clear(s3p_db *db);
 ** the commit itself reads nothing. Returns SQLITE_OK or an error. */
 int s3p_db_warm_paths(s3p_db *db, const uint32_t *pgnos, size_t n);
 
+/* What s3p_db_warm fetched. */
+typedef struct s3p_warm_stats {
+  uint64_t nodes;            /* tree nodes requested */
+  uint64_t batches;          /* batches they went in */
+} s3p_warm_stats;
+
+/* s3p_db_warm is s3p_db_warm_paths with two more choices: quiet (for
+** prefetch: nothing is recorded as an error, a node that fails to arrive
+** or verify is left out, and it returns SQLITE_OK), and a bound: if the
+** paths need more than max_nodes nodes in all, it stops before the batch
+** that would exceed it. Adds what it fetched to *st if not NULL. Returns
+** SQLITE_OK or (not quiet) an error. */
+int s3p_db_warm(s3p_db *db, const uint32_t *pgnos, size_t n, int quiet,
+                size_t max_nodes, s3p_warm_stats *st);
+
 /* s3p_db_checkpoint_due returns 1 if the next commit on the view will
 ** write a checkpoint whatever its size: it makes a version that is a
 ** multiple of the checkpoint interval, or the overlay is large. (A commit

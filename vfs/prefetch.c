@@ -202,101 +202,15 @@ static int pf_page_cached(s3p_db *db, s3p_prefetch *pf, const s3p_hash *h){
   return 1;
 }
 
-/* pf_hash_cmp orders hashes for qsort. */
-static int pf_hash_cmp(const void *a, const void *b){
-  return memcmp(a, b, sizeof(s3p_hash));
-}
-
-/* pf_fetch_nodes GETs the m tree nodes want[0..m) in one batch and keeps
-** those that verify in the node cache; the others are left out quietly
-** (a read that needs one fetches it again and reports the error). */
-static void pf_fetch_nodes(s3p_db *db, s3p_prefetch *pf, const s3p_hash *want,
-                           size_t m){
-  s3p_op *ops = calloc(m, sizeof *ops);
-  char (*keys)[S3P_KEY_MAX] = malloc(m * sizeof *keys);
-  s3p_node *node = malloc(sizeof *node);
-  if(ops && keys && node){
-    for(size_t i = 0; i < m; i++){
-      s3p_hash_key(keys[i], "index", &want[i]);
-      ops[i].kind = S3P_OP_GET;
-      ops[i].key = keys[i];
-    }
-    pf->st.node_batches++;
-    pf->st.nodes += m;
-    if(s3p_store_exec(db->store, ops, m) == S3P_OK){
-      for(size_t i = 0; i < m; i++){
-        const char *why;
-        if(ops[i].rc == S3P_OK &&
-           s3p_node_decode(node, ops[i].data, ops[i].len, &want[i],
-                           &why) == S3P_OK){
-          s3p_pagecache_put(S3P_PC_NODE, &want[i], node, sizeof *node);
-        }
-      }
-    }
-    for(size_t i = 0; i < m; i++) s3p_op_reset(&ops[i]);
-  }
-  free(ops);
-  free(keys);
-  free(node);
-}
-
 /* pf_warm loads into the node cache the checkpoint-tree nodes on the paths
-** to pages pgnos[0..n) that the cache cannot map yet: one batch per tree
-** level with nodes missing, like s3p_db_warm_paths, but quiet (nothing
-** is recorded as an error) and bounded: if the pages need more than
-** max_nodes nodes in all, it stops before the batch that would exceed
-** that. */
+** to pages pgnos[0..n), quietly and at most max_nodes of them
+** (s3p_db_warm), counting them in pf's stats. */
 static void pf_warm(s3p_db *db, s3p_prefetch *pf, const uint32_t *pgnos,
                     size_t n, size_t max_nodes){
-  const s3p_treeref *t = &db->view.tree;
-  if(n == 0 || s3p_hash_is_zero(&t->root)) return;
-  s3p_hash *path = malloc(n * sizeof *path);   /* node on each key's path */
-  uint32_t *key = malloc(n * sizeof *key);     /* pgno - 1 */
-  s3p_hash *want = malloc(n * sizeof *want);   /* distinct nodes of a level */
-  s3p_node *node = malloc(sizeof *node);       /* a node read back */
-  size_t m = 0, total = 0;
-  if(!path || !key || !want || !node) goto out;
-  for(size_t k = 0; k < n; k++){
-    s3p_hash h;
-    if(pgnos[k] == 0 || pf_lookup(db, pgnos[k], &h)) continue;
-    path[m] = t->root;
-    key[m] = pgnos[k] - 1;
-    m++;
-  }
-  for(int level = t->level; level >= 0 && m; level--){
-    size_t w = 0;
-    for(size_t k = 0; k < m; k++){
-      if(!s3p_hash_is_zero(&path[k])) want[w++] = path[k];
-    }
-    qsort(want, w, sizeof *want, pf_hash_cmp);
-    size_t d = 0;
-    for(size_t i = 0; i < w; i++){
-      if(i && s3p_hash_eq(&want[i], &want[i - 1])) continue;
-      if(s3p_pagecache_has(S3P_PC_NODE, &want[i])) continue;
-      want[d++] = want[i];
-    }
-    if(total + d > max_nodes) break;
-    if(d) pf_fetch_nodes(db, pf, want, d);
-    total += d;
-    if(level == 0) break;
-    for(size_t k = 0; k < m; k++){
-      if(s3p_hash_is_zero(&path[k])) continue;
-      if(level == t->level && level < 3 && (key[k] >> (8 * (level + 1))) != 0){
-        memset(&path[k], 0, sizeof path[k]);   /* beyond the tree */
-        continue;
-      }
-      if(!s3p_pagecache_get(S3P_PC_NODE, &path[k], node, sizeof *node)){
-        memset(&path[k], 0, sizeof path[k]);   /* did not arrive */
-        continue;
-      }
-      path[k] = node->slot[(key[k] >> (8 * level)) & 255];
-    }
-  }
-out:
-  free(path);
-  free(key);
-  free(want);
-  free(node);
+  s3p_warm_stats ws = { 0, 0 };
+  (void)s3p_db_warm(db, pgnos, n, 1, max_nodes, &ws);
+  pf->st.nodes += ws.nodes;
+  pf->st.node_batches += ws.batches;
 }
 
 /* ---------------------------------------------------------------------
