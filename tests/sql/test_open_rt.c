@@ -162,39 +162,36 @@ static int make_db(void){
   return rc == SQLITE_OK && pages > 300 ? 0 : -1;
 }
 
-/* head_get reads and decodes HEAD of db_name into *h, *len its size.
-** Returns 0 or -1. */
-static int head_get(s3p_head *h, size_t *len){
+/* obj_get reads object key of db_name's store into *data (malloc'd),
+** *len its size. Returns 0 or -1. */
+static int obj_get(const char *key, unsigned char **data, size_t *len){
   s3p_store *st = NULL;
   s3p_store_opts so;
   memset(&so, 0, sizeof so);
   char *msg = NULL;
   if(s3p_store_open(&st, db_name, &so, &msg)){ free(msg); return -1; }
-  unsigned char *data = NULL;
-  int rc = s3p_store_get(st, "HEAD", &data, len, &msg);
-  if(rc == S3P_OK) rc = s3p_head_decode(h, data, *len, NULL);
-  free(data);
+  int rc = s3p_store_get(st, key, data, len, &msg);
   free(msg);
   s3p_store_close(st);
   return rc == S3P_OK ? 0 : -1;
 }
 
-/* head_put writes buf[0..len) as HEAD of db_name, or deletes HEAD when
-** buf is NULL. Returns 0 or -1. */
-static int head_put(const unsigned char *buf, size_t len){
+/* obj_put writes data[0..len) as object key of db_name's store, or
+** deletes the object when data is NULL. Returns 0 or -1. */
+static int obj_put(const char *key, const unsigned char *data, size_t len){
   s3p_store *st = NULL;
   s3p_store_opts so;
   memset(&so, 0, sizeof so);
   char *msg = NULL;
   if(s3p_store_open(&st, db_name, &so, &msg)){ free(msg); return -1; }
   int rc;
-  if(buf){
-    rc = s3p_store_put(st, S3P_OP_PUT, "HEAD", buf, len, &msg);
+  if(data){
+    rc = s3p_store_put(st, S3P_OP_PUT, key, data, len, &msg);
   }else{
     s3p_op op;
     memset(&op, 0, sizeof op);
     op.kind = S3P_OP_DELETE;
-    op.key = "HEAD";
+    op.key = key;
     rc = s3p_store_exec(st, &op, 1);
     if(rc == S3P_OK) rc = op.rc;
     s3p_op_reset(&op);
@@ -202,6 +199,22 @@ static int head_put(const unsigned char *buf, size_t len){
   free(msg);
   s3p_store_close(st);
   return rc == S3P_OK ? 0 : -1;
+}
+
+/* head_get reads and decodes HEAD of db_name into *h, *len its size.
+** Returns 0 or -1. */
+static int head_get(s3p_head *h, size_t *len){
+  unsigned char *data = NULL;
+  int rc = obj_get("HEAD", &data, len);
+  if(rc == 0 && s3p_head_decode(h, data, *len, NULL) != S3P_OK) rc = -1;
+  free(data);
+  return rc;
+}
+
+/* head_put writes buf[0..len) as HEAD of db_name, or deletes HEAD when
+** buf is NULL. Returns 0 or -1. */
+static int head_put(const unsigned char *buf, size_t len){
+  return obj_put("HEAD", buf, len);
 }
 
 /* open_in_two: a cold open is 2 round trips; the schema and a table held
@@ -453,30 +466,16 @@ static void lazy_page_size(void){
 
 /* rec_put writes len bytes of data as record v of db_name. Returns 0 or -1. */
 static int rec_put(uint64_t v, const unsigned char *data, size_t len){
-  s3p_store *st = NULL;
-  s3p_store_opts so;
-  memset(&so, 0, sizeof so);
-  char *msg = NULL, key[64];
-  if(s3p_store_open(&st, db_name, &so, &msg)){ free(msg); return -1; }
+  char key[64];
   snprintf(key, sizeof key, "wal/%020llu", (unsigned long long)v);
-  int rc = s3p_store_put(st, S3P_OP_PUT, key, data, len, &msg);
-  free(msg);
-  s3p_store_close(st);
-  return rc == S3P_OK ? 0 : -1;
+  return obj_put(key, data, len);
 }
 
 /* rec_get reads record v of db_name into *data (malloc'd). Returns 0 or -1. */
 static int rec_get(uint64_t v, unsigned char **data, size_t *len){
-  s3p_store *st = NULL;
-  s3p_store_opts so;
-  memset(&so, 0, sizeof so);
-  char *msg = NULL, key[64];
-  if(s3p_store_open(&st, db_name, &so, &msg)){ free(msg); return -1; }
+  char key[64];
   snprintf(key, sizeof key, "wal/%020llu", (unsigned long long)v);
-  int rc = s3p_store_get(st, key, data, len, &msg);
-  free(msg);
-  s3p_store_close(st);
-  return rc == S3P_OK ? 0 : -1;
+  return obj_get(key, data, len);
 }
 
 /* lazy_error: when round trip 2 of a lazy open fails at the first lock
